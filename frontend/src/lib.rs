@@ -1,0 +1,1 @@
+//! Kwit in the browser.

@@ -1,0 +1,1 @@
+//! The relay library: `app(config)` builds the router.

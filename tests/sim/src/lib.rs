@@ -1,0 +1,1 @@
+//! The KSeF simulator library.
