@@ -1,3 +1,8 @@
 //! Kwit's KSeF domain crate: FA(3) invoices, validation, crypto and the KSeF 2.0
 //! protocol flows behind a `Transport` trait. No I/O, no clock, no global RNG,
 //! so everything here runs in native `cargo test` and in the browser alike.
+
+pub mod fa3;
+pub mod invoice;
+pub mod money;
+pub mod nip;

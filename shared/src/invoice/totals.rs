@@ -1,0 +1,171 @@
+//! Per-rate totals (`P_13_x` net, `P_14_x` VAT, `P_14_xW` VAT in PLN) and `P_15`.
+//!
+//! Method (art. 106e ust. 1 pkt 13–14 and ust. 10 ustawy o VAT; FA(3) broszura, "P_13_1"):
+//! each line value is rounded to grosze, values are summed per rate, and VAT is computed
+//! once from that per-rate sum — from the net sum (net prices) or extracted from the gross
+//! sum as `gross × rate / (100 + rate)` (gross prices). Rounding is half away from zero.
+
+use super::{Invoice, InvoiceKind, Line, PriceBasis, VatRate};
+use crate::money::{Decimal, round_money};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Totals of one VAT rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateTotal {
+    pub rate: VatRate,
+    /// `P_13_x`.
+    pub net: Decimal,
+    /// `P_14_x` (zero for rates without VAT).
+    pub vat: Decimal,
+    /// Net + VAT.
+    pub gross: Decimal,
+    /// `P_14_xW`: VAT converted to PLN, for foreign-currency invoices.
+    pub vat_pln: Option<Decimal>,
+}
+
+/// All totals of an invoice, as the form shows them and FA(3) states them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Totals {
+    /// One entry per rate present, in [`VatRate::ALL`] order.
+    pub by_rate: Vec<RateTotal>,
+    pub net: Decimal,
+    pub vat: Decimal,
+    /// `P_15`: amount due (for an advance: received; for a settlement: still to pay).
+    pub gross: Decimal,
+}
+
+/// Value of one line: `P_11` (net basis) or `P_11A` (gross basis), rounded to grosze.
+pub fn line_value(line: &Line) -> Decimal {
+    round_money(line.quantity * line.unit_price)
+}
+
+/// Totals of a set of lines.
+pub fn lines_totals(lines: &[Line], basis: PriceBasis, exchange_rate: Option<Decimal>) -> Totals {
+    let mut sums: BTreeMap<VatRate, Decimal> = BTreeMap::new();
+    for line in lines {
+        *sums.entry(line.rate).or_default() += line_value(line);
+    }
+    let by_rate = sums
+        .into_iter()
+        .map(|(rate, sum)| rate_total(rate, sum, basis, exchange_rate))
+        .collect();
+    Totals::from_rates(by_rate)
+}
+
+/// Builds the per-rate total from the sum of line values of that rate.
+pub fn rate_total(
+    rate: VatRate,
+    sum: Decimal,
+    basis: PriceBasis,
+    exchange_rate: Option<Decimal>,
+) -> RateTotal {
+    let sum = round_money(sum);
+    let (net, vat) = match (rate.percent(), basis) {
+        (None, _) => (sum, round_money(Decimal::ZERO)),
+        (Some(p), PriceBasis::Net) => (sum, round_money(sum * p / Decimal::ONE_HUNDRED)),
+        (Some(p), PriceBasis::Gross) => {
+            let vat = round_money(sum * p / (Decimal::ONE_HUNDRED + p));
+            (round_money(sum - vat), vat)
+        }
+    };
+    RateTotal {
+        rate,
+        net,
+        vat,
+        gross: round_money(net + vat),
+        vat_pln: vat_in_pln(rate, vat, exchange_rate),
+    }
+}
+
+fn vat_in_pln(rate: VatRate, vat: Decimal, exchange_rate: Option<Decimal>) -> Option<Decimal> {
+    match (rate.percent(), exchange_rate) {
+        (Some(_), Some(fx)) => Some(round_money(vat * fx)),
+        _ => None,
+    }
+}
+
+impl Totals {
+    /// Sums per-rate totals into the invoice totals.
+    pub fn from_rates(mut by_rate: Vec<RateTotal>) -> Self {
+        by_rate.sort_by_key(|r| r.rate);
+        let zero = round_money(Decimal::ZERO);
+        let (net, vat, gross) = by_rate.iter().fold((zero, zero, zero), |(n, v, g), r| {
+            (n + r.net, v + r.vat, g + r.gross)
+        });
+        Self {
+            by_rate,
+            net: round_money(net),
+            vat: round_money(vat),
+            gross: round_money(gross),
+        }
+    }
+
+    /// The total of one rate, if present.
+    pub fn rate(&self, rate: VatRate) -> Option<&RateTotal> {
+        self.by_rate.iter().find(|r| r.rate == rate)
+    }
+
+    /// `self − other`, rate by rate (corrections, settlements).
+    pub fn minus(&self, other: &Self) -> Self {
+        let mut map: BTreeMap<VatRate, RateTotal> =
+            self.by_rate.iter().map(|r| (r.rate, r.clone())).collect();
+        for o in &other.by_rate {
+            let e = map.entry(o.rate).or_insert_with(|| RateTotal {
+                rate: o.rate,
+                net: Decimal::ZERO,
+                vat: Decimal::ZERO,
+                gross: Decimal::ZERO,
+                vat_pln: o.vat_pln.map(|_| Decimal::ZERO),
+            });
+            e.net = round_money(e.net - o.net);
+            e.vat = round_money(e.vat - o.vat);
+            e.gross = round_money(e.gross - o.gross);
+            e.vat_pln = match (e.vat_pln, o.vat_pln) {
+                (Some(a), Some(b)) => Some(round_money(a - b)),
+                (a, None) => a,
+                (None, Some(b)) => Some(round_money(-b)),
+            };
+        }
+        Self::from_rates(map.into_values().collect())
+    }
+
+    /// Splits a gross amount over this total's rates in proportion to their gross values
+    /// (an advance over the ordered goods). The last rate takes the rounding remainder so the
+    /// parts add up exactly. VAT is extracted from each part.
+    pub fn split_gross(&self, gross: Decimal, exchange_rate: Option<Decimal>) -> Self {
+        let gross = round_money(gross);
+        let base: Decimal = self.by_rate.iter().map(|r| r.gross).sum();
+        let n = self.by_rate.len();
+        let mut left = gross;
+        let mut parts = Vec::with_capacity(n);
+        for (i, r) in self.by_rate.iter().enumerate() {
+            let part = if i + 1 == n || base.is_zero() {
+                if i + 1 == n {
+                    left
+                } else {
+                    round_money(Decimal::ZERO)
+                }
+            } else {
+                round_money(gross * r.gross / base)
+            };
+            left -= part;
+            parts.push(rate_total(r.rate, part, PriceBasis::Gross, exchange_rate));
+        }
+        Self::from_rates(parts)
+    }
+}
+
+/// Totals of a whole invoice, depending on its kind.
+pub fn invoice_totals(invoice: &Invoice) -> Totals {
+    let fx = invoice.exchange_rate;
+    let lines = lines_totals(&invoice.lines, invoice.prices, fx);
+    match &invoice.kind {
+        InvoiceKind::Vat => lines,
+        InvoiceKind::Correction(c) => {
+            lines.minus(&lines_totals(&c.lines_before, invoice.prices, fx))
+        }
+        InvoiceKind::Advance(a) => lines.split_gross(a.received_gross, fx),
+        InvoiceKind::Settlement(s) => lines.minus(&lines.split_gross(s.paid_gross, fx)),
+    }
+}
