@@ -6,3 +6,7 @@ pub mod fa3;
 pub mod invoice;
 pub mod money;
 pub mod nip;
+pub mod crypto;
+pub mod error;
+pub mod ksef_number;
+pub mod qr;
