@@ -410,9 +410,7 @@ mod tests {
     #[test]
     fn ksef_number_shapes() {
         assert!(is_ksef_number_shape("5265877635-20250826-0100001AF629-AF"));
-        assert!(is_ksef_number_shape(
-            "5265877635-20250826-010000-1AF629-AF"
-        ));
+        assert!(is_ksef_number_shape("5265877635-20250826-010000-1AF629-AF"));
         assert!(!is_ksef_number_shape("5265877635-20251326-0100001AF629-AF"));
         assert!(!is_ksef_number_shape("FV/1/2026"));
         assert!(!is_ksef_number_shape("ąąąąąąąąąą-20250826-0100001AF629-AF"));
