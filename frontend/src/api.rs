@@ -1,0 +1,149 @@
+//! Calls to KSeF through the relay (`/ksef/{env}/v2/...`, same origin: the relay adds no CORS
+//! for anyone else and the CSP allows only `connect-src 'self'`).
+
+use serde::Deserialize;
+
+use crate::i18n::Lang;
+
+/// A KSeF environment as the relay names it in its routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Env {
+    /// The local simulator (the default: no KSeF account needed).
+    Sim,
+    /// KSeF TEST.
+    Test,
+    /// KSeF DEMO (pre-production).
+    Demo,
+    /// KSeF PROD.
+    Prod,
+}
+
+impl Env {
+    /// The path segment the relay routes on.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Sim => "sim",
+            Self::Test => "test",
+            Self::Demo => "demo",
+            Self::Prod => "prod",
+        }
+    }
+
+    /// The label shown to the user.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sim => "Symulator",
+            Self::Test => "TEST",
+            Self::Demo => "DEMO",
+            Self::Prod => "PROD",
+        }
+    }
+
+    /// The relay URL of a KSeF API path (`path` starts with `/`).
+    pub fn api_url(self, path: &str) -> String {
+        format!("/ksef/{}/v2{path}", self.slug())
+    }
+}
+
+/// One entry of `GET /security/public-key-certificates` (open-api.json `PublicKeyCertificate`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicKeyCertificate {
+    /// DER certificate, base64.
+    pub certificate: String,
+    /// Base64(SHA-256(SPKI)), sent back to KSeF to name the key used.
+    #[serde(default)]
+    pub public_key_id: Option<String>,
+    /// Start of validity (RFC 3339).
+    pub valid_from: String,
+    /// End of validity (RFC 3339).
+    pub valid_to: String,
+    /// `KsefTokenEncryption` and/or `SymmetricKeyEncryption`.
+    pub usage: Vec<String>,
+}
+
+/// What can go wrong talking to KSeF through the relay, with advice for the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    /// The relay itself could not be reached (offline, relay stopped).
+    #[error("relay unreachable: {0}")]
+    Unreachable(String),
+    /// The relay answered but KSeF (or the simulator) did not.
+    #[error("upstream unavailable ({status}): {detail}")]
+    Upstream {
+        /// HTTP status from the relay (502/504).
+        status: u16,
+        /// The relay's explanation.
+        detail: String,
+    },
+    /// KSeF answered with an error status.
+    #[error("KSeF error {status}: {detail}")]
+    Ksef {
+        /// HTTP status.
+        status: u16,
+        /// Body excerpt or exception description.
+        detail: String,
+    },
+    /// The answer did not parse.
+    #[error("unexpected answer: {0}")]
+    BadResponse(String),
+}
+
+impl NetError {
+    /// A message for the user in their language, saying what to do.
+    pub fn user_message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Self::Unreachable(_), Lang::Pl) => "Brak połączenia z serwerem Kwit (przekaźnikiem). Sprawdź połączenie z internetem i spróbuj ponownie.".into(),
+            (Self::Unreachable(_), Lang::En) => "Cannot reach the Kwit server (relay). Check your internet connection and try again.".into(),
+            (Self::Upstream { detail, .. }, Lang::Pl) => format!("KSeF jest chwilowo niedostępny ({detail}). Spróbuj ponownie za kilka minut."),
+            (Self::Upstream { detail, .. }, Lang::En) => format!("KSeF is unavailable right now ({detail}). Try again in a few minutes."),
+            (Self::Ksef { status, detail }, Lang::Pl) => format!("KSeF odrzucił żądanie (HTTP {status}): {detail}"),
+            (Self::Ksef { status, detail }, Lang::En) => format!("KSeF refused the request (HTTP {status}): {detail}"),
+            (Self::BadResponse(d), Lang::Pl) => format!("Nieoczekiwana odpowiedź KSeF: {d}. Spróbuj ponownie później."),
+            (Self::BadResponse(d), Lang::En) => format!("Unexpected answer from KSeF: {d}. Try again later."),
+        }
+    }
+}
+
+/// Classifies a non-success response: the relay marks its own failures as JSON problems
+/// (`application/problem+json`) with 502/504; anything else comes from KSeF.
+pub fn classify_error(status: u16, content_type: &str, body: &str) -> NetError {
+    #[derive(Deserialize)]
+    struct Problem {
+        #[serde(default)]
+        detail: Option<String>,
+        #[serde(default)]
+        title: Option<String>,
+    }
+    let problem: Option<Problem> = serde_json::from_str(body).ok();
+    let detail = problem
+        .as_ref()
+        .and_then(|p| p.detail.clone().or_else(|| p.title.clone()))
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    if matches!(status, 502..=504) && content_type.contains("problem+json") {
+        NetError::Upstream { status, detail }
+    } else {
+        NetError::Ksef { status, detail }
+    }
+}
+
+/// `GET /security/public-key-certificates` through the relay.
+pub async fn fetch_public_keys(env: Env) -> Result<Vec<PublicKeyCertificate>, NetError> {
+    let resp = gloo_net::http::Request::get(&env.api_url("/security/public-key-certificates"))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| NetError::Unreachable(e.to_string()))?;
+    let status = resp.status();
+    let content_type = resp.headers().get("content-type").unwrap_or_default();
+    let body = resp.text().await.map_err(|e| NetError::Unreachable(e.to_string()))?;
+    if !(200..300).contains(&status) {
+        return Err(classify_error(status, &content_type, &body));
+    }
+    serde_json::from_str(&body).map_err(|e| NetError::BadResponse(e.to_string()))
+}
+
+/// The date part of an RFC 3339 timestamp, for display.
+pub fn display_date(ts: &str) -> &str {
+    ts.get(..10).unwrap_or(ts)
+}

@@ -1,0 +1,6 @@
+//! Entry point: everything testable lives in the library.
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(kwit_web::App);
+}

@@ -1,0 +1,104 @@
+// Starts the real KSeF simulator and the real relay (serving the built SPA) on loopback ports,
+// and Debian's Chromium through playwright-core. Never downloads a browser.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests with ./kwit test`);
+  return v;
+};
+
+export const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+
+async function waitFor(url, ms = 20000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+      last = `HTTP ${r.status}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up: ${last}`);
+}
+
+let nextPort = 18180 + (process.pid % 200) * 2;
+
+/** A running simulator + relay pair; `output` collects everything both print. */
+export class Stack {
+  constructor() {
+    this.simPort = nextPort++;
+    this.relayPort = nextPort++;
+    this.simUrl = `http://127.0.0.1:${this.simPort}`;
+    this.url = `http://127.0.0.1:${this.relayPort}`;
+    this.output = '';
+  }
+
+  #spawn(bin, args) {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => (this.output += d));
+    child.stderr.on('data', (d) => (this.output += d));
+    return child;
+  }
+
+  async startSim() {
+    this.sim = this.#spawn(env('KWIT_SIM_BIN'), ['--listen', `127.0.0.1:${this.simPort}`]);
+    await waitFor(`${this.simUrl}/sim/demo`);
+  }
+
+  async startRelay() {
+    this.relay = this.#spawn(env('KWIT_RELAY_BIN'), [
+      '--listen', `127.0.0.1:${this.relayPort}`,
+      '--sim-url', this.simUrl,
+      '--spa-dir', env('KWIT_DIST'),
+    ]);
+    await waitFor(`${this.url}/healthz`);
+  }
+
+  async start() {
+    await this.startSim();
+    await this.startRelay();
+    return this;
+  }
+
+  async demo() {
+    return (await fetch(`${this.simUrl}/sim/demo`)).json();
+  }
+
+  static async #stop(child) {
+    if (!child || child.exitCode !== null) return;
+    const done = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await done;
+  }
+
+  stopSim() { return Stack.#stop(this.sim); }
+  stopRelay() { return Stack.#stop(this.relay); }
+  async stop() {
+    await this.stopRelay();
+    await this.stopSim();
+  }
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Keeps a screenshot of the page when a test fails (CI artefact). */
+export async function screenshotOnFailure(t, page) {
+  if (!page || page.isClosed()) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const name = t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true }).catch(() => {});
+}
