@@ -1,0 +1,233 @@
+//! The real `kwit-relay` binary over real sockets: blind logging at TRACE level,
+//! header smuggling attempts, and graceful shutdown on SIGTERM.
+
+mod common;
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{mock_ksef, serve};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// A running relay process; its stdout+stderr are collected when it stops.
+pub struct RelayProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl RelayProcess {
+    /// Starts the binary on a free port with `args`, logging everything at TRACE.
+    pub fn start(args: &[&str]) -> Self {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let listen = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kwit-relay"))
+            .args(["--listen", &listen])
+            .args(args)
+            .env("RUST_LOG", "trace")
+            .env("KWIT_LOG_FORMAT", "json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kwit-relay binary starts");
+        let addr: SocketAddr = listen.parse().unwrap();
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return Self { child, addr };
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("kwit-relay did not start listening");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for exit (SIGTERM first if `terminate`), returning (success, all output).
+    pub fn finish(mut self, terminate: bool) -> (bool, String) {
+        if terminate {
+            self.terminate();
+        }
+        let mut status = None;
+        for _ in 0..400 {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                status = Some(s);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let status = match status {
+            Some(s) => s,
+            None => {
+                let _ = self.child.kill();
+                self.child.wait().unwrap()
+            }
+        };
+        let mut out = String::new();
+        if let Some(mut s) = self.child.stdout.take() {
+            s.read_to_string(&mut out).unwrap();
+        }
+        if let Some(mut s) = self.child.stderr.take() {
+            s.read_to_string(&mut out).unwrap();
+        }
+        (status.success(), out)
+    }
+}
+
+#[tokio::test]
+async fn logs_hold_no_tokens_bodies_or_signatures_even_at_trace() {
+    let upstream = serve(mock_ksef()).await;
+    let sim = format!("http://{upstream}");
+    let relay = RelayProcess::start(&["--sim-url", &sim, "--rate-limit", "0"]);
+    let client = reqwest::Client::new();
+
+    let access_token = "eyJhbGciOiJSUzI1NiJ9.ACCESS-TOKEN-SECRET-4242.sig";
+    let invoice = "<Faktura><P_2>SECRET-INVOICE-NUMBER-77</P_2></Faktura>";
+    let sas = "sig=STORAGE-SIGNATURE-SECRET-99";
+
+    let response = client
+        .post(relay.url("/ksef/sim/v2/echo/sessions/online/x/invoices"))
+        .bearer_auth(access_token)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"encryptedInvoiceContent":"{invoice}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The mock echoes the token back: response bodies must not be logged either.
+    let echoed = response.text().await.unwrap();
+    assert!(echoed.contains("ACCESS-TOKEN-SECRET-4242"));
+
+    let response = client
+        .get(relay.url(&format!(
+            "/ksef/sim/storage/01/upo/upo_00.xml?sv=2025&{sas}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap();
+
+    // Failures are logged, but only by classification.
+    let response = client
+        .get(relay.url(&format!("/ksef/sim/v2/html?{sas}")))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+
+    let (ok, output) = relay.finish(true);
+    assert!(ok, "relay exits cleanly on SIGTERM:\n{output}");
+    for secret in [
+        "ACCESS-TOKEN-SECRET-4242",
+        "SECRET-INVOICE-NUMBER-77",
+        "STORAGE-SIGNATURE-SECRET-99",
+        "Bearer",
+        "sessions/online/x",
+    ] {
+        assert!(
+            !output.contains(secret),
+            "{secret} leaked into the logs:\n{output}"
+        );
+    }
+    // ...while the access log still says what happened.
+    assert!(
+        output.contains(r#""route":"/ksef/{env}/v2/{*path}""#),
+        "{output}"
+    );
+    assert!(
+        output.contains(r#""route":"/ksef/{env}/storage/{*path}""#),
+        "{output}"
+    );
+    assert!(output.contains(r#""status":502"#), "{output}");
+}
+
+#[tokio::test]
+async fn crlf_and_malformed_headers_are_rejected_by_the_server() {
+    let upstream = serve(mock_ksef()).await;
+    let sim = format!("http://{upstream}");
+    let relay = RelayProcess::start(&["--sim-url", &sim, "--rate-limit", "0"]);
+    let attempts: [&[u8]; 3] = [
+        // Bare CR inside a header value (header injection).
+        b"GET /ksef/sim/v2/echo/x HTTP/1.1\r\nHost: a\r\nX-Error-Format: a\rHost: evil\r\n\r\n",
+        // Obsolete line folding used to smuggle a second header.
+        b"GET /ksef/sim/v2/echo/x HTTP/1.1\r\nHost: a\r\nAccept: a\r\n Authorization: x\r\n\r\n",
+        // Absolute-form target pointing elsewhere.
+        b"GET http://evil.example/../../v2/x HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+    ];
+    for raw in attempts {
+        let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+        stream.write_all(raw).await.unwrap();
+        let mut reply = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut reply)).await;
+        let reply = String::from_utf8_lossy(&reply);
+        let status_line = reply.lines().next().unwrap_or_default().to_owned();
+        assert!(
+            !status_line.contains(" 200 "),
+            "{} was accepted: {reply}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    // Request smuggling: both Content-Length and chunked. Chunked wins and the
+    // declared length is not passed on, so upstream framing stays consistent.
+    let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    stream
+        .write_all(b"POST /ksef/sim/v2/echo/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /ksef/sim/v2/echo/smuggled HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut reply)).await;
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(!reply.contains(r#""content-length":"4""#), "{reply}");
+    assert!(!reply.contains("smuggled"), "{reply}");
+
+    let (_, output) = relay.finish(true);
+    assert!(!output.contains("evil"), "{output}");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight() {
+    let upstream = serve(mock_ksef()).await;
+    let sim = format!("http://{upstream}");
+    let relay = RelayProcess::start(&["--sim-url", &sim, "--rate-limit", "0"]);
+    let url = relay.url("/ksef/sim/v2/slowish");
+    let in_flight = tokio::spawn(async move { reqwest::get(url).await?.text().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay.terminate();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // New connections are refused while draining...
+    assert!(
+        reqwest::get(relay.url("/healthz")).await.is_err(),
+        "listener should be closed after SIGTERM"
+    );
+    // ...but the request in flight completes.
+    let body = in_flight
+        .await
+        .unwrap()
+        .expect("in-flight request completes");
+    assert_eq!(body, r#"{"finished":true}"#);
+    let (ok, output) = relay.finish(false);
+    assert!(ok, "{output}");
+    assert!(output.contains("shutdown signal received"), "{output}");
+}
