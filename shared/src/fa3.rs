@@ -516,7 +516,14 @@ fn read_line(w: &FaWiersz, basis: PriceBasis) -> Result<Line, Fa3Error> {
         PriceBasis::Net => (opt_dec("P_9A", &w.P_9A)?, opt_dec("P_11", &w.P_11)?),
         PriceBasis::Gross => (opt_dec("P_9B", &w.P_9B)?, opt_dec("P_11A", &w.P_11A)?),
     };
+    // When the stated line value differs from quantity × price (a discount in P_10, or
+    // another rounding), keep the value: the effective unit price is value / quantity.
     let unit_price = match (price, value) {
+        (Some(p), Some(v))
+            if round_money(quantity * p) != round_money(v) && !quantity.is_zero() =>
+        {
+            (v / quantity).round_dp(8).normalize()
+        }
         (Some(p), _) => p,
         (None, Some(v)) if !quantity.is_zero() => (v / quantity).round_dp(8).normalize(),
         _ => Decimal::ZERO,

@@ -323,6 +323,7 @@ fn reads_every_official_sample() {
         let read = read_fa3(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!read.invoice.lines.is_empty(), "{name}: no lines");
         assert!(read.stated.contains_key("P_15"));
+        assert_eq!(read.totals_mismatches(), vec![], "{name}: totals differ");
         // Re-writing what we read must still be a valid FA(3) document.
         assert_xsd_valid(&read.invoice.to_fa3_xml(generated_at()));
     }
@@ -396,4 +397,16 @@ fn tampered_totals_are_reported() {
         read.totals_mismatches(),
         vec![("P_14_1".to_owned(), Some(d("10.04")), Some(d("10.03")))]
     );
+}
+
+#[test]
+fn discounted_lines_keep_their_stated_value() {
+    // Subject3 sample: line 2 is 20 × 1000 with P_10 = 100 and P_11 = 18000.
+    let read = read_fa3(&sample(
+        "csharp-invoice-template-fa-3-with-custom-Subject3.xml",
+    ))
+    .unwrap();
+    assert_eq!(read.invoice.lines[1].unit_price, d("900"));
+    assert_eq!(read.totals_mismatches(), vec![]);
+    assert_eq!(read.invoice.totals().gross, d("64279.92"));
 }

@@ -250,3 +250,44 @@ fn live_totals_ignore_unfinished_lines() {
     dr.advance_received = "150".into();
     assert_eq!(dr.live_totals().gross, d("150.00"));
 }
+
+#[test]
+fn an_invoice_turns_back_into_the_same_draft_result() {
+    let mut dr = vat_draft();
+    dr.lines.push(line("Szkolenie", "2,5", "80", "zw"));
+    dr.annotations.exemption_basis = "art. 113 ust. 1".into();
+    dr.sale_date = "2026-01-31".into();
+    dr.payment.bank_account = "61109010140000071219812874".into();
+    dr.payment.due_date = "2026-02-14".into();
+    let inv = dr.validate().unwrap();
+    let again = InvoiceDraft::from(&inv).validate().unwrap();
+    assert_eq!(again, inv);
+    // The invoice itself survives JSON (e.g. stored after sending).
+    let json = serde_json::to_string(&inv).unwrap();
+    assert_eq!(
+        serde_json::from_str::<ksef_core::invoice::Invoice>(&json).unwrap(),
+        inv
+    );
+}
+
+#[test]
+fn correction_draft_starts_from_the_original() {
+    let original = vat_draft().validate().unwrap();
+    let mut kor = InvoiceDraft::correction_of(
+        &original,
+        Some("5265877635-20260201-0100001AF629-AF"),
+        date!(2026 - 02 - 10),
+    );
+    assert_eq!(kor.kind, KindCode::Kor);
+    assert_eq!(kor.correction.original_number, "FV/1/02/2026");
+    assert_eq!(kor.correction.lines_before, kor.lines);
+    assert!(
+        kor.validate()
+            .unwrap_err()
+            .has("number", ErrorCode::Required)
+    );
+    kor.number = "KOR/1/02/2026".into();
+    kor.lines[0].unit_price = "80".into();
+    let inv = kor.validate().unwrap();
+    assert_eq!(inv.totals().gross, Decimal::from_str("-24.60").unwrap());
+}
