@@ -176,6 +176,11 @@ pub struct Config {
     #[arg(long, env = "KWIT_LOG", default_value = "info")]
     pub log: String,
 
+    /// Probe `/healthz` of the relay at `--listen` and exit 0 if it answers 200
+    /// (a container health check for images without curl).
+    #[arg(long)]
+    pub check_health: bool,
+
     /// Set by the binary on SIGTERM; not a flag.
     #[arg(skip)]
     pub shutdown: ShutdownFlag,
@@ -200,6 +205,7 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             log_format: LogFormat::Text,
             log: "info".to_owned(),
+            check_health: false,
             shutdown: ShutdownFlag::default(),
         }
     }

@@ -24,6 +24,9 @@ const SILENCED: &[&str] = &[
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if config.check_health {
+        return check_health(config.listen).await;
+    }
     init_tracing(&config);
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,6 +35,29 @@ async fn main() -> ExitCode {
             eprintln!("kwit-relay: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `GET /healthz` over plain TCP; an unspecified listen address is probed on loopback.
+async fn check_health(mut addr: std::net::SocketAddr) -> ExitCode {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 16];
+        let n = stream.read(&mut head).await?;
+        Ok::<bool, std::io::Error>(
+            head[..n].starts_with(b"HTTP/1.0 200") || head[..n].starts_with(b"HTTP/1.1 200"),
+        )
+    };
+    match tokio::time::timeout(Duration::from_secs(3), probe).await {
+        Ok(Ok(true)) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
     }
 }
 

@@ -3,96 +3,11 @@
 
 mod common;
 
-use std::io::Read as _;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{mock_ksef, serve};
+use common::{RelayProcess, mock_ksef, serve};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// A running relay process; its stdout+stderr are collected when it stops.
-pub struct RelayProcess {
-    child: Child,
-    pub addr: SocketAddr,
-}
-
-impl RelayProcess {
-    /// Starts the binary on a free port with `args`, logging everything at TRACE.
-    pub fn start(args: &[&str]) -> Self {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let listen = format!("127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kwit-relay"))
-            .args(["--listen", &listen])
-            .args(args)
-            .env("RUST_LOG", "trace")
-            .env("KWIT_LOG_FORMAT", "json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kwit-relay binary starts");
-        let addr: SocketAddr = listen.parse().unwrap();
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                return Self { child, addr };
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("kwit-relay did not start listening");
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Sends SIGTERM.
-    pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for exit (SIGTERM first if `terminate`), returning (success, all output).
-    pub fn finish(mut self, terminate: bool) -> (bool, String) {
-        if terminate {
-            self.terminate();
-        }
-        let mut status = None;
-        for _ in 0..400 {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                status = Some(s);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let status = match status {
-            Some(s) => s,
-            None => {
-                let _ = self.child.kill();
-                self.child.wait().unwrap()
-            }
-        };
-        let mut out = String::new();
-        if let Some(mut s) = self.child.stdout.take() {
-            s.read_to_string(&mut out).unwrap();
-        }
-        if let Some(mut s) = self.child.stderr.take() {
-            s.read_to_string(&mut out).unwrap();
-        }
-        (status.success(), out)
-    }
-}
 
 #[tokio::test]
 async fn logs_hold_no_tokens_bodies_or_signatures_even_at_trace() {
@@ -230,4 +145,22 @@ async fn sigterm_finishes_requests_in_flight() {
     let (ok, output) = relay.finish(false);
     assert!(ok, "{output}");
     assert!(output.contains("shutdown signal received"), "{output}");
+}
+
+#[tokio::test]
+async fn check_health_probe_for_containers() {
+    let relay = RelayProcess::start(&[]);
+    let probe = |addr: String| {
+        Command::new(env!("CARGO_BIN_EXE_kwit-relay"))
+            .args(["--check-health", "--listen", &addr])
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(probe(relay.addr.to_string()));
+    assert!(probe(format!("0.0.0.0:{}", relay.addr.port())));
+    let (ok, _) = relay.finish(true);
+    assert!(ok);
+    let dead = common::dead_port().await;
+    assert!(!probe(dead.to_string()));
 }

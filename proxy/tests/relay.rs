@@ -505,3 +505,143 @@ async fn unknown_paths_without_spa_are_404_problems() {
         "application/problem+json"
     );
 }
+
+/// A fake Trunk `dist/` in a fresh temporary directory.
+fn fake_dist() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "kwit-relay-dist-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><html><head>\
+         <link rel=\"modulepreload\" href=\"/kwit-web-0123456789abcdef.js\">\
+         <script type=\"module\">import init from '/kwit-web-0123456789abcdef.js';init();</script>\
+         </head><body></body></html>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kwit-web-0123456789abcdef.js"),
+        "export default 1;",
+    )
+    .unwrap();
+    std::fs::write(dir.join("kwit-web-0123456789abcdef_bg.wasm"), b"\0asm").unwrap();
+    std::fs::write(
+        dir.join("sw.js"),
+        "self.addEventListener('fetch', () => {});",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn spa_caching_rules_and_fallback() {
+    let dist = fake_dist();
+    let relay = app(Config::parse_from([
+        "kwit-relay",
+        "--spa-dir",
+        dist.to_str().unwrap(),
+    ]));
+
+    let response = relay.clone().oneshot(get("/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    assert!(body_bytes(response).await.starts_with(b"<!doctype html>"));
+
+    for asset in [
+        "/kwit-web-0123456789abcdef.js",
+        "/kwit-web-0123456789abcdef_bg.wasm",
+    ] {
+        let response = relay.clone().oneshot(get(asset)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable",
+            "{asset}"
+        );
+    }
+    let response = relay.clone().oneshot(get("/sw.js")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+
+    // App routes get index.html; missing files are a plain 404 (never cached as immutable).
+    let response = relay
+        .clone()
+        .oneshot(get("/invoices/42/edit"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    assert!(body_bytes(response).await.starts_with(b"<!doctype html>"));
+    let response = relay
+        .clone()
+        .oneshot(get("/kwit-web-ffffffffffffffff.js"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.headers().get(header::CACHE_CONTROL).is_none());
+
+    // API paths never fall back to the SPA.
+    let response = relay.clone().oneshot(get("/ksef/test/v2/")).await.unwrap();
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    // Directory traversal out of dist/ is impossible.
+    let response = relay.oneshot(get("/../../etc/passwd")).await.unwrap();
+    assert!(!body_bytes(response).await.starts_with(b"root:"));
+    std::fs::remove_dir_all(dist).unwrap();
+}
+
+#[tokio::test]
+async fn security_headers_everywhere_and_hsts_only_behind_tls() {
+    let dist = fake_dist();
+    let relay = app(Config::parse_from([
+        "kwit-relay",
+        "--spa-dir",
+        dist.to_str().unwrap(),
+    ]));
+    for path in [
+        "/",
+        "/kwit-web-0123456789abcdef.js",
+        "/healthz",
+        "/ksef/nope/v2/x",
+    ] {
+        let response = relay.clone().oneshot(get(path)).await.unwrap();
+        let h = response.headers();
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{path}: {csp}"
+        );
+        assert!(csp.contains("connect-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(!csp.contains("'unsafe-eval'"), "{csp}");
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer", "{path}");
+        assert!(h.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "{path}");
+    }
+    // index.html admits exactly Trunk's inline loader, by hash.
+    let response = relay.oneshot(get("/")).await.unwrap();
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
+
+    let relay = app(Config::parse_from(["kwit-relay", "--behind-tls"]));
+    let response = relay.oneshot(get("/healthz")).await.unwrap();
+    assert!(
+        response.headers()[header::STRICT_TRANSPORT_SECURITY]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+    std::fs::remove_dir_all(dist).unwrap();
+}

@@ -1,7 +1,9 @@
 //! A mock KSeF upstream with precise faults, and helpers to run the relay on a socket.
 #![allow(dead_code)]
 
+use std::io::Read as _;
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use axum::Router;
@@ -211,4 +213,87 @@ pub async fn body_json(response: Response) -> serde_json::Value {
     let bytes = body_bytes(response).await;
     serde_json::from_slice(&bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+}
+
+/// A running relay process; its stdout+stderr are collected when it stops.
+pub struct RelayProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl RelayProcess {
+    /// Starts the binary on a free port with `args`, logging everything at TRACE.
+    pub fn start(args: &[&str]) -> Self {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let listen = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kwit-relay"))
+            .args(["--listen", &listen])
+            .args(args)
+            .env("RUST_LOG", "trace")
+            .env("KWIT_LOG_FORMAT", "json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kwit-relay binary starts");
+        let addr: SocketAddr = listen.parse().unwrap();
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return Self { child, addr };
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("kwit-relay did not start listening");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for exit (SIGTERM first if `terminate`), returning (success, all output).
+    pub fn finish(mut self, terminate: bool) -> (bool, String) {
+        if terminate {
+            self.terminate();
+        }
+        let mut status = None;
+        for _ in 0..400 {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                status = Some(s);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let status = match status {
+            Some(s) => s,
+            None => {
+                let _ = self.child.kill();
+                self.child.wait().unwrap()
+            }
+        };
+        let mut out = String::new();
+        if let Some(mut s) = self.child.stdout.take() {
+            s.read_to_string(&mut out).unwrap();
+        }
+        if let Some(mut s) = self.child.stderr.take() {
+            s.read_to_string(&mut out).unwrap();
+        }
+        (status.success(), out)
+    }
 }

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Benchmark: in one run, wrk straight to an upstream, through nginx set up as the
+# equivalent streaming reverse proxy, and through kwit-relay; 1 KB and 1 MB bodies.
+# Prints requests/s, p99 latency, the relay's peak memory (VmHWM), and the ratios
+# relay/nginx and relay/direct.
+#
+#   proxy/bench/run.sh                # 1000 connections, 10 s per run
+#   CONNECTIONS=200 DURATION=5 proxy/bench/run.sh
+#   RELAY_BIN=path/to/kwit-relay proxy/bench/run.sh   # e.g. the static musl build
+#
+# Needs wrk and nginx (Debian: apt-get install -y wrk nginx-light). Uses ports 18181-18183.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+CONNECTIONS="${CONNECTIONS:-1000}"
+DURATION="${DURATION:-10}"
+THREADS="${THREADS:-2}"
+UP_PORT=18181 NGINX_PORT=18182 RELAY_PORT=18183
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/kt-relay}"
+
+for tool in wrk nginx; do
+  command -v "$tool" >/dev/null || { echo "$tool missing: apt-get install -y wrk nginx-light" >&2; exit 1; }
+done
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if [ -z "${RELAY_BIN:-}" ]; then
+  cargo build --release --locked -p kwit-relay >&2
+  RELAY_BIN="$CARGO_TARGET_DIR/release/kwit-relay"
+fi
+
+WORK="$(mktemp -d /tmp/kwit-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+# Upstream: nginx serving fixed bodies under /v2/bench/ (the same for all three paths).
+mkdir -p "$WORK/www/v2/bench" "$WORK/up" "$WORK/proxy"
+head -c 1024 /dev/zero | tr '\0' 'a' >"$WORK/www/v2/bench/1k"
+head -c 1048576 /dev/zero | tr '\0' 'b' >"$WORK/www/v2/bench/1m"
+chmod -R a+rX "$WORK"
+
+common_conf() { # common_conf PREFIX
+  cat <<EOF
+worker_processes auto;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 16384; }
+EOF
+}
+
+{
+  common_conf "$WORK/up"
+  cat <<EOF
+http {
+  access_log off;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_requests 1000000;
+  default_type application/octet-stream;
+  client_body_temp_path $WORK/up/body; proxy_temp_path $WORK/up/proxy;
+  fastcgi_temp_path $WORK/up/fcgi; uwsgi_temp_path $WORK/up/uwsgi; scgi_temp_path $WORK/up/scgi;
+  server { listen 127.0.0.1:$UP_PORT; root $WORK/www; }
+}
+EOF
+} >"$WORK/up/nginx.conf"
+
+# The equivalent of the relay: one path prefix to one fixed upstream, pooled
+# keep-alive connections, bodies streamed both ways (no buffering), no access log.
+{
+  common_conf "$WORK/proxy"
+  cat <<EOF
+http {
+  access_log off;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/proxy/body; proxy_temp_path $WORK/proxy/proxy;
+  fastcgi_temp_path $WORK/proxy/fcgi; uwsgi_temp_path $WORK/proxy/uwsgi; scgi_temp_path $WORK/proxy/scgi;
+  upstream ksef { server 127.0.0.1:$UP_PORT; keepalive 1024; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location /ksef/sim/v2/ {
+      proxy_pass http://ksef/v2/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 60s;
+      proxy_connect_timeout 10s;
+    }
+  }
+}
+EOF
+} >"$WORK/proxy/nginx.conf"
+
+nginx -p "$WORK/up" -c "$WORK/up/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+nginx -p "$WORK/proxy" -c "$WORK/proxy/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+# Rate limit effectively off (but still evaluated), logs at warn so the log write
+# is not what is measured.
+"$RELAY_BIN" --listen "127.0.0.1:$RELAY_PORT" --sim-url "http://127.0.0.1:$UP_PORT" \
+  --environments test --rate-limit 1000000000 --rate-burst 1000000000 --log warn >"$WORK/relay.log" 2>&1 &
+RELAY_PID=$!
+PIDS+=("$RELAY_PID")
+
+wait_up() { for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
+wait_up "http://127.0.0.1:$UP_PORT/v2/bench/1k"
+wait_up "http://127.0.0.1:$NGINX_PORT/ksef/sim/v2/bench/1k"
+wait_up "http://127.0.0.1:$RELAY_PORT/ksef/sim/v2/bench/1k"
+for size in 1k 1m; do
+  a=$(curl -fsS "http://127.0.0.1:$UP_PORT/v2/bench/$size" | sha256sum)
+  b=$(curl -fsS "http://127.0.0.1:$RELAY_PORT/ksef/sim/v2/bench/$size" | sha256sum)
+  [ "$a" = "$b" ] || { echo "relay returned a different $size body" >&2; exit 1; }
+done
+
+# to_ms "1.23ms" | "456.00us" | "1.20s" -> milliseconds
+to_ms() { awk -v v="$1" 'BEGIN{ n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"",u);
+  if(u=="us") n/=1000; else if(u=="s") n*=1000; else if(u=="m") n*=60000; printf "%.2f", n }'; }
+
+declare -A RPS P99
+run() { # run NAME URL
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency "$2")
+  RPS[$1]=$(awk '/^Requests\/sec:/{print $2}' <<<"$out")
+  P99[$1]=$(to_ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+  local errors; errors=$(awk '/Non-2xx|Socket errors/' <<<"$out")
+  printf '%-12s %10s req/s   p99 %8s ms   %s\n' "$1" "${RPS[$1]}" "${P99[$1]}" "$errors" >&2
+}
+
+echo "wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per run, $(nproc) CPUs" >&2
+for size in 1k 1m; do
+  wrk -t1 -c10 -d1s "http://127.0.0.1:$RELAY_PORT/ksef/sim/v2/bench/$size" >/dev/null # warm-up
+  run "direct-$size" "http://127.0.0.1:$UP_PORT/v2/bench/$size"
+  run "nginx-$size" "http://127.0.0.1:$NGINX_PORT/ksef/sim/v2/bench/$size"
+  run "relay-$size" "http://127.0.0.1:$RELAY_PORT/ksef/sim/v2/bench/$size"
+done
+PEAK_KB=$(awk '/^VmHWM:/{print $2}' "/proc/$RELAY_PID/status")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a" }'; }
+echo
+printf '| body | direct req/s | nginx req/s | relay req/s | relay/nginx | relay/direct | direct p99 ms | nginx p99 ms | relay p99 ms | relay added p99 ms |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for size in 1k 1m; do
+  added=$(awk -v a="${P99[relay-$size]}" -v b="${P99[direct-$size]}" 'BEGIN{printf "%.2f", a-b}')
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" \
+    "${RPS[direct-$size]}" "${RPS[nginx-$size]}" "${RPS[relay-$size]}" \
+    "$(ratio "${RPS[relay-$size]}" "${RPS[nginx-$size]}")" "$(ratio "${RPS[relay-$size]}" "${RPS[direct-$size]}")" \
+    "${P99[direct-$size]}" "${P99[nginx-$size]}" "${P99[relay-$size]}" "$added"
+done
+echo
+echo "relay peak memory (VmHWM) at $CONNECTIONS connections: $((PEAK_KB / 1024)) MiB ($PEAK_KB kB)"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the same fully static (musl) kwit-relay binary the Dockerfile builds, and
+# checks that it really is static. Usage: proxy/build-static.sh [--print-path]
+# Needs: rustup target x86_64-unknown-linux-musl, Debian musl-tools (musl-gcc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET=x86_64-unknown-linux-musl
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/kt-relay}"
+# aws-lc-sys (rustls' crypto) compiles C: use the musl toolchain for the target.
+export CC_x86_64_unknown_linux_musl="${CC_x86_64_unknown_linux_musl:-musl-gcc}"
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER="${CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER:-musl-gcc}"
+command -v musl-gcc >/dev/null || { echo "musl-gcc missing: apt-get install -y musl-tools" >&2; exit 1; }
+rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || rustup target add "$TARGET"
+cargo build --locked --release -p kwit-relay --target "$TARGET" >&2
+BIN="$CARGO_TARGET_DIR/$TARGET/release/kwit-relay"
+desc=$(file -b "$BIN")
+case "$desc" in
+  *"statically linked"*|*"static-pie linked"*) ;;
+  *) echo "not a static binary: $desc" >&2; exit 1 ;;
+esac
+if ldd "$BIN" 2>&1 | grep -q "=>"; then
+  echo "binary has dynamic dependencies:" >&2; ldd "$BIN" >&2; exit 1
+fi
+"$BIN" --version >&2
+echo "static binary OK: $BIN ($(du -h "$BIN" | cut -f1), $desc)" >&2
+if [ "${1:-}" = "--print-path" ]; then echo "$BIN"; fi
