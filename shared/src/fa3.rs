@@ -26,6 +26,8 @@ pub const FA3_NAMESPACE: &str = "http://crd.gov.pl/wzor/2025/06/25/13775/";
 pub const FA3_SYSTEM_CODE: &str = "FA (3)";
 /// `KodFormularza/@wersjaSchemy`.
 pub const FA3_SCHEMA_VERSION: &str = "1-0E";
+/// Earliest `DataWytworzeniaFa` the XSD accepts (facet; an earlier one ends in status 450).
+pub const MIN_GENERATED_AT: OffsetDateTime = time::macros::datetime!(2025-09-01 00:00:00 UTC);
 /// `SystemInfo` written into every invoice.
 pub const SYSTEM_INFO: &str = "Kwit";
 

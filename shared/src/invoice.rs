@@ -498,6 +498,16 @@ impl Invoice {
         crate::fa3::write_fa3(self, generated_at)
     }
 
+    /// KSeF refuses a second invoice with the same seller NIP, `RodzajFaktury` and `P_2`
+    /// (ksef-guide §13); the app can look this key up before sending.
+    pub fn duplicate_key(&self) -> (String, &'static str, String) {
+        (
+            self.seller.nip.to_string(),
+            self.kind.code(),
+            self.number.clone(),
+        )
+    }
+
     /// Semantic checks (NIP checksums, dates, required fields, rate/annotation consistency).
     /// `today`, when given, also rejects issue dates in the future (KSeF status 450).
     pub fn check(&self, today: Option<Date>) -> Result<(), ValidationErrors> {

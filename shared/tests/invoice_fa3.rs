@@ -410,3 +410,12 @@ fn discounted_lines_keep_their_stated_value() {
     assert_eq!(read.totals_mismatches(), vec![]);
     assert_eq!(read.invoice.totals().gross, d("64279.92"));
 }
+
+#[test]
+fn generation_time_before_fa3_start_is_refused_by_the_schema() {
+    let inv = vat_draft().validate().unwrap();
+    let at = ksef_core::fa3::MIN_GENERATED_AT;
+    assert_xsd_valid(&inv.to_fa3_xml(at));
+    let err = xsd_check(&inv.to_fa3_xml(at - time::Duration::seconds(1))).unwrap_err();
+    assert!(err.contains("DataWytworzeniaFa"), "{err}");
+}

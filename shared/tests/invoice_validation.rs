@@ -203,6 +203,16 @@ fn bank_account_and_email_are_checked() {
     dr.seller.email = "not-an-email".into();
     has(&dr, "payment.bank_account", ErrorCode::BadBankAccount);
     has(&dr, "seller.email", ErrorCode::BadEmail);
+    dr.payment.swift = "bpko pl".into();
+    has(&dr, "payment.swift", ErrorCode::BadSwift);
+    dr.payment.bank_account = "61 1090 1014 0000 0712 1981 2874".into();
+    dr.seller.email = "biuro@kowalski.pl".into();
+    dr.payment.swift = "bpkoplpw".into();
+    let inv = dr.validate().unwrap();
+    assert_eq!(
+        inv.payment.unwrap().bank_accounts[0].swift.as_deref(),
+        Some("BPKOPLPW")
+    );
 }
 
 #[test]

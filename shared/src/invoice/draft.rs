@@ -668,9 +668,16 @@ impl InvoiceDraft {
             if !super::validate::is_valid_account(&number) {
                 e.push("payment.bank_account", ErrorCode::BadBankAccount);
             }
+            let swift = opt(&p.swift).map(|s| s.to_uppercase());
+            if swift
+                .as_deref()
+                .is_some_and(|s| !super::validate::is_swift(s))
+            {
+                e.push("payment.swift", ErrorCode::BadSwift);
+            }
             bank_accounts.push(BankAccount {
                 number: number.to_uppercase(),
-                swift: opt(&p.swift).map(|s| s.to_uppercase()),
+                swift,
                 bank_name: text(e, "payment.bank_name", &p.bank_name, 256, false),
             });
         }

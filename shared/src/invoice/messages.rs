@@ -39,6 +39,7 @@ pub enum ErrorCode {
     ReverseChargeNeedsNip,
     BadKsefNumber,
     BadBankAccount,
+    BadSwift,
     BadPaymentMethod,
     BadEmail,
     AdvanceExceedsOrder,
@@ -93,6 +94,7 @@ impl ErrorCode {
                 "To nie jest poprawny numer KSeF (np. 5265877635-20250826-0100001AF629-AF)."
             }
             Self::BadBankAccount => "Numer rachunku jest błędny — sprawdź cyfry (NRB lub IBAN).",
+            Self::BadSwift => "Kod SWIFT/BIC ma 8 lub 11 znaków, np. BPKOPLPW.",
             Self::BadPaymentMethod => "Wybierz formę płatności z listy.",
             Self::BadEmail => "To nie wygląda na adres e-mail.",
             Self::AdvanceExceedsOrder => "Zaliczki przekraczają wartość zamówienia.",
@@ -153,6 +155,7 @@ impl ErrorCode {
                 "This is not a valid KSeF number (e.g. 5265877635-20250826-0100001AF629-AF)."
             }
             Self::BadBankAccount => "The account number is wrong — check the digits (NRB or IBAN).",
+            Self::BadSwift => "A SWIFT/BIC code has 8 or 11 characters, e.g. BPKOPLPW.",
             Self::BadPaymentMethod => "Choose a payment method from the list.",
             Self::BadEmail => "This does not look like an e-mail address.",
             Self::AdvanceExceedsOrder => "The advances exceed the order value.",

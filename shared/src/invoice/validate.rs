@@ -200,6 +200,15 @@ pub fn is_valid_account(number: &str) -> bool {
     rem == 1
 }
 
+/// `SWIFT_Type`: `[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?`.
+pub fn is_swift(s: &str) -> bool {
+    (s.len() == 8 || s.len() == 11)
+        && s.chars().take(6).all(|c| c.is_ascii_uppercase())
+        && s.chars()
+            .skip(6)
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
 /// Minimal e-mail shape (`TAdresEmail`: `(.)+@(.)+`, 3–255 chars).
 pub fn is_email(s: &str) -> bool {
     let n = s.chars().count();
@@ -380,6 +389,9 @@ pub fn check_invoice(inv: &Invoice, today: Option<Date>) -> Result<(), Validatio
     }
     if let Some(p) = &inv.payment {
         for (i, acc) in p.bank_accounts.iter().enumerate() {
+            if acc.swift.as_deref().is_some_and(|s| !is_swift(s)) {
+                errs.push("payment.swift", ErrorCode::BadSwift);
+            }
             if !is_valid_account(&acc.number) {
                 let path = if i == 0 {
                     "payment.bank_account".to_owned()
