@@ -419,3 +419,22 @@ fn generation_time_before_fa3_start_is_refused_by_the_schema() {
     let err = xsd_check(&inv.to_fa3_xml(at - time::Duration::seconds(1))).unwrap_err();
     assert!(err.contains("DataWytworzeniaFa"), "{err}");
 }
+
+#[test]
+fn foreign_currency_advance_keeps_its_rate_and_special_characters_survive() {
+    let mut dr = vat_draft();
+    dr.kind = KindCode::Zal;
+    dr.currency = "USD".into();
+    dr.exchange_rate = "3.9876".into();
+    dr.buyer.name = "O'Reilly & Sons <Ltd> \"Best\"".into();
+    dr.lines = vec![line("Projekt – etap 1 (½)", "1", "5000", "23")];
+    dr.advance_received = "1230".into();
+    let (inv, xml) = write_validate_read("USD ZAL", &dr);
+    assert!(xml.contains("<KursWalutyZ>3.9876</KursWalutyZ>"));
+    // 230.00 × 3.9876 = 917.148
+    assert!(xml.contains("<P_14_1W>917.15</P_14_1W>"));
+    assert_eq!(
+        inv.buyer.name.as_deref(),
+        Some("O'Reilly & Sons <Ltd> \"Best\"")
+    );
+}
