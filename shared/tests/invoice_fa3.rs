@@ -438,3 +438,38 @@ fn foreign_currency_advance_keeps_its_rate_and_special_characters_survive() {
         Some("O'Reilly & Sons <Ltd> \"Best\"")
     );
 }
+
+/// Puts every element of `xml` into the `tns:` prefix.
+fn with_prefix(xml: &str) -> String {
+    let xml = xml.replace(
+        "xmlns=\"http://crd.gov.pl/wzor/2025/06/25/13775/\"",
+        "xmlns:tns=\"http://crd.gov.pl/wzor/2025/06/25/13775/\"",
+    );
+    let mut out = String::new();
+    let mut chars = xml.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '<' {
+            match chars.peek() {
+                Some('/') => {
+                    out.push('/');
+                    chars.next();
+                    out.push_str("tns:");
+                }
+                Some('?') | None => {}
+                Some(_) => out.push_str("tns:"),
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn reads_invoices_with_a_namespace_prefix() {
+    let xml = with_prefix(&sample("csharp-invoice-template-fa-3.xml"));
+    assert!(xml.contains("<tns:Faktura"));
+    xsd_check(&xml).unwrap();
+    let read = read_fa3(&xml).unwrap();
+    assert_eq!(read.invoice.number, "FA/GRQMB-123/05/2025");
+    assert_eq!(read.totals_mismatches(), vec![]);
+}
