@@ -116,6 +116,36 @@ impl NumberingSeries {
         out
     }
 
+    /// The counter inside a number issued from this series (`FV/12/02/2026` → 12), so the
+    /// app can continue a series the user started elsewhere. `None` if it does not match.
+    pub fn counter_of(&self, number: &str) -> Option<u32> {
+        let mut rest = number;
+        let mut counter = None;
+        for p in &self.parts {
+            let take_digits = |rest: &str, exact: Option<usize>| -> Option<usize> {
+                let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+                match exact {
+                    Some(e) if n >= e => Some(e),
+                    Some(_) => None,
+                    None if n > 0 => Some(n),
+                    None => None,
+                }
+            };
+            let used = match p {
+                Part::Text(t) => rest.starts_with(t.as_str()).then_some(t.len())?,
+                Part::Counter { .. } => {
+                    let n = take_digits(rest, None)?;
+                    counter = Some(rest[..n].parse().ok()?);
+                    n
+                }
+                Part::Day | Part::Month | Part::Year2 => take_digits(rest, Some(2))?,
+                Part::Year4 => take_digits(rest, Some(4))?,
+            };
+            rest = &rest[used..];
+        }
+        if rest.is_empty() { counter } else { None }
+    }
+
     /// Next counter and number, given the last used counter and its date (`None` if the
     /// series is unused). The counter restarts at 1 when `date` is in a new period.
     pub fn next(&self, last: Option<(u32, Date)>, date: Date) -> (u32, String) {
@@ -178,6 +208,17 @@ mod tests {
                 .1,
             "R10"
         );
+    }
+
+    #[test]
+    fn reads_the_counter_back() {
+        let s = NumberingSeries::parse("FV/{n}/{MM}/{YYYY}").unwrap();
+        assert_eq!(s.counter_of("FV/12/02/2026"), Some(12));
+        assert_eq!(s.counter_of("FV/12/2/2026"), None);
+        assert_eq!(s.counter_of("FA/12/02/2026"), None);
+        assert_eq!(s.counter_of("FV/12/02/2026x"), None);
+        let p = NumberingSeries::parse("{YY}-{nnnn}").unwrap();
+        assert_eq!(p.counter_of("26-0042"), Some(42));
     }
 
     #[test]
