@@ -473,3 +473,16 @@ fn reads_invoices_with_a_namespace_prefix() {
     assert_eq!(read.invoice.number, "FA/GRQMB-123/05/2025");
     assert_eq!(read.totals_mismatches(), vec![]);
 }
+
+/// The exact bytes of the minimal invoice are pinned: KSeF stores the SHA-256 of what we send,
+/// so any change in serialization must be deliberate (regenerate with `KWIT_BLESS=1`).
+#[test]
+fn minimal_invoice_bytes_match_the_golden_file() {
+    let xml = vat_draft().validate().unwrap().to_fa3_xml(generated_at());
+    let path = repo_root().join("shared/tests/fixtures/fa3-minimal-golden.xml");
+    if std::env::var_os("KWIT_BLESS").is_some() {
+        std::fs::write(&path, &xml).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(xml, golden);
+}
