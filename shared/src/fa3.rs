@@ -71,6 +71,11 @@ fn rate_elements(rate: VatRate) -> (&'static str, Option<&'static str>, Option<&
     }
 }
 
+fn add(m: &mut BTreeMap<String, Decimal>, key: &str, value: Decimal) {
+    let e = m.entry(key.to_owned()).or_default();
+    *e = e.saturating_add(value);
+}
+
 /// The summary amounts FA(3) states for these totals, by element name (`P_13_1`, `P_15`, …).
 pub fn summary_amounts(totals: &Totals) -> BTreeMap<String, Decimal> {
     let mut m: BTreeMap<String, Decimal> = BTreeMap::new();
@@ -83,12 +88,12 @@ pub fn summary_amounts(totals: &Totals) -> BTreeMap<String, Decimal> {
     } in &totals.by_rate
     {
         let (n, v, w) = rate_elements(*rate);
-        *m.entry(n.to_owned()).or_default() += *net;
+        add(&mut m, n, *net);
         if let Some(v) = v {
-            *m.entry(v.to_owned()).or_default() += *vat;
+            add(&mut m, v, *vat);
         }
         if let (Some(w), Some(x)) = (w, vat_pln) {
-            *m.entry(w.to_owned()).or_default() += *x;
+            add(&mut m, w, *x);
         }
     }
     m.insert("P_15".to_owned(), totals.gross);
@@ -196,7 +201,7 @@ fn xml_order(inv: &Invoice) -> Zamowienie {
                 let vat = l
                     .rate
                     .percent()
-                    .map(|p| round_money(net * p / Decimal::ONE_HUNDRED))
+                    .map(|p| round_money(net.saturating_mul(p) / Decimal::ONE_HUNDRED))
                     .unwrap_or_default();
                 ZamowienieWiersz {
                     NrWierszaZam: (i + 1).to_string(),
@@ -510,6 +515,14 @@ fn read_address(a: &Adres) -> Address {
     }
 }
 
+/// Unit price that reproduces a stated line value; zero if it cannot be represented.
+fn effective_price(value: Decimal, quantity: Decimal) -> Decimal {
+    value
+        .checked_div(quantity)
+        .map(|p| p.round_dp(8).normalize())
+        .unwrap_or_default()
+}
+
 fn read_line(w: &FaWiersz, basis: PriceBasis) -> Result<Line, Fa3Error> {
     let rate_code = w.P_12.as_deref().unwrap_or("");
     let rate = VatRate::from_code(rate_code).ok_or_else(|| bad("P_12", rate_code))?;
@@ -522,12 +535,12 @@ fn read_line(w: &FaWiersz, basis: PriceBasis) -> Result<Line, Fa3Error> {
     // another rounding), keep the value: the effective unit price is value / quantity.
     let unit_price = match (price, value) {
         (Some(p), Some(v))
-            if round_money(quantity * p) != round_money(v) && !quantity.is_zero() =>
+            if round_money(quantity.saturating_mul(p)) != round_money(v) && !quantity.is_zero() =>
         {
-            (v / quantity).round_dp(8).normalize()
+            effective_price(v, quantity)
         }
         (Some(p), _) => p,
-        (None, Some(v)) if !quantity.is_zero() => (v / quantity).round_dp(8).normalize(),
+        (None, Some(v)) if !quantity.is_zero() => effective_price(v, quantity),
         _ => Decimal::ZERO,
     };
     Ok(Line {
@@ -708,9 +721,7 @@ pub fn read_fa3(xml: &str) -> Result<ReadInvoice, Fa3Error> {
                         opt_dec("P_11NettoZ", &w.P_11NettoZ)?,
                     ) {
                         (Some(p), _) => p,
-                        (None, Some(v)) if !quantity.is_zero() => {
-                            (v / quantity).round_dp(8).normalize()
-                        }
+                        (None, Some(v)) if !quantity.is_zero() => effective_price(v, quantity),
                         _ => Decimal::ZERO,
                     };
                     lines.push(Line {
@@ -738,7 +749,7 @@ pub fn read_fa3(xml: &str) -> Result<ReadInvoice, Fa3Error> {
                         number: non_empty(&z.NrFaZaliczkowej),
                     })
                     .collect(),
-                paid_gross: round_money(order.gross - p15),
+                paid_gross: round_money(order.gross.saturating_sub(p15)),
             })
         }
         other => return Err(bad("RodzajFaktury", other)),

@@ -153,6 +153,16 @@ mod tests {
     }
 
     #[test]
+    fn extreme_values_do_not_panic() {
+        for v in [Decimal::MAX, Decimal::MIN, Decimal::new(1, 28)] {
+            let _ = format_amount(v);
+            let _ = format_quantity(v);
+            let _ = format_unit_price(v);
+        }
+        assert!(parse_decimal("999999999999999999999999999999999").is_none());
+    }
+
+    #[test]
     fn formats_quantities_and_prices() {
         assert_eq!(format_quantity(d("1.000")), "1");
         assert_eq!(format_quantity(d("2.5000001")), "2.5");

@@ -43,7 +43,7 @@ impl Nip {
             .chars()
             .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}'))
             .collect();
-        if s.len() > 2 && s[..2].eq_ignore_ascii_case("PL") {
+        if s.len() > 2 && s.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("PL")) {
             s.drain(..2);
         }
         if !s.chars().all(|c| c.is_ascii_digit()) {

@@ -94,3 +94,65 @@ proptest! {
         prop_assert!(diff.gross.is_zero() && diff.net.is_zero() && diff.vat.is_zero());
     }
 }
+
+proptest! {
+    /// Whatever is typed into the form, validation and live totals answer without panicking.
+    #[test]
+    fn any_form_input_is_handled(
+        q in prop_oneof!["[1-9][0-9]{0,5}([.,][0-9]{1,3})?", "[0-9 ,.eE+-]{0,40}"],
+        p in prop_oneof!["[0-9]{1,6}([.,][0-9]{1,2})?", "[0-9 ,.-]{0,40}"],
+        rate in "(23|8|5|0 WDT|zw|oo|np II|x)",
+        nip in prop_oneof![Just("7352765225".to_owned()), "\\PC{0,14}"],
+        number in prop_oneof![Just("FV/1".to_owned()), "\\PC{0,20}"],
+        kind in 0u8..4,
+    ) {
+        use ksef_core::invoice::{InvoiceDraft, KindCode, LineDraft};
+        let mut d = InvoiceDraft {
+            number,
+            issue_date: "2026-02-01".into(),
+            kind: [KindCode::Vat, KindCode::Kor, KindCode::Zal, KindCode::Roz][kind as usize],
+            advance_received: p.clone(),
+            advances_paid: q.clone(),
+            ..InvoiceDraft::default()
+        };
+        d.buyer.nip = nip;
+        d.buyer.name = "B".into();
+        d.seller.nip = "5265877635".into();
+        d.seller.name = "S".into();
+        d.seller.address_line1 = "ul. A 1".into();
+        let l = LineDraft { description: "x".into(), unit: String::new(), quantity: q, unit_price: p, rate };
+        d.lines = vec![l.clone(), l.clone()];
+        d.correction.lines_before = vec![l];
+        let _ = d.live_totals();
+        if let Ok(inv) = d.validate() {
+            let _ = inv.to_fa3_xml(time::macros::datetime!(2026-02-01 10:00 UTC));
+        }
+    }
+
+    /// Arbitrary text never panics the FA(3) reader or the NIP/EU VAT parsers.
+    #[test]
+    fn arbitrary_text_is_rejected_not_panicking(s in "\\PC{0,64}") {
+        let _ = ksef_core::fa3::read_fa3(&s);
+        let _ = Nip::parse(&s);
+        let _ = ksef_core::nip::EuVatNumber::parse(&s);
+        let _ = ksef_core::invoice::NumberingSeries::parse(&s).map(|n| n.counter_of(&s));
+        let _ = ksef_core::invoice::validate::is_ksef_number_shape(&s);
+        let _ = ksef_core::invoice::validate::is_valid_account(&s);
+    }
+
+    /// Huge amounts inside a well-formed invoice are read without overflow panics.
+    #[test]
+    fn huge_amounts_in_xml_do_not_panic(v in "[1-9][0-9]{0,27}(\\.[0-9]{1,2})?", q in "0\\.00000[1-9]|[1-9][0-9]{0,27}") {
+        let xml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/fa3/csharp-invoice-template-fa-3.xml"))
+            .unwrap()
+            .replace("#nip#", "5265877635")
+            .replace("#invoice_number#", "1")
+            .replace("<P_11>18.00</P_11>", &format!("<P_11>{v}</P_11>"))
+            .replace("<P_8B>20.00</P_8B>", &format!("<P_8B>{q}</P_8B>"))
+            .replace("<P_15>53.63</P_15>", &format!("<P_15>{v}</P_15>"));
+        if let Ok(read) = ksef_core::fa3::read_fa3(&xml) {
+            let _ = read.totals_mismatches();
+            let _ = read.invoice.check(None);
+        }
+    }
+}

@@ -37,14 +37,15 @@ pub struct Totals {
 
 /// Value of one line: `P_11` (net basis) or `P_11A` (gross basis), rounded to grosze.
 pub fn line_value(line: &Line) -> Decimal {
-    round_money(line.quantity * line.unit_price)
+    round_money(line.quantity.saturating_mul(line.unit_price))
 }
 
 /// Totals of a set of lines.
 pub fn lines_totals(lines: &[Line], basis: PriceBasis, exchange_rate: Option<Decimal>) -> Totals {
     let mut sums: BTreeMap<VatRate, Decimal> = BTreeMap::new();
     for line in lines {
-        *sums.entry(line.rate).or_default() += line_value(line);
+        let e = sums.entry(line.rate).or_default();
+        *e = e.saturating_add(line_value(line));
     }
     let by_rate = sums
         .into_iter()
@@ -63,24 +64,27 @@ pub fn rate_total(
     let sum = round_money(sum);
     let (net, vat) = match (rate.percent(), basis) {
         (None, _) => (sum, round_money(Decimal::ZERO)),
-        (Some(p), PriceBasis::Net) => (sum, round_money(sum * p / Decimal::ONE_HUNDRED)),
+        (Some(p), PriceBasis::Net) => (
+            sum,
+            round_money(sum.saturating_mul(p) / Decimal::ONE_HUNDRED),
+        ),
         (Some(p), PriceBasis::Gross) => {
-            let vat = round_money(sum * p / (Decimal::ONE_HUNDRED + p));
-            (round_money(sum - vat), vat)
+            let vat = round_money(sum.saturating_mul(p) / (Decimal::ONE_HUNDRED + p));
+            (round_money(sum.saturating_sub(vat)), vat)
         }
     };
     RateTotal {
         rate,
         net,
         vat,
-        gross: round_money(net + vat),
+        gross: round_money(net.saturating_add(vat)),
         vat_pln: vat_in_pln(rate, vat, exchange_rate),
     }
 }
 
 fn vat_in_pln(rate: VatRate, vat: Decimal, exchange_rate: Option<Decimal>) -> Option<Decimal> {
     match (rate.percent(), exchange_rate) {
-        (Some(_), Some(fx)) => Some(round_money(vat * fx)),
+        (Some(_), Some(fx)) => Some(round_money(vat.saturating_mul(fx))),
         _ => None,
     }
 }
@@ -91,7 +95,11 @@ impl Totals {
         by_rate.sort_by_key(|r| r.rate);
         let zero = round_money(Decimal::ZERO);
         let (net, vat, gross) = by_rate.iter().fold((zero, zero, zero), |(n, v, g), r| {
-            (n + r.net, v + r.vat, g + r.gross)
+            (
+                n.saturating_add(r.net),
+                v.saturating_add(r.vat),
+                g.saturating_add(r.gross),
+            )
         });
         Self {
             by_rate,
@@ -118,11 +126,11 @@ impl Totals {
                 gross: Decimal::ZERO,
                 vat_pln: o.vat_pln.map(|_| Decimal::ZERO),
             });
-            e.net = round_money(e.net - o.net);
-            e.vat = round_money(e.vat - o.vat);
-            e.gross = round_money(e.gross - o.gross);
+            e.net = round_money(e.net.saturating_sub(o.net));
+            e.vat = round_money(e.vat.saturating_sub(o.vat));
+            e.gross = round_money(e.gross.saturating_sub(o.gross));
             e.vat_pln = match (e.vat_pln, o.vat_pln) {
-                (Some(a), Some(b)) => Some(round_money(a - b)),
+                (Some(a), Some(b)) => Some(round_money(a.saturating_sub(b))),
                 (a, None) => a,
                 (None, Some(b)) => Some(round_money(-b)),
             };
@@ -135,7 +143,10 @@ impl Totals {
     /// parts add up exactly. VAT is extracted from each part.
     pub fn split_gross(&self, gross: Decimal, exchange_rate: Option<Decimal>) -> Self {
         let gross = round_money(gross);
-        let base: Decimal = self.by_rate.iter().map(|r| r.gross).sum();
+        let base = self
+            .by_rate
+            .iter()
+            .fold(Decimal::ZERO, |a, r| a.saturating_add(r.gross));
         let n = self.by_rate.len();
         let mut left = gross;
         let mut parts = Vec::with_capacity(n);
@@ -147,9 +158,14 @@ impl Totals {
                     round_money(Decimal::ZERO)
                 }
             } else {
-                round_money(gross * r.gross / base)
+                round_money(
+                    gross
+                        .saturating_mul(r.gross)
+                        .checked_div(base)
+                        .unwrap_or(Decimal::MAX),
+                )
             };
-            left -= part;
+            left = left.saturating_sub(part);
             parts.push(rate_total(r.rate, part, PriceBasis::Gross, exchange_rate));
         }
         Self::from_rates(parts)
