@@ -486,3 +486,31 @@ fn minimal_invoice_bytes_match_the_golden_file() {
     let golden = std::fs::read_to_string(&path).unwrap();
     assert_eq!(xml, golden);
 }
+
+#[test]
+fn every_annotation_variant_is_xsd_valid_and_round_trips() {
+    use ksef_core::invoice::{Exemption, MarginScheme};
+    let base = vat_draft().validate().unwrap();
+    let margins = [
+        MarginScheme::TravelAgency,
+        MarginScheme::SecondHandGoods,
+        MarginScheme::WorksOfArt,
+        MarginScheme::Antiques,
+    ];
+    let exemptions = [
+        Exemption::PolishLaw("art. 113 ust. 1".into()),
+        Exemption::Directive("art. 132 ust. 1 lit. i dyrektywy 2006/112/WE".into()),
+        Exemption::Other("inna podstawa".into()),
+    ];
+    for (i, margin) in margins.into_iter().enumerate() {
+        let mut inv = base.clone();
+        inv.annotations.margin = Some(margin);
+        inv.annotations.exemption = Some(exemptions[i % 3].clone());
+        inv.annotations.self_billing = i % 2 == 0;
+        inv.annotations.simplified_triangular = i % 2 == 1;
+        inv.lines[0].rate = VatRate::Exempt;
+        let xml = inv.to_fa3_xml(generated_at());
+        assert_xsd_valid(&xml);
+        assert_eq!(read_fa3(&xml).unwrap().invoice, inv);
+    }
+}
