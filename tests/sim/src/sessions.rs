@@ -1,0 +1,1140 @@
+//! Interactive (online) sessions: open, send, close, statuses, lists and UPO
+//! (ksef-guide §4; open-api.json `/sessions/**`).
+//!
+//! Each sent invoice is verified at once ([`crate::fa3check`]) but its outcome only
+//! becomes visible after the processing delay: status 100, then 150, then 200 with a
+//! KSeF number or a rejection code (410/415/430/435/440/450).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::auth::{Auth, Permission, paging};
+use crate::error::ApiError;
+use crate::export::aes_decrypt;
+use crate::fa3check::{self, Rejection};
+use crate::keys::Usage;
+use crate::ksef_number::new_ksef_number;
+use crate::query::InvoiceRecord;
+use crate::server::JsonBody;
+use crate::state::AppState;
+use crate::upo::{self, Authentication, UpoDocument, UpoHeader};
+use crate::util::{self, rfc3339};
+
+const WRITE: [Permission; 3] = [
+    Permission::InvoiceWrite,
+    Permission::PefInvoiceWrite,
+    Permission::EnforcementOperations,
+];
+const SESSION_READ: [Permission; 4] = [
+    Permission::InvoiceWrite,
+    Permission::Introspection,
+    Permission::PefInvoiceWrite,
+    Permission::EnforcementOperations,
+];
+/// Storage links stay valid this long.
+const LINK_TTL: time::Duration = time::Duration::hours(1);
+/// Session lifetime (ksef-guide §4.2).
+const SESSION_TTL: time::Duration = time::Duration::hours(12);
+
+/// Sessions, accepted invoices and exports of one simulator (a field of `SimState`).
+#[derive(Default)]
+pub struct InvoiceStore {
+    pub sessions: BTreeMap<String, OnlineSession>,
+    /// Invoices with a KSeF number, in acceptance order.
+    pub invoices: Vec<InvoiceRecord>,
+    /// KSeF number → index in `invoices`.
+    pub by_ksef: HashMap<String, usize>,
+    /// Duplicate key (seller NIP, RodzajFaktury, P_2) → (KSeF number, session reference).
+    pub duplicates: HashMap<(String, String, String), (String, String)>,
+    /// Export jobs (export handlers in `invoices.rs`).
+    pub exports: BTreeMap<String, crate::invoices::ExportJob>,
+}
+
+impl InvoiceStore {
+    /// Adds an accepted invoice to the repository.
+    pub fn insert(&mut self, record: InvoiceRecord) {
+        self.duplicates.insert(
+            record.facts.duplicate_key(),
+            (record.ksef_number.clone(), record.session_reference.clone()),
+        );
+        self.by_ksef
+            .insert(record.ksef_number.clone(), self.invoices.len());
+        self.invoices.push(record);
+    }
+}
+
+/// One interactive session.
+pub struct OnlineSession {
+    pub reference: String,
+    pub context_kind: String,
+    pub context_nip: String,
+    pub authentication: Authentication,
+    pub auth_reference: String,
+    /// `None` when the wrapped key could not be decrypted (status 415).
+    pub key: Option<SessionKey>,
+    pub system_code: String,
+    pub created: OffsetDateTime,
+    pub updated: OffsetDateTime,
+    pub valid_until: OffsetDateTime,
+    pub closed: Option<OffsetDateTime>,
+    pub invoices: Vec<SessionInvoice>,
+    /// Reference numbers of the session UPO pages, made when the session is processed.
+    pub upo_pages: Vec<String>,
+}
+
+/// One invoice sent in a session.
+pub struct SessionInvoice {
+    pub ordinal: usize,
+    pub reference: String,
+    pub invoice_hash: String,
+    pub invoice_number: Option<String>,
+    pub invoicing_date: OffsetDateTime,
+    /// When the final status becomes visible.
+    pub ready_at: OffsetDateTime,
+    pub outcome: Result<Accepted, Rejection>,
+}
+
+/// What an accepted invoice got.
+#[derive(Clone)]
+pub struct Accepted {
+    pub ksef_number: String,
+    pub seller_nip: String,
+    pub issue_date: String,
+    pub acquisition_date: OffsetDateTime,
+    pub permanent_storage_date: OffsetDateTime,
+    pub mode: String,
+}
+
+impl SessionInvoice {
+    fn is_final(&self, now: OffsetDateTime) -> bool {
+        now >= self.ready_at
+    }
+
+    fn accepted(&self, now: OffsetDateTime) -> Option<&Accepted> {
+        if self.is_final(now) {
+            self.outcome.as_ref().ok()
+        } else {
+            None
+        }
+    }
+
+    fn failed(&self, now: OffsetDateTime) -> bool {
+        self.is_final(now) && self.outcome.is_err()
+    }
+
+    /// `SessionInvoiceStatusResponse`.
+    fn status_json(&self, state: &AppState, session: &str, now: OffsetDateTime) -> Value {
+        let half = self.invoicing_date + (self.ready_at - self.invoicing_date) / 2;
+        let mut v = json!({
+            "ordinalNumber": self.ordinal,
+            "invoiceNumber": self.invoice_number,
+            "ksefNumber": null,
+            "referenceNumber": self.reference,
+            "invoiceHash": self.invoice_hash,
+            "invoicingDate": rfc3339(self.invoicing_date),
+        });
+        let status = if !self.is_final(now) {
+            let code = if now < half { 100 } else { 150 };
+            json!({"code": code, "description": fa3check::status_description(code)})
+        } else {
+            match &self.outcome {
+                Ok(a) => {
+                    v["ksefNumber"] = json!(a.ksef_number);
+                    v["acquisitionDate"] = json!(rfc3339(a.acquisition_date));
+                    v["permanentStorageDate"] = json!(rfc3339(a.permanent_storage_date));
+                    v["upoDownloadUrl"] = json!(format!(
+                        "{}/storage/upo/{session}/invoices/{}.xml",
+                        state.public_url, self.reference
+                    ));
+                    v["upoDownloadUrlExpirationDate"] = json!(rfc3339(now + LINK_TTL));
+                    v["invoicingMode"] = json!(a.mode);
+                    json!({"code": 200, "description": "Sukces"})
+                }
+                Err(r) => {
+                    let mut s =
+                        json!({"code": r.code, "description": r.description, "details": r.details});
+                    if !r.extensions.is_empty() {
+                        let ext: serde_json::Map<String, Value> = r
+                            .extensions
+                            .iter()
+                            .map(|(k, v)| (k.clone(), json!(v)))
+                            .collect();
+                        s["extensions"] = Value::Object(ext);
+                    }
+                    s
+                }
+            }
+        };
+        v["status"] = status;
+        v
+    }
+}
+
+impl OnlineSession {
+    fn all_final(&self, now: OffsetDateTime) -> bool {
+        self.invoices.iter().all(|i| i.is_final(now))
+    }
+
+    fn counts(&self, now: OffsetDateTime) -> (usize, usize, usize) {
+        let ok = self
+            .invoices
+            .iter()
+            .filter(|i| i.accepted(now).is_some())
+            .count();
+        let failed = self.invoices.iter().filter(|i| i.failed(now)).count();
+        (self.invoices.len(), ok, failed)
+    }
+
+    /// `(code, description, details)` of the session status table.
+    fn status(&self, now: OffsetDateTime) -> (u16, &'static str, Option<Vec<String>>) {
+        let Some(closed) = self.closed else {
+            if self.key.is_none() {
+                return (415, "Błąd odszyfrowania dostarczonego klucza", None);
+            }
+            return (100, "Sesja interaktywna otwarta", None);
+        };
+        if self.key.is_none() {
+            return (415, "Błąd odszyfrowania dostarczonego klucza", None);
+        }
+        if self.invoices.is_empty() {
+            return (
+                440,
+                "Sesja anulowana",
+                Some(vec!["Nie przesłano faktur".into()]),
+            );
+        }
+        if !self.all_final(now) || now < closed + time::Duration::milliseconds(100) {
+            return (170, "Sesja interaktywna zamknięta", None);
+        }
+        let (_, ok, _) = self.counts(now);
+        if ok == 0 {
+            return (445, "Błąd weryfikacji, brak poprawnych faktur", None);
+        }
+        (200, "Sesja interaktywna przetworzona pomyślnie", None)
+    }
+
+    fn upo_header(&self) -> UpoHeader {
+        UpoHeader {
+            session_reference: self.reference.clone(),
+            context_kind: self.context_kind.clone(),
+            context_value: self.context_nip.clone(),
+            authentication: self.authentication.clone(),
+            system_code: self.system_code.clone(),
+        }
+    }
+
+    fn upo_document(&self, inv: &SessionInvoice, a: &Accepted) -> UpoDocument {
+        UpoDocument {
+            seller_nip: a.seller_nip.clone(),
+            ksef_number: a.ksef_number.clone(),
+            invoice_number: inv.invoice_number.clone().unwrap_or_default(),
+            issue_date: a.issue_date.clone(),
+            sent_at: rfc3339(inv.invoicing_date),
+            numbered_at: rfc3339(a.acquisition_date),
+            invoice_hash: inv.invoice_hash.clone(),
+            mode: a.mode.clone(),
+        }
+    }
+
+    /// UPO of one accepted invoice.
+    fn invoice_upo(&self, inv: &SessionInvoice, now: OffsetDateTime) -> Option<String> {
+        let a = inv.accepted(now)?;
+        Some(upo::render(
+            &self.upo_header(),
+            None,
+            &[self.upo_document(inv, a)],
+        ))
+    }
+
+    /// Session UPO pages (only once processed).
+    fn session_upo(&self, now: OffsetDateTime) -> Vec<String> {
+        let docs: Vec<UpoDocument> = self
+            .invoices
+            .iter()
+            .filter_map(|i| i.accepted(now).map(|a| self.upo_document(i, a)))
+            .collect();
+        upo::session_pages(&self.upo_header(), &docs, upo::MAX_DOCUMENTS_PER_PAGE)
+    }
+
+    fn status_json(&mut self, state: &AppState, now: OffsetDateTime) -> Value {
+        let (code, description, details) = self.status(now);
+        let (total, ok, failed) = self.counts(now);
+        let mut v = json!({
+            "status": {"code": code, "description": description},
+            "dateCreated": rfc3339(self.created),
+            "dateUpdated": rfc3339(self.updated),
+            "validUntil": if self.closed.is_some() { Value::Null } else { json!(rfc3339(self.valid_until)) },
+            "invoiceCount": total,
+            "successfulInvoiceCount": ok,
+            "failedInvoiceCount": failed,
+        });
+        if let Some(d) = details {
+            v["status"]["details"] = json!(d);
+        }
+        if code == 200 {
+            let pages = self.session_upo(now).len();
+            while self.upo_pages.len() < pages {
+                self.upo_pages.push(util::reference_number("EU"));
+            }
+            let items: Vec<Value> = self
+                .upo_pages
+                .iter()
+                .map(|r| {
+                    json!({
+                        "referenceNumber": r,
+                        "downloadUrl": format!("{}/storage/upo/{}/pages/{r}.xml", state.public_url, self.reference),
+                        "downloadUrlExpirationDate": rfc3339(now + LINK_TTL),
+                    })
+                })
+                .collect();
+            v["upo"] = json!({"pages": items});
+        }
+        v
+    }
+
+    fn list_item(&mut self, now: OffsetDateTime) -> Value {
+        let (code, description, details) = self.status(now);
+        let (total, ok, failed) = self.counts(now);
+        let mut status = json!({"code": code, "description": description});
+        if let Some(d) = details {
+            status["details"] = json!(d);
+        }
+        json!({
+            "referenceNumber": self.reference,
+            "status": status,
+            "dateCreated": rfc3339(self.created),
+            "dateUpdated": rfc3339(self.updated),
+            "validUntil": if self.closed.is_some() { Value::Null } else { json!(rfc3339(self.valid_until)) },
+            "totalInvoiceCount": total,
+            "successfulInvoiceCount": ok,
+            "failedInvoiceCount": failed,
+        })
+    }
+}
+
+/// How long processing takes: the `/sim/processing-delay` value, else the config default.
+pub fn processing_delay(state: &AppState) -> Duration {
+    let set = state.lock().processing_delay;
+    if set.is_zero() {
+        state.config.auth_processing_delay
+    } else {
+        set
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FormCodeIn {
+    system_code: String,
+    schema_version: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionIn {
+    pub encrypted_symmetric_key: String,
+    pub initialization_vector: String,
+    pub public_key_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OpenRequest {
+    form_code: FormCodeIn,
+    encryption: EncryptionIn,
+}
+
+/// The client's AES-256 key and CBC IV.
+pub type SessionKey = ([u8; 32], [u8; 16]);
+
+/// Unwraps the client's AES key: `Err` for request errors (21405/21470), `Ok(None)` when
+/// the RSA decryption fails or gives no 32-byte key (KSeF reports that asynchronously).
+pub fn unwrap_key(state: &AppState, enc: &EncryptionIn) -> Result<Option<SessionKey>, ApiError> {
+    let wrapped = util::b64_decode(&enc.encrypted_symmetric_key).ok_or_else(|| {
+        ApiError::validation("encryptedSymmetricKey nie jest poprawnym Base64. / Not valid Base64.")
+    })?;
+    let iv = util::b64_decode(&enc.initialization_vector)
+        .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
+        .ok_or_else(|| {
+            ApiError::validation(
+                "initializationVector musi mieć 16 bajtów w Base64. / The IV must be 16 bytes, Base64.",
+            )
+        })?;
+    match state.keys.decrypt(
+        Usage::SymmetricKeyEncryption,
+        enc.public_key_id.as_deref(),
+        &wrapped,
+    ) {
+        Ok(key) => Ok(<[u8; 32]>::try_from(key.as_slice()).ok().map(|k| (k, iv))),
+        Err(crate::keys::KeyError::UnknownKey) => Err(ApiError::unknown_key()),
+        Err(crate::keys::KeyError::DecryptionFailed) => Ok(None),
+    }
+}
+
+/// `POST /sessions/online` → 201.
+async fn open(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(req): JsonBody<OpenRequest>,
+) -> Result<Response, ApiError> {
+    auth.require(&WRITE)?;
+    let fc = &req.form_code;
+    let supported = [("FA (2)", "1-0E", "FA"), ("FA (3)", "1-0E", "FA")];
+    if !supported
+        .iter()
+        .any(|(s, v, val)| fc.system_code == *s && fc.schema_version == *v && fc.value == *val)
+    {
+        return Err(ApiError::validation(format!(
+            "Wskazany kod formularza nie jest wspierany ({} {} {}). / Unsupported formCode; use FA (3), 1-0E, FA.",
+            fc.system_code, fc.schema_version, fc.value
+        )));
+    }
+    let key = unwrap_key(&state, &req.encryption)?;
+    let now = util::now();
+    let reference = util::reference_number("SO");
+    let authentication = match (&auth.ksef_token_ref, &auth.auth_document_hash) {
+        (Some(r), _) => Authentication::KsefToken(r.clone()),
+        (None, Some(h)) => Authentication::SignedDocumentHash(h.clone()),
+        (None, None) => {
+            Authentication::SignedDocumentHash(util::sha256_b64(auth.auth_reference.as_bytes()))
+        }
+    };
+    let session = OnlineSession {
+        reference: reference.clone(),
+        context_kind: upo_context_kind(&auth.context.kind).into(),
+        context_nip: auth.context.value.clone(),
+        authentication,
+        auth_reference: auth.auth_reference.clone(),
+        key,
+        system_code: fc.system_code.clone(),
+        created: now,
+        updated: now,
+        valid_until: now + SESSION_TTL,
+        closed: None,
+        invoices: Vec::new(),
+        upo_pages: Vec::new(),
+    };
+    state
+        .lock()
+        .invoices
+        .sessions
+        .insert(reference.clone(), session);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"referenceNumber": reference, "validUntil": rfc3339(now + SESSION_TTL)})),
+    )
+        .into_response())
+}
+
+fn upo_context_kind(kind: &str) -> &'static str {
+    match kind {
+        "InternalId" => "IdWewnetrzny",
+        "NipVatUe" => "IdZlozonyVatUE",
+        "PeppolId" => "IdDostawcyUslugPeppol",
+        _ => "Nip",
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendRequest {
+    invoice_hash: String,
+    invoice_size: i64,
+    encrypted_invoice_hash: String,
+    encrypted_invoice_size: i64,
+    encrypted_invoice_content: String,
+    #[serde(default)]
+    offline_mode: bool,
+    hash_of_corrected_invoice: Option<String>,
+}
+
+fn no_session(reference: &str) -> ApiError {
+    ApiError::bad(
+        21173,
+        "Brak sesji o wskazanym numerze referencyjnym.",
+        vec![format!(
+            "Sesja {reference} nie istnieje w tym kontekście. / No such session."
+        )],
+    )
+}
+
+/// `POST /sessions/online/{referenceNumber}/invoices` → 202.
+async fn send(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+    JsonBody(req): JsonBody<SendRequest>,
+) -> Result<Response, ApiError> {
+    auth.require(&WRITE)?;
+    let (key, context_nip) = {
+        let st = state.lock();
+        let s = st
+            .invoices
+            .sessions
+            .get(&reference)
+            .filter(|s| s.context_nip == auth.context.value)
+            .ok_or_else(|| no_session(&reference))?;
+        if s.closed.is_some() || util::now() > s.valid_until {
+            return Err(ApiError::bad(
+                21180,
+                "Status sesji nie pozwala na wykonanie operacji.",
+                vec!["Sesja jest zamknięta. / The session is closed.".into()],
+            ));
+        }
+        (s.key, s.context_nip.clone())
+    };
+    let encrypted = util::b64_decode(&req.encrypted_invoice_content).ok_or_else(|| {
+        ApiError::validation(
+            "encryptedInvoiceContent nie jest poprawnym Base64. / Not valid Base64.",
+        )
+    })?;
+    for (name, h) in [
+        ("invoiceHash", &req.invoice_hash),
+        ("encryptedInvoiceHash", &req.encrypted_invoice_hash),
+    ] {
+        if util::b64_decode(h).is_none_or(|b| b.len() != 32) {
+            return Err(ApiError::validation(format!(
+                "{name} musi być skrótem SHA-256 w Base64. / {name} must be a Base64 SHA-256."
+            )));
+        }
+    }
+    if req.invoice_size < 1 || req.encrypted_invoice_size < 1 {
+        return Err(ApiError::validation(
+            "Rozmiar pliku musi być dodatni. / Sizes must be ≥ 1.",
+        ));
+    }
+    if encrypted.len() as i64 != req.encrypted_invoice_size {
+        return Err(ApiError::bad(
+            21402,
+            "Nieprawidłowy rozmiar pliku.",
+            vec![format!(
+                "encryptedInvoiceSize = {}, a przesłano {} bajtów. / Encrypted size mismatch.",
+                req.encrypted_invoice_size,
+                encrypted.len()
+            )],
+        ));
+    }
+    if util::sha256_b64(&encrypted) != req.encrypted_invoice_hash {
+        return Err(ApiError::bad(
+            21403,
+            "Nieprawidłowy skrót pliku.",
+            vec!["encryptedInvoiceHash nie zgadza się z przesłaną treścią. / Encrypted hash mismatch.".into()],
+        ));
+    }
+    let plain = key.and_then(|(k, iv)| aes_decrypt(&k, &iv, &encrypted));
+    if let Some(plain) = &plain {
+        if plain.len() as i64 != req.invoice_size {
+            return Err(ApiError::bad(
+                21402,
+                "Nieprawidłowy rozmiar pliku.",
+                vec![format!(
+                    "invoiceSize = {}, a faktura ma {} bajtów. / Invoice size mismatch.",
+                    req.invoice_size,
+                    plain.len()
+                )],
+            ));
+        }
+        if util::sha256_b64(plain) != req.invoice_hash {
+            return Err(ApiError::bad(
+                21403,
+                "Nieprawidłowy skrót pliku.",
+                vec![
+                    "invoiceHash nie zgadza się z odszyfrowaną fakturą. / Invoice hash mismatch."
+                        .into(),
+                ],
+            ));
+        }
+    }
+    let now = util::now();
+    let delay = time::Duration::try_from(processing_delay(&state)).unwrap_or(time::Duration::ZERO);
+    // FA(3) validation compiles the XSD once per thread: keep it off the async workers.
+    // The calendar day in Poland (CET; close enough for "P_1 not in the future").
+    let today = now
+        .to_offset(time::UtcOffset::from_hms(1, 0, 0).unwrap_or(time::UtcOffset::UTC))
+        .date();
+    let verified = match plain.clone() {
+        None => Err(Rejection::new(
+            435,
+            vec!["Nie udało się odszyfrować faktury kluczem sesji. / The invoice could not be decrypted with the session key.".into()],
+        )),
+        Some(xml) => {
+            let nip = context_nip.clone();
+            tokio::task::spawn_blocking(move || fa3check::verify(&xml, &nip, today, false))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+        }
+    };
+    let invoice_ref = util::reference_number("EE");
+    let mut st = state.lock();
+    let store = &mut st.invoices;
+    let outcome = match verified {
+        Err(r) => Err(r),
+        Ok(facts) => {
+            if let Some((ksef, sess)) = store.duplicates.get(&facts.duplicate_key()).cloned() {
+                let mut r = Rejection::new(
+                    440,
+                    vec![format!(
+                        "Duplikat faktury. Faktura o numerze KSeF: {ksef} została już prawidłowo przesłana do systemu w sesji: {sess}"
+                    )],
+                );
+                r.extensions = vec![
+                    ("originalSessionReferenceNumber".into(), sess),
+                    ("originalKsefNumber".into(), ksef),
+                ];
+                Err(r)
+            } else {
+                let acquisition = now + delay;
+                let accepted_day = acquisition.date();
+                // Automatic offline: P_1 earlier than the acceptance day
+                // (ksef-docs offline/automatyczne-okreslanie-trybu-offline.md).
+                let mode = if req.offline_mode || facts.issue_date().is_some_and(|d| d < today) {
+                    "Offline"
+                } else {
+                    "Online"
+                };
+                let ksef_number = new_ksef_number(&facts.seller_nip, accepted_day);
+                let record = InvoiceRecord {
+                    ksef_number: ksef_number.clone(),
+                    facts: facts.clone(),
+                    invoice_hash: req.invoice_hash.clone(),
+                    invoicing_date: now,
+                    acquisition_date: acquisition,
+                    permanent_storage_date: acquisition + time::Duration::milliseconds(1),
+                    invoicing_mode: mode.into(),
+                    hash_of_corrected_invoice: req.hash_of_corrected_invoice.clone(),
+                    session_reference: reference.clone(),
+                    xml: Arc::new(plain.clone().unwrap_or_default()),
+                };
+                store.insert(record);
+                Ok(Accepted {
+                    ksef_number,
+                    seller_nip: facts.seller_nip.clone(),
+                    issue_date: facts.issue_date.clone(),
+                    acquisition_date: acquisition,
+                    permanent_storage_date: acquisition + time::Duration::milliseconds(1),
+                    mode: mode.into(),
+                })
+            }
+        }
+    };
+    let invoice_number = plain
+        .as_deref()
+        .and_then(|x| fa3check::extract(x).ok())
+        .map(|f| f.invoice_number)
+        .filter(|n| !n.is_empty());
+    let session = store
+        .sessions
+        .get_mut(&reference)
+        .ok_or_else(|| no_session(&reference))?;
+    session.updated = now;
+    let ordinal = session.invoices.len() + 1;
+    session.invoices.push(SessionInvoice {
+        ordinal,
+        reference: invoice_ref.clone(),
+        invoice_hash: req.invoice_hash,
+        invoice_number,
+        invoicing_date: now,
+        ready_at: now + delay,
+        outcome,
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"referenceNumber": invoice_ref})),
+    )
+        .into_response())
+}
+
+/// `POST /sessions/online/{referenceNumber}/close` → 204.
+async fn close(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(&WRITE)?;
+    let mut st = state.lock();
+    let s = st
+        .invoices
+        .sessions
+        .get_mut(&reference)
+        .filter(|s| s.context_nip == auth.context.value)
+        .ok_or_else(|| no_session(&reference))?;
+    if s.closed.is_some() {
+        return Err(ApiError::bad(
+            21180,
+            "Status sesji nie pozwala na wykonanie operacji.",
+            vec!["Sesja jest już zamknięta. / The session is already closed.".into()],
+        ));
+    }
+    let now = util::now();
+    s.closed = Some(now);
+    s.updated = now;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /sessions/{referenceNumber}`.
+async fn status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    auth.require(&SESSION_READ)?;
+    let now = util::now();
+    let mut st = state.lock();
+    let s = st
+        .invoices
+        .sessions
+        .get_mut(&reference)
+        .filter(|s| s.context_nip == auth.context.value)
+        .ok_or_else(|| no_session(&reference))?;
+    Ok(axum::Json(s.status_json(&state, now)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageSize {
+    page_size: Option<String>,
+}
+
+fn invoice_list(
+    state: &AppState,
+    auth: &Auth,
+    reference: &str,
+    headers: &HeaderMap,
+    page_size: Option<&str>,
+    failed_only: bool,
+) -> Result<Response, ApiError> {
+    auth.require(&SESSION_READ)?;
+    let (size, offset) = paging(headers, page_size, 10, 1000, 10)?;
+    let now = util::now();
+    let st = state.lock();
+    let s = st
+        .invoices
+        .sessions
+        .get(reference)
+        .filter(|s| s.context_nip == auth.context.value)
+        .ok_or_else(|| no_session(reference))?;
+    let all: Vec<&SessionInvoice> = s
+        .invoices
+        .iter()
+        .filter(|i| !failed_only || i.failed(now))
+        .collect();
+    let items: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|i| i.status_json(state, reference, now))
+        .collect();
+    let token = crate::auth::next_token(offset, size, all.len());
+    Ok(axum::Json(json!({"continuationToken": token, "invoices": items})).into_response())
+}
+
+/// `GET /sessions/{referenceNumber}/invoices`.
+async fn invoices(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<PageSize>,
+) -> Result<Response, ApiError> {
+    invoice_list(
+        &state,
+        &auth,
+        &reference,
+        &headers,
+        q.page_size.as_deref(),
+        false,
+    )
+}
+
+/// `GET /sessions/{referenceNumber}/invoices/failed`.
+async fn failed_invoices(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<PageSize>,
+) -> Result<Response, ApiError> {
+    invoice_list(
+        &state,
+        &auth,
+        &reference,
+        &headers,
+        q.page_size.as_deref(),
+        true,
+    )
+}
+
+fn no_invoice(reference: &str) -> ApiError {
+    ApiError::bad(
+        21405,
+        "Błąd walidacji danych wejściowych.",
+        vec![format!(
+            "Nie znaleziono faktury {reference} w sesji. / No such invoice in the session."
+        )],
+    )
+}
+
+/// `GET /sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}`.
+async fn invoice_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((reference, invoice)): Path<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    auth.require(&SESSION_READ)?;
+    let now = util::now();
+    let st = state.lock();
+    let s = st
+        .invoices
+        .sessions
+        .get(&reference)
+        .filter(|s| s.context_nip == auth.context.value)
+        .ok_or_else(|| no_session(&reference))?;
+    let inv = s
+        .invoices
+        .iter()
+        .find(|i| i.reference == invoice)
+        .ok_or_else(|| no_invoice(&invoice))?;
+    Ok(axum::Json(inv.status_json(&state, &reference, now)))
+}
+
+/// An XML response with `x-ms-meta-hash` (ksef-guide §4.8).
+pub fn xml_response(body: Vec<u8>) -> Response {
+    let hash = util::sha256_b64(&body);
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&hash) {
+        r.headers_mut().insert("x-ms-meta-hash", v);
+    }
+    r
+}
+
+fn no_upo() -> ApiError {
+    ApiError::bad(
+        21178,
+        "Nie znaleziono UPO.",
+        vec![
+            "UPO nie istnieje lub nie jest jeszcze gotowe. / UPO not found or not ready yet."
+                .into(),
+        ],
+    )
+}
+
+enum UpoWhich<'a> {
+    InvoiceRef(&'a str),
+    KsefNumber(&'a str),
+    Page(&'a str),
+}
+
+fn find_upo(
+    state: &AppState,
+    reference: &str,
+    context: Option<&str>,
+    which: UpoWhich<'_>,
+) -> Result<Response, ApiError> {
+    let now = util::now();
+    let mut st = state.lock();
+    let s = st
+        .invoices
+        .sessions
+        .get_mut(reference)
+        .filter(|s| context.is_none_or(|c| c == s.context_nip))
+        .ok_or_else(|| no_session(reference))?;
+    let xml = match which {
+        UpoWhich::InvoiceRef(r) => s
+            .invoices
+            .iter()
+            .find(|i| i.reference == r)
+            .and_then(|i| s.invoice_upo(i, now)),
+        UpoWhich::KsefNumber(k) => s
+            .invoices
+            .iter()
+            .find(|i| i.accepted(now).is_some_and(|a| a.ksef_number == k))
+            .and_then(|i| s.invoice_upo(i, now)),
+        UpoWhich::Page(p) => {
+            if s.status(now).0 != 200 {
+                None
+            } else {
+                let _ = s.status_json(state, now);
+                let idx = s.upo_pages.iter().position(|r| r == p);
+                idx.and_then(|i| s.session_upo(now).into_iter().nth(i))
+            }
+        }
+    };
+    xml.map(|x| xml_response(x.into_bytes())).ok_or_else(no_upo)
+}
+
+/// `GET /sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo`.
+async fn upo_by_invoice(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((reference, invoice)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    auth.require(&SESSION_READ)?;
+    find_upo(
+        &state,
+        &reference,
+        Some(&auth.context.value),
+        UpoWhich::InvoiceRef(&invoice),
+    )
+}
+
+/// `GET /sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo`.
+async fn upo_by_ksef(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((reference, ksef)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    auth.require(&SESSION_READ)?;
+    find_upo(
+        &state,
+        &reference,
+        Some(&auth.context.value),
+        UpoWhich::KsefNumber(&ksef),
+    )
+}
+
+/// `GET /sessions/{referenceNumber}/upo/{upoReferenceNumber}`.
+async fn upo_page(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((reference, page)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    auth.require(&SESSION_READ)?;
+    find_upo(
+        &state,
+        &reference,
+        Some(&auth.context.value),
+        UpoWhich::Page(&page),
+    )
+}
+
+/// `GET /storage/upo/{session}/invoices/{file}` — the link from the invoice status (no auth).
+async fn storage_invoice_upo(
+    State(state): State<AppState>,
+    Path((reference, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let invoice = file.trim_end_matches(".xml");
+    find_upo(&state, &reference, None, UpoWhich::InvoiceRef(invoice))
+        .map_err(|_| ApiError::NotFound)
+}
+
+/// `GET /storage/upo/{session}/pages/{file}` — session UPO page link (no auth).
+async fn storage_page_upo(
+    State(state): State<AppState>,
+    Path((reference, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let page = file.trim_end_matches(".xml");
+    find_upo(&state, &reference, None, UpoWhich::Page(page)).map_err(|_| ApiError::NotFound)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionsQuery {
+    page_size: Option<String>,
+    session_type: Option<String>,
+    reference_number: Option<String>,
+    date_created_from: Option<String>,
+    date_created_to: Option<String>,
+    date_closed_from: Option<String>,
+    date_closed_to: Option<String>,
+    date_modified_from: Option<String>,
+    date_modified_to: Option<String>,
+}
+
+fn parse_opt_date(name: &str, v: &Option<String>) -> Result<Option<OffsetDateTime>, ApiError> {
+    match v {
+        None => Ok(None),
+        Some(t) => crate::query::parse_date_time(t)
+            .map(Some)
+            .ok_or_else(|| ApiError::validation(format!("Nieprawidłowa data {name}: {t}."))),
+    }
+}
+
+/// `GET /sessions?sessionType=Online|Batch` — newest first.
+async fn list_sessions(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, ApiError> {
+    auth.require(&[
+        Permission::InvoiceWrite,
+        Permission::Introspection,
+        Permission::EnforcementOperations,
+    ])?;
+    let raw = raw.unwrap_or_default();
+    let q: SessionsQuery = serde_urlencoded_lite(&raw)?;
+    let statuses: Vec<String> = raw
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| *k == "statuses")
+        .map(|(_, v)| v.to_string())
+        .collect();
+    let kind = q.session_type.clone().ok_or_else(|| {
+        ApiError::validation(
+            "Parametr sessionType jest wymagany (Online lub Batch). / sessionType is required.",
+        )
+    })?;
+    if kind != "Online" && kind != "Batch" {
+        return Err(ApiError::validation(
+            "sessionType musi mieć wartość Online lub Batch.",
+        ));
+    }
+    let (size, offset) = paging(&headers, q.page_size.as_deref(), 10, 1000, 10)?;
+    let created = (
+        parse_opt_date("dateCreatedFrom", &q.date_created_from)?,
+        parse_opt_date("dateCreatedTo", &q.date_created_to)?,
+    );
+    let closed = (
+        parse_opt_date("dateClosedFrom", &q.date_closed_from)?,
+        parse_opt_date("dateClosedTo", &q.date_closed_to)?,
+    );
+    let modified = (
+        parse_opt_date("dateModifiedFrom", &q.date_modified_from)?,
+        parse_opt_date("dateModifiedTo", &q.date_modified_to)?,
+    );
+    let in_range = |t: Option<OffsetDateTime>,
+                    r: &(Option<OffsetDateTime>, Option<OffsetDateTime>)| {
+        if r.0.is_none() && r.1.is_none() {
+            return true;
+        }
+        t.is_some_and(|t| r.0.is_none_or(|f| t >= f) && r.1.is_none_or(|to| t <= to))
+    };
+    let now = util::now();
+    let see_all = auth.has(Permission::Introspection);
+    let mut st = state.lock();
+    let mut items: Vec<(OffsetDateTime, Value)> = Vec::new();
+    if kind == "Online" {
+        for s in st.invoices.sessions.values_mut() {
+            if s.context_nip != auth.context.value
+                || (!see_all && s.auth_reference != auth.auth_reference)
+            {
+                continue;
+            }
+            if q.reference_number
+                .as_ref()
+                .is_some_and(|r| *r != s.reference)
+                || !in_range(Some(s.created), &created)
+                || !in_range(s.closed, &closed)
+                || !in_range(Some(s.updated), &modified)
+            {
+                continue;
+            }
+            let code = s.status(now).0;
+            let group = match code {
+                100 | 170 => "InProgress",
+                200 => "Succeeded",
+                440 => "Cancelled",
+                _ => "Failed",
+            };
+            if !statuses.is_empty() && !statuses.iter().any(|x| x == group) {
+                continue;
+            }
+            items.push((s.created, s.list_item(now)));
+        }
+    }
+    items.sort_by_key(|item| std::cmp::Reverse(item.0));
+    let total = items.len();
+    let page: Vec<Value> = items
+        .into_iter()
+        .skip(offset)
+        .take(size)
+        .map(|(_, v)| v)
+        .collect();
+    let token = crate::auth::next_token(offset, size, total);
+    Ok(axum::Json(json!({"continuationToken": token, "sessions": page})).into_response())
+}
+
+/// Tiny query-string reader for the single-valued parameters (no extra dependency).
+fn serde_urlencoded_lite(raw: &str) -> Result<SessionsQuery, ApiError> {
+    let mut map = serde_json::Map::new();
+    for kv in raw.split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        if k == "statuses" {
+            continue;
+        }
+        map.insert(k.to_string(), json!(percent_decode(v)));
+    }
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| ApiError::validation(format!("Nieprawidłowe parametry zapytania: {e}.")))
+}
+
+/// `%XX` and `+` decoding for query values.
+pub fn percent_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `/v2` routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sessions", get(list_sessions))
+        .route("/sessions/online", post(open))
+        .route("/sessions/online/{referenceNumber}/invoices", post(send))
+        .route("/sessions/online/{referenceNumber}/close", post(close))
+        .route("/sessions/{referenceNumber}", get(status))
+        .route("/sessions/{referenceNumber}/invoices", get(invoices))
+        .route(
+            "/sessions/{referenceNumber}/invoices/failed",
+            get(failed_invoices),
+        )
+        .route(
+            "/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}",
+            get(invoice_status),
+        )
+        .route(
+            "/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo",
+            get(upo_by_invoice),
+        )
+        .route(
+            "/sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo",
+            get(upo_by_ksef),
+        )
+        .route(
+            "/sessions/{referenceNumber}/upo/{upoReferenceNumber}",
+            get(upo_page),
+        )
+}
+
+/// `/storage/...` routes of this module (no auth).
+pub fn storage_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/storage/upo/{session}/invoices/{file}",
+            get(storage_invoice_upo),
+        )
+        .route("/storage/upo/{session}/pages/{file}", get(storage_page_upo))
+}
