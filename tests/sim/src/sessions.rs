@@ -58,6 +58,8 @@ pub struct InvoiceStore {
     pub duplicates: HashMap<(String, String, String), (String, String)>,
     /// Export jobs (export handlers in `invoices.rs`).
     pub exports: BTreeMap<String, crate::invoices::ExportJob>,
+    /// Hashes of rejected offline invoices that already got an accepted technical correction.
+    pub corrected: std::collections::HashSet<String>,
 }
 
 impl InvoiceStore {
@@ -492,8 +494,13 @@ async fn send(
                 vec!["Sesja jest zamknięta. / The session is closed.".into()],
             ));
         }
+        if let Some(original) = &req.hash_of_corrected_invoice {
+            check_correction(&st.invoices, &s.context_nip, original, req.offline_mode)?;
+        }
         (s.key, s.context_nip.clone())
     };
+    // A technical correction may carry an attachment even online (ksef-guide §11).
+    let attachments_allowed = req.hash_of_corrected_invoice.is_some();
     let encrypted = util::b64_decode(&req.encrypted_invoice_content).ok_or_else(|| {
         ApiError::validation(
             "encryptedInvoiceContent nie jest poprawnym Base64. / Not valid Base64.",
@@ -570,11 +577,17 @@ async fn send(
         )),
         Some(xml) => {
             let nip = context_nip.clone();
-            tokio::task::spawn_blocking(move || fa3check::verify(&xml, &nip, today, false))
+            tokio::task::spawn_blocking(move || fa3check::verify(&xml, &nip, today, attachments_allowed))
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?
         }
     };
+    // P_2 for the status list, even for rejected invoices (parsed before locking).
+    let invoice_number = plain
+        .as_deref()
+        .and_then(|x| fa3check::extract(x).ok())
+        .map(|f| f.invoice_number)
+        .filter(|n| !n.is_empty());
     let invoice_ref = util::reference_number("EE");
     let mut st = state.lock();
     let store = &mut st.invoices;
@@ -617,6 +630,9 @@ async fn send(
                     xml: Arc::new(plain.clone().unwrap_or_default()),
                 };
                 store.insert(record);
+                if let Some(original) = &req.hash_of_corrected_invoice {
+                    store.corrected.insert(original.clone());
+                }
                 Ok(Accepted {
                     ksef_number,
                     seller_nip: facts.seller_nip.clone(),
@@ -628,11 +644,6 @@ async fn send(
             }
         }
     };
-    let invoice_number = plain
-        .as_deref()
-        .and_then(|x| fa3check::extract(x).ok())
-        .map(|f| f.invoice_number)
-        .filter(|n| !n.is_empty());
     let session = store
         .sessions
         .get_mut(&reference)
@@ -653,6 +664,50 @@ async fn send(
         axum::Json(json!({"referenceNumber": invoice_ref})),
     )
         .into_response())
+}
+
+/// Technical correction rules (ksef-guide §11): the original must be an offline invoice of
+/// this context rejected for technical reasons (not 410), corrected at most once.
+fn check_correction(
+    store: &InvoiceStore,
+    context_nip: &str,
+    original: &str,
+    offline_mode: bool,
+) -> Result<(), ApiError> {
+    let refused = |detail: &str| {
+        ApiError::bad(
+            21167,
+            "Status faktury nie pozwala na korektę techniczną.",
+            vec![detail.to_string()],
+        )
+    };
+    if !offline_mode {
+        return Err(refused(
+            "Korekta techniczna wymaga offlineMode = true. / A technical correction must be sent with offlineMode true.",
+        ));
+    }
+    if store.corrected.contains(original) {
+        return Err(ApiError::bad(
+            21166,
+            "Korekta techniczna jest niedostępna.",
+            vec!["Faktura została już skorygowana. / The invoice was already corrected.".into()],
+        ));
+    }
+    let rejected = store
+        .sessions
+        .values()
+        .filter(|s| s.context_nip == context_nip)
+        .flat_map(|s| s.invoices.iter())
+        .any(|i| {
+            i.invoice_hash == original
+                && matches!(&i.outcome, Err(r) if r.code != 410 && r.code != 405)
+        });
+    if !rejected {
+        return Err(refused(
+            "Nie znaleziono odrzuconej faktury o podanym skrócie. / No rejected invoice with that hash.",
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /sessions/online/{referenceNumber}/close` → 204.
