@@ -627,7 +627,7 @@ struct Cents(i64);
 impl Cents {
     fn add(&mut self, text: &str) {
         if let Some(c) = parse_cents(text) {
-            self.0 += c;
+            self.0 = self.0.saturating_add(c);
         }
     }
 }
@@ -660,7 +660,7 @@ pub fn parse_cents(text: &str) -> Option<i64> {
         1 => frac.parse::<i64>().ok()? * 10,
         _ => frac.parse::<i64>().ok()?,
     };
-    cents += frac_val;
+    cents = cents.checked_add(frac_val)?;
     Some(if neg { -cents } else { cents })
 }
 

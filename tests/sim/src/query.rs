@@ -542,6 +542,37 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn subject3_matches_the_third_party_of_a_real_sample() {
+        let xml = include_str!(
+            "../../../samples/fa3/csharp-invoice-template-fa-3-with-custom-Subject3.xml"
+        )
+        .replace("#nipOdbiorca#", "7352765225")
+        .replace("#nip#", "5265877635");
+        crate::fa3check::validate_xsd(xml.as_bytes()).unwrap();
+        let mut r = record(
+            1,
+            "5265877635",
+            "1111111111",
+            datetime!(2026-02-01 10:00 UTC),
+        );
+        r.facts = crate::fa3check::extract(xml.as_bytes()).unwrap();
+        assert!(matches_subject(&r, SubjectType::Subject3, "7352765225"));
+        assert!(!matches_subject(&r, SubjectType::Subject3, "5265877635"));
+        assert!(matches_subject(&r, SubjectType::Subject1, "5265877635"));
+        assert!(!matches_subject(
+            &r,
+            SubjectType::SubjectAuthorized,
+            "7352765225"
+        ));
+        let m = r.metadata();
+        assert_eq!(m["thirdSubjects"][0]["identifier"]["value"], "7352765225");
+        assert_eq!(
+            m["thirdSubjects"][0]["name"],
+            "Szkoła Podstawowa w Bzdziszewie"
+        );
+    }
+
+    #[test]
     fn metadata_has_required_fields() {
         let r = record(
             1,

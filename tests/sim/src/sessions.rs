@@ -392,7 +392,8 @@ async fn open(
 ) -> Result<Response, ApiError> {
     auth.require(&WRITE)?;
     let fc = &req.form_code;
-    let supported = [("FA (2)", "1-0E", "FA"), ("FA (3)", "1-0E", "FA")];
+    // Only FA(3) is simulated (FA(2) is TEST-only in KSeF, PEF/FA_RR are out of scope).
+    let supported = [("FA (3)", "1-0E", "FA")];
     if !supported
         .iter()
         .any(|(s, v, val)| fc.system_code == *s && fc.schema_version == *v && fc.value == *val)
