@@ -10,3 +10,6 @@ pub mod crypto;
 pub mod error;
 pub mod ksef_number;
 pub mod qr;
+pub mod api;
+pub mod transport;
+pub mod flow;

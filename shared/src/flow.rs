@@ -1,0 +1,972 @@
+//! KSeF protocol flows over any [`Transport`]: public keys, login (KSeF token or
+//! XAdES certificate), refresh/logout, online sessions, sending and polling
+//! invoices, UPO, metadata query, download, export with high-water mark, KSeF
+//! tokens and certificate enrollment. Time, randomness and sleeping are parameters.
+//!
+//! Sequence: /work/shared/ksef-guide.md §0 (happy path), §2–§10, §12.1 (429).
+
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use rand_core::TryCryptoRng;
+
+use crate::api::{self, Body, ContextIdentifier, Endpoint, NoContent, RawDocument, TokenInfo};
+use crate::crypto::{self, FileMetadata, KeyUsage, ParsedCertificate, SymmetricKey};
+use crate::error::{Error, Result};
+use crate::transport::{HttpRequest, HttpResponse, Sleep, Transport};
+
+/// How long to poll and how often; defaults fit KSeF's per-endpoint rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    /// First wait in ms.
+    pub initial_delay_ms: u64,
+    /// Upper bound of a single wait.
+    pub max_delay_ms: u64,
+    /// Give up after this many status requests.
+    pub max_attempts: u32,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        Self {
+            initial_delay_ms: 500,
+            max_delay_ms: 5_000,
+            max_attempts: 60,
+        }
+    }
+}
+
+impl PollPolicy {
+    fn delay(&self, attempt: u32) -> u64 {
+        let factor = 1u64 << attempt.min(10);
+        (self.initial_delay_ms.saturating_mul(factor)).min(self.max_delay_ms)
+    }
+}
+
+/// A KSeF API endpoint reached through a transport.
+#[derive(Debug, Clone)]
+pub struct KsefClient<T, S> {
+    transport: T,
+    sleep: S,
+    base_url: String,
+    storage_base: Option<String>,
+    /// Polling policy for all waits.
+    pub poll: PollPolicy,
+    /// How many times a 429 is retried after `Retry-After` (≤ 60 s) before giving up.
+    pub rate_limit_retries: u32,
+}
+
+impl<T: Transport, S: Sleep> KsefClient<T, S> {
+    /// `base_url` ends with `/v2`, e.g. `https://api-test.ksef.mf.gov.pl/v2` or the
+    /// relay's same-origin `/ksef/test/v2`.
+    pub fn new(transport: T, sleep: S, base_url: impl Into<String>) -> Self {
+        Self {
+            transport,
+            sleep,
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            storage_base: None,
+            poll: PollPolicy::default(),
+            rate_limit_retries: 2,
+        }
+    }
+
+    /// Rewrite absolute storage links `{any host}/storage/...` to `{storage_base}/...`
+    /// (the SPA sets `/ksef/{env}/storage`, see brief "Fixed interfaces").
+    pub fn with_storage_base(mut self, storage_base: impl Into<String>) -> Self {
+        self.storage_base = Some(storage_base.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Maps a storage URL returned by KSeF to the one this client can fetch.
+    pub fn storage_url(&self, url: &str) -> String {
+        match (&self.storage_base, url.find("/storage/")) {
+            (Some(base), Some(i)) => format!("{base}{}", &url[i + "/storage".len()..]),
+            _ => url.to_owned(),
+        }
+    }
+
+    /// Sleeps through the caller's sleeper.
+    pub async fn sleep_ms(&self, ms: u64) {
+        self.sleep.sleep(ms).await;
+    }
+
+    async fn send_raw(&self, request: HttpRequest) -> Result<HttpResponse> {
+        self.transport
+            .send(request)
+            .await
+            .map_err(crate::error::network)
+    }
+
+    /// Sends `endpoint` with an optional bearer token; retries 429 after `Retry-After`.
+    pub async fn execute<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        bearer: Option<&str>,
+    ) -> Result<E::Response> {
+        let mut attempt = 0;
+        loop {
+            let request = self.build(endpoint, bearer)?;
+            let response = self.send_raw(request).await?;
+            if response.status().is_success() {
+                return E::parse(response);
+            }
+            let error = api::error_from_response(&response);
+            match error {
+                Error::RateLimited { retry_after_secs }
+                    if attempt < self.rate_limit_retries && retry_after_secs <= 60 =>
+                {
+                    attempt += 1;
+                    self.sleep.sleep(retry_after_secs * 1000).await;
+                }
+                other => return Err(other),
+            }
+        }
+    }
+
+    fn build<E: Endpoint>(&self, endpoint: &E, bearer: Option<&str>) -> Result<HttpRequest> {
+        let mut builder = http::Request::builder()
+            .method(E::METHOD)
+            .uri(format!("{}{}", self.base_url, endpoint.path()))
+            .header(ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in endpoint.headers() {
+            builder = builder.header(name, value);
+        }
+        let body = match endpoint.body()? {
+            Body::Empty => Vec::new(),
+            Body::Json(bytes) => {
+                builder = builder.header(CONTENT_TYPE, "application/json");
+                bytes
+            }
+            Body::Xml(bytes) => {
+                builder = builder.header(CONTENT_TYPE, "application/xml");
+                bytes
+            }
+        };
+        builder
+            .body(body)
+            .map_err(|e| Error::InvalidInput(format!("URL: {e}")))
+    }
+
+    /// GETs a storage link (UPO, export part) without authorization.
+    pub async fn fetch_storage(&self, url: &str) -> Result<RawDocument> {
+        let request = http::Request::get(self.storage_url(url))
+            .body(Vec::new())
+            .map_err(|e| Error::InvalidInput(format!("URL: {e}")))?;
+        let response = self.send_raw(request).await?;
+        if !response.status().is_success() {
+            return Err(api::error_from_response(&response));
+        }
+        Ok(RawDocument::from_response(response))
+    }
+}
+
+// ---------------------------------------------------------------- public keys
+
+/// KSeF public-key certificates, parsed; cache it and refetch on 21470.
+#[derive(Debug, Clone, Default)]
+pub struct PublicKeys {
+    entries: Vec<(Vec<KeyUsage>, String, ParsedCertificate)>,
+}
+
+impl PublicKeys {
+    /// Parses the `GET /security/public-key-certificates` response; unparsable entries are skipped.
+    pub fn from_response(
+        certs: &[api::security::public_key_certificates::PublicKeyCertificate],
+    ) -> Result<Self> {
+        let mut entries = Vec::new();
+        for c in certs {
+            let usages = c
+                .usage
+                .iter()
+                .filter_map(|u| match u.as_str() {
+                    "KsefTokenEncryption" => Some(KeyUsage::KsefTokenEncryption),
+                    "SymmetricKeyEncryption" => Some(KeyUsage::SymmetricKeyEncryption),
+                    _ => None,
+                })
+                .collect::<Vec<_>>();
+            if let Ok(parsed) = ParsedCertificate::from_base64(&c.certificate) {
+                entries.push((usages, c.valid_from.clone(), parsed));
+            }
+        }
+        if entries.is_empty() {
+            return Err(Error::NoPublicKey {
+                usage: "KsefTokenEncryption/SymmetricKeyEncryption".into(),
+            });
+        }
+        Ok(Self { entries })
+    }
+
+    /// True when nothing was fetched yet.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Picks a certificate for `usage` valid at `now_unix`, preferring the latest `validFrom` (§2).
+    pub fn select(&self, usage: KeyUsage, now_unix: u64) -> Result<&ParsedCertificate> {
+        self.entries
+            .iter()
+            .filter(|(u, _, c)| u.contains(&usage) && c.is_valid_at(now_unix))
+            .max_by_key(|(_, _, c)| c.not_before_unix)
+            .map(|(_, _, c)| c)
+            .ok_or_else(|| Error::NoPublicKey {
+                usage: usage.as_str().into(),
+            })
+    }
+}
+
+/// `GET /security/public-key-certificates`.
+pub async fn fetch_public_keys<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+) -> Result<PublicKeys> {
+    let certs = client
+        .execute(&api::security::public_key_certificates::Request, None)
+        .await?;
+    PublicKeys::from_response(&certs)
+}
+
+/// Makes sure `keys` holds a usable key for `usage`, fetching when empty/outdated.
+pub async fn ensure_public_keys<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    keys: &mut PublicKeys,
+    usage: KeyUsage,
+    now_unix: u64,
+) -> Result<()> {
+    if keys.select(usage, now_unix).is_err() {
+        *keys = fetch_public_keys(client).await?;
+        keys.select(usage, now_unix)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- auth
+
+/// Access and refresh token after a successful login. Secrets: never log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthTokens {
+    /// Bearer for all protected calls.
+    pub access_token: TokenInfo,
+    /// For [`refresh`].
+    pub refresh_token: TokenInfo,
+}
+
+async fn poll_auth_and_redeem<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    init: api::auth::AuthenticationInit,
+) -> Result<AuthTokens> {
+    let token = init.authentication_token.token;
+    let request = api::auth::status::Request {
+        reference_number: init.reference_number,
+    };
+    let mut attempt = 0;
+    loop {
+        let status = client.execute(&request, Some(&token)).await?.status;
+        match status.code {
+            200 => break,
+            100..=199 => {}
+            code => {
+                return Err(Error::AuthFailed {
+                    code,
+                    description: status.description,
+                    details: status.details,
+                });
+            }
+        }
+        if attempt >= client.poll.max_attempts {
+            return Err(Error::StillProcessing {
+                what: "uwierzytelnianie / authentication".into(),
+            });
+        }
+        client.sleep_ms(client.poll.delay(attempt)).await;
+        attempt += 1;
+    }
+    let tokens = client
+        .execute(&api::auth::redeem::Request, Some(&token))
+        .await?;
+    Ok(AuthTokens {
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+    })
+}
+
+/// Logs in with a KSeF token: challenge → RSA-OAEP(`token|timestampMs`) → poll → redeem (§3.3).
+/// Refetches the public keys once when KSeF reports 21470.
+pub async fn login_with_ksef_token<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
+    client: &KsefClient<T, S>,
+    keys: &mut PublicKeys,
+    context: &ContextIdentifier,
+    ksef_token: &str,
+    now_unix: u64,
+    rng: &mut R,
+) -> Result<AuthTokens> {
+    if ksef_token.trim().is_empty() {
+        return Err(Error::InvalidInput(
+            "brak tokena KSeF — wklej token / no KSeF token: paste one".into(),
+        ));
+    }
+    ensure_public_keys(client, keys, KeyUsage::KsefTokenEncryption, now_unix).await?;
+    let mut refetched = false;
+    loop {
+        let challenge = client.execute(&api::auth::challenge::Request, None).await?;
+        let cert = keys.select(KeyUsage::KsefTokenEncryption, now_unix)?;
+        let request = api::auth::ksef_token::Request {
+            challenge: challenge.challenge,
+            context_identifier: context.clone(),
+            encrypted_token: crypto::encrypt_ksef_token(
+                cert,
+                ksef_token.trim(),
+                challenge.timestamp_ms,
+                rng,
+            )?,
+            public_key_id: Some(cert.public_key_id.clone()),
+        };
+        match client.execute(&request, None).await {
+            Ok(init) => return poll_auth_and_redeem(client, init).await,
+            Err(Error::UnknownPublicKey) if !refetched => {
+                refetched = true;
+                *keys = fetch_public_keys(client).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Logs in with a certificate: challenge → signed `AuthTokenRequest` (XAdES) → poll → redeem (§3.4).
+///
+/// `sign` receives the challenge and returns the signed XML (see [`crate::xades`]).
+pub async fn login_with_certificate<T: Transport, S: Sleep, F>(
+    client: &KsefClient<T, S>,
+    sign: F,
+    verify_certificate_chain: bool,
+) -> Result<AuthTokens>
+where
+    F: FnOnce(&api::auth::challenge::Response) -> Result<Vec<u8>>,
+{
+    let challenge = client.execute(&api::auth::challenge::Request, None).await?;
+    let signed_xml = sign(&challenge)?;
+    let init = client
+        .execute(
+            &api::auth::xades_signature::Request {
+                signed_xml,
+                verify_certificate_chain,
+            },
+            None,
+        )
+        .await?;
+    poll_auth_and_redeem(client, init).await
+}
+
+/// New access token from the refresh token (§3.6).
+pub async fn refresh<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    refresh_token: &str,
+) -> Result<TokenInfo> {
+    Ok(client
+        .execute(&api::auth::refresh::Request, Some(refresh_token))
+        .await?
+        .access_token)
+}
+
+/// Logs out: revokes the current authentication session (refresh token stops working).
+pub async fn logout<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+) -> Result<()> {
+    client
+        .execute(&api::auth::revoke_current::Request, Some(access_token))
+        .await
+        .map(|NoContent| ())
+}
+
+// ---------------------------------------------------------------- online session
+
+/// An open online session and its AES key (keep it to send more invoices).
+#[derive(Debug, Clone)]
+pub struct OnlineSession {
+    /// `…-SO-…`.
+    pub reference_number: String,
+    /// Expiry from KSeF.
+    pub valid_until: Option<String>,
+    /// AES key/IV used for every invoice of the session.
+    pub key: SymmetricKey,
+}
+
+/// Opens an online FA(3) session with a fresh random AES key (§4.2); refetches keys on 21470.
+pub async fn open_online_session<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
+    client: &KsefClient<T, S>,
+    keys: &mut PublicKeys,
+    access_token: &str,
+    now_unix: u64,
+    rng: &mut R,
+) -> Result<OnlineSession> {
+    ensure_public_keys(client, keys, KeyUsage::SymmetricKeyEncryption, now_unix).await?;
+    let key = SymmetricKey::generate(rng)?;
+    let mut refetched = false;
+    loop {
+        let cert = keys.select(KeyUsage::SymmetricKeyEncryption, now_unix)?;
+        let request = api::sessions::open_online::Request {
+            form_code: api::FormCode::fa3(),
+            encryption: crypto::encryption_info(cert, &key, rng)?,
+        };
+        match client.execute(&request, Some(access_token)).await {
+            Ok(r) => {
+                return Ok(OnlineSession {
+                    reference_number: r.reference_number,
+                    valid_until: r.valid_until,
+                    key,
+                });
+            }
+            Err(Error::UnknownPublicKey) if !refetched => {
+                refetched = true;
+                *keys = fetch_public_keys(client).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Builds the encrypted `send invoice` body for `invoice_xml` (hashes and sizes of both forms, §4.3).
+pub fn encrypt_invoice(
+    session: &OnlineSession,
+    invoice_xml: &[u8],
+    offline_mode: bool,
+) -> api::sessions::send_invoice::Request {
+    let plain = FileMetadata::of(invoice_xml);
+    let encrypted = session.key.encrypt(invoice_xml);
+    let enc_meta = FileMetadata::of(&encrypted);
+    api::sessions::send_invoice::Request {
+        session_reference_number: session.reference_number.clone(),
+        invoice_hash: plain.hash,
+        invoice_size: plain.size,
+        encrypted_invoice_hash: enc_meta.hash,
+        encrypted_invoice_size: enc_meta.size,
+        encrypted_invoice_content: crypto::base64_encode(&encrypted),
+        offline_mode,
+        hash_of_corrected_invoice: None,
+    }
+}
+
+/// A sent invoice: where to poll for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentInvoice {
+    /// Session it was sent in.
+    pub session_reference_number: String,
+    /// `…-EE-…`.
+    pub invoice_reference_number: String,
+    /// Base64 SHA-256 of the XML (also used for KOD I).
+    pub invoice_hash: String,
+}
+
+/// Sends one invoice in `session` (§4.3).
+pub async fn send_invoice<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    session: &OnlineSession,
+    invoice_xml: &[u8],
+) -> Result<SentInvoice> {
+    if invoice_xml.is_empty() {
+        return Err(Error::InvalidInput(
+            "pusty plik faktury / empty invoice file".into(),
+        ));
+    }
+    let request = encrypt_invoice(session, invoice_xml, false);
+    let invoice_hash = request.invoice_hash.clone();
+    let r = client.execute(&request, Some(access_token)).await?;
+    Ok(SentInvoice {
+        session_reference_number: session.reference_number.clone(),
+        invoice_reference_number: r.reference_number,
+        invoice_hash,
+    })
+}
+
+/// Sends an invoice reusing `session` when open; opens a new one when there is none
+/// or KSeF says it expired/closed (21173/21180).
+pub async fn send_invoice_reusing_session<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
+    client: &KsefClient<T, S>,
+    keys: &mut PublicKeys,
+    access_token: &str,
+    session: &mut Option<OnlineSession>,
+    invoice_xml: &[u8],
+    now_unix: u64,
+    rng: &mut R,
+) -> Result<SentInvoice> {
+    if let Some(open) = session.as_ref() {
+        match send_invoice(client, access_token, open, invoice_xml).await {
+            Err(Error::NoSession { .. }) => *session = None,
+            other => return other,
+        }
+    }
+    let fresh = open_online_session(client, keys, access_token, now_unix, rng).await?;
+    let sent = send_invoice(client, access_token, &fresh, invoice_xml).await;
+    *session = Some(fresh);
+    sent
+}
+
+/// Final invoice status with the KSeF number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedInvoice {
+    /// KSeF number.
+    pub ksef_number: String,
+    /// Storage link to the UPO, if KSeF gave one.
+    pub upo_download_url: Option<String>,
+    /// Acquisition date.
+    pub acquisition_date: Option<String>,
+}
+
+/// Polls the invoice status with backoff until accepted (200) or rejected (≥ 400) (§4.6).
+pub async fn wait_for_invoice<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    sent: &SentInvoice,
+) -> Result<AcceptedInvoice> {
+    let request = api::sessions::invoice_status::Request {
+        session_reference_number: sent.session_reference_number.clone(),
+        invoice_reference_number: sent.invoice_reference_number.clone(),
+    };
+    let mut attempt = 0;
+    loop {
+        let r = client.execute(&request, Some(access_token)).await?;
+        match r.status.code {
+            200 => {
+                let ksef_number = r.ksef_number.ok_or_else(|| {
+                    Error::Decode(
+                        "status 200 bez numeru KSeF / status 200 without a KSeF number".into(),
+                    )
+                })?;
+                return Ok(AcceptedInvoice {
+                    ksef_number,
+                    upo_download_url: r.upo_download_url,
+                    acquisition_date: r.acquisition_date,
+                });
+            }
+            100..=199 => {}
+            code => {
+                return Err(Error::InvoiceRejected {
+                    code,
+                    description: r.status.description,
+                    details: r.status.details,
+                });
+            }
+        }
+        if attempt >= client.poll.max_attempts {
+            return Err(Error::StillProcessing {
+                what: format!("faktura / invoice {}", sent.invoice_reference_number),
+            });
+        }
+        client.sleep_ms(client.poll.delay(attempt)).await;
+        attempt += 1;
+    }
+}
+
+/// Invoice UPO XML by invoice reference (§4.8).
+pub async fn invoice_upo<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    sent: &SentInvoice,
+) -> Result<RawDocument> {
+    client
+        .execute(
+            &api::sessions::invoice_upo::Request {
+                session_reference_number: sent.session_reference_number.clone(),
+                invoice_reference_number: sent.invoice_reference_number.clone(),
+            },
+            Some(access_token),
+        )
+        .await
+}
+
+/// Closes the session (§4.4).
+pub async fn close_online_session<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    session: &OnlineSession,
+) -> Result<()> {
+    client
+        .execute(
+            &api::sessions::close_online::Request {
+                reference_number: session.reference_number.clone(),
+            },
+            Some(access_token),
+        )
+        .await
+        .map(|NoContent| ())
+}
+
+/// Polls a closed session until processed and returns its UPO page links (§4.5).
+pub async fn wait_for_session_upo<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    session_reference_number: &str,
+) -> Result<Vec<api::sessions::status::UpoPage>> {
+    let request = api::sessions::status::Request {
+        reference_number: session_reference_number.to_owned(),
+    };
+    let mut attempt = 0;
+    loop {
+        let r = client.execute(&request, Some(access_token)).await?;
+        match r.status.code {
+            200 => return Ok(r.upo.map(|u| u.pages).unwrap_or_default()),
+            100..=199 => {}
+            code => {
+                return Err(Error::SessionFailed {
+                    code,
+                    description: r.status.description,
+                });
+            }
+        }
+        if attempt >= client.poll.max_attempts {
+            return Err(Error::StillProcessing {
+                what: format!("sesja / session {session_reference_number}"),
+            });
+        }
+        client.sleep_ms(client.poll.delay(attempt)).await;
+        attempt += 1;
+    }
+}
+
+// ---------------------------------------------------------------- reading invoices
+
+/// Runs a metadata query over all pages (§7.1), narrowing the range when KSeF truncates at 10 000.
+/// `max_pages` bounds the number of requests (the endpoint allows only 20/h on PROD).
+pub async fn query_metadata<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    filters: &api::invoices::InvoiceQueryFilters,
+    page_size: u32,
+    max_pages: u32,
+) -> Result<(Vec<api::invoices::InvoiceMetadata>, Option<String>)> {
+    let mut filters = filters.clone();
+    let mut invoices: Vec<api::invoices::InvoiceMetadata> = Vec::new();
+    let mut offset = 0;
+    let mut hwm = None;
+    for _ in 0..max_pages.max(1) {
+        let page = client
+            .execute(
+                &api::invoices::query_metadata::Request {
+                    filters: filters.clone(),
+                    page_offset: offset,
+                    page_size: page_size.clamp(10, 250),
+                    ascending: true,
+                },
+                Some(access_token),
+            )
+            .await?;
+        hwm = page.permanent_storage_hwm_date.clone().or(hwm);
+        let last_date =
+            page.invoices
+                .last()
+                .and_then(|i| match filters.date_range.date_type.as_str() {
+                    "PermanentStorage" => i.permanent_storage_date.clone(),
+                    "Invoicing" => i.invoicing_date.clone(),
+                    _ => Some(i.issue_date.clone()),
+                });
+        for inv in page.invoices {
+            if !invoices.iter().any(|x| x.ksef_number == inv.ksef_number) {
+                invoices.push(inv);
+            }
+        }
+        if !page.has_more {
+            break;
+        }
+        match (page.is_truncated, last_date) {
+            (true, Some(from)) => {
+                filters.date_range.from = from;
+                offset = 0;
+            }
+            _ => offset += 1,
+        }
+    }
+    Ok((invoices, hwm))
+}
+
+/// Downloads one invoice's XML by KSeF number (§7.2).
+pub async fn download_invoice<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    ksef_number: &str,
+) -> Result<RawDocument> {
+    let number = crate::ksef_number::KsefNumber::parse(ksef_number)?;
+    client
+        .execute(
+            &api::invoices::download::Request {
+                ksef_number: number.as_str().to_owned(),
+            },
+            Some(access_token),
+        )
+        .await
+}
+
+/// Per-subject-type export cursor (§7.4): where the next export window starts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExportCursor {
+    /// `Subject1`, `Subject2`, …
+    pub subject_type: String,
+    /// Next `dateRange.from` (PermanentStorage).
+    pub from: String,
+}
+
+impl ExportCursor {
+    /// Moves the cursor after a finished package: truncated → last stored date, else → HWM.
+    pub fn advance(&mut self, package: &api::invoices::export_status::Package) {
+        let next = if package.is_truncated {
+            package.last_permanent_storage_date.clone()
+        } else {
+            package.permanent_storage_hwm_date.clone()
+        };
+        if let Some(next) = next {
+            self.from = next;
+        }
+    }
+}
+
+/// A finished export: decrypted package bytes (ZIP) plus the package description.
+#[derive(Debug, Clone)]
+pub struct ExportResult {
+    /// ZIP bytes (parts decrypted and concatenated in order).
+    pub zip: Vec<u8>,
+    /// Package facts (truncation, HWM).
+    pub package: api::invoices::export_status::Package,
+}
+
+/// Runs one incremental export window from `cursor` (§7.3–7.4) and advances the cursor.
+pub async fn export_since<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
+    client: &KsefClient<T, S>,
+    keys: &mut PublicKeys,
+    access_token: &str,
+    cursor: &mut ExportCursor,
+    now_unix: u64,
+    rng: &mut R,
+) -> Result<ExportResult> {
+    ensure_public_keys(client, keys, KeyUsage::SymmetricKeyEncryption, now_unix).await?;
+    let key = SymmetricKey::generate(rng)?;
+    let cert = keys.select(KeyUsage::SymmetricKeyEncryption, now_unix)?;
+    let request = api::invoices::export::Request {
+        encryption: crypto::encryption_info(cert, &key, rng)?,
+        filters: api::invoices::InvoiceQueryFilters {
+            subject_type: cursor.subject_type.clone(),
+            date_range: api::invoices::DateRange {
+                date_type: "PermanentStorage".into(),
+                from: cursor.from.clone(),
+                to: None,
+                restrict_to_permanent_storage_hwm_date: Some(true),
+            },
+            ksef_number: None,
+            invoice_number: None,
+            seller_nip: None,
+        },
+        only_metadata: false,
+    };
+    let started = client.execute(&request, Some(access_token)).await?;
+    let status_request = api::invoices::export_status::Request {
+        reference_number: started.reference_number,
+    };
+    let mut attempt = 0;
+    let package = loop {
+        let r = client.execute(&status_request, Some(access_token)).await?;
+        match r.status.code {
+            200 => {
+                break r.package.ok_or_else(|| {
+                    Error::Decode("eksport bez paczki / export without package".into())
+                })?;
+            }
+            100..=199 => {}
+            code => {
+                return Err(Error::Ksef {
+                    code,
+                    description: r.status.description,
+                    details: r.status.details,
+                });
+            }
+        }
+        if attempt >= client.poll.max_attempts {
+            return Err(Error::StillProcessing {
+                what: "eksport / export".into(),
+            });
+        }
+        client.sleep_ms(client.poll.delay(attempt)).await;
+        attempt += 1;
+    };
+    let mut parts = package.parts.clone();
+    parts.sort_by_key(|p| p.ordinal_number);
+    let mut zip = Vec::new();
+    for part in &parts {
+        let doc = client.fetch_storage(&part.url).await?;
+        if let Some(expected) = &part.encrypted_part_hash
+            && crypto::sha256_base64(&doc.bytes) != *expected
+        {
+            return Err(Error::Decode(format!(
+                "część {} eksportu ma zły skrót / export part {} hash mismatch",
+                part.ordinal_number, part.ordinal_number
+            )));
+        }
+        zip.extend(key.decrypt(&doc.bytes)?);
+    }
+    cursor.advance(&package);
+    Ok(ExportResult { zip, package })
+}
+
+// ---------------------------------------------------------------- KSeF tokens
+
+/// Creates a KSeF token (§8); the returned secret is shown once.
+pub async fn create_token<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    permissions: &[&str],
+    description: &str,
+) -> Result<api::tokens::create::Response> {
+    let len = description.chars().count();
+    if !(5..=256).contains(&len) {
+        return Err(Error::InvalidInput(
+            "opis tokena musi mieć 5–256 znaków / token description must have 5–256 characters"
+                .into(),
+        ));
+    }
+    client
+        .execute(
+            &api::tokens::create::Request {
+                permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+                description: description.to_owned(),
+            },
+            Some(access_token),
+        )
+        .await
+}
+
+/// Lists all tokens following continuation tokens (at most `max_pages` requests).
+pub async fn list_tokens<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    max_pages: u32,
+) -> Result<Vec<api::tokens::TokenStatus>> {
+    let mut all = Vec::new();
+    let mut continuation = None;
+    for _ in 0..max_pages.max(1) {
+        let page = client
+            .execute(
+                &api::tokens::list::Request {
+                    page_size: 100,
+                    continuation_token: continuation.take(),
+                },
+                Some(access_token),
+            )
+            .await?;
+        all.extend(page.tokens);
+        match page.continuation_token {
+            Some(t) if !t.is_empty() => continuation = Some(t),
+            _ => break,
+        }
+    }
+    Ok(all)
+}
+
+/// Status of one token (poll until `Active` before using a new token).
+pub async fn token_status<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    reference_number: &str,
+) -> Result<api::tokens::TokenStatus> {
+    client
+        .execute(
+            &api::tokens::get::Request {
+                reference_number: reference_number.to_owned(),
+            },
+            Some(access_token),
+        )
+        .await
+}
+
+/// Revokes a token.
+pub async fn revoke_token<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    reference_number: &str,
+) -> Result<()> {
+    client
+        .execute(
+            &api::tokens::revoke::Request {
+                reference_number: reference_number.to_owned(),
+            },
+            Some(access_token),
+        )
+        .await
+        .map(|NoContent| ())
+}
+
+// ---------------------------------------------------------------- certificates
+
+/// DN data for the CSR (`GET /certificates/enrollments/data`).
+pub async fn enrollment_data<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+) -> Result<api::certificates::enrollment_data::Response> {
+    client
+        .execute(
+            &api::certificates::enrollment_data::Request,
+            Some(access_token),
+        )
+        .await
+}
+
+/// Enrolls a KSeF certificate from a DER PKCS#10 CSR, polls until issued and
+/// retrieves it (`Authentication` or `Offline`).
+pub async fn enroll_certificate<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    certificate_name: &str,
+    certificate_type: &str,
+    csr_der: &[u8],
+) -> Result<api::certificates::retrieve::Certificate> {
+    let started = client
+        .execute(
+            &api::certificates::enroll::Request {
+                certificate_name: certificate_name.to_owned(),
+                certificate_type: certificate_type.to_owned(),
+                csr: crypto::base64_encode(csr_der),
+                valid_from: None,
+            },
+            Some(access_token),
+        )
+        .await?;
+    let status_request = api::certificates::enrollment_status::Request {
+        reference_number: started.reference_number,
+    };
+    let mut attempt = 0;
+    let serial = loop {
+        let r = client.execute(&status_request, Some(access_token)).await?;
+        match r.status.code {
+            200 => {
+                break r.certificate_serial_number.ok_or_else(|| {
+                    Error::Decode("brak numeru seryjnego / no serial number".into())
+                })?;
+            }
+            100..=199 => {}
+            code => {
+                return Err(Error::Ksef {
+                    code,
+                    description: r.status.description,
+                    details: r.status.details,
+                });
+            }
+        }
+        if attempt >= client.poll.max_attempts {
+            return Err(Error::StillProcessing {
+                what: "certyfikat / certificate".into(),
+            });
+        }
+        client.sleep_ms(client.poll.delay(attempt)).await;
+        attempt += 1;
+    };
+    let mut certs = client
+        .execute(
+            &api::certificates::retrieve::Request {
+                certificate_serial_numbers: vec![serial],
+            },
+            Some(access_token),
+        )
+        .await?
+        .certificates;
+    certs.pop().ok_or_else(|| {
+        Error::Decode("KSeF nie zwrócił certyfikatu / KSeF returned no certificate".into())
+    })
+}
