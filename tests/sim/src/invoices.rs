@@ -197,6 +197,20 @@ async fn start_export(
     let reference = util::reference_number("EH");
     let delay = time::Duration::try_from(processing_delay(&state)).unwrap_or(time::Duration::ZERO);
     let mut st = state.lock();
+    // At most 10 exports in progress per context (21182).
+    let running = st
+        .invoices
+        .exports
+        .values()
+        .filter(|j| j.context_nip == auth.context.value && now < j.ready_at)
+        .count();
+    if running >= 10 {
+        return Err(ApiError::bad(
+            21182,
+            "Osiągnięto limit trwających eksportów.",
+            vec!["Poczekaj na zakończenie trwających eksportów. / Wait for running exports to finish.".into()],
+        ));
+    }
     let result = match key {
         None => Err((415, "Błąd odszyfrowania dostarczonego klucza")),
         Some((k, iv)) => {

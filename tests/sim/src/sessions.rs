@@ -199,7 +199,11 @@ impl OnlineSession {
 
     /// `(code, description, details)` of the session status table.
     fn status(&self, now: OffsetDateTime) -> (u16, &'static str, Option<Vec<String>>) {
-        let Some(closed) = self.closed else {
+        // A session past `validUntil` is closed automatically (ksef-guide §4.2).
+        let closed = self
+            .closed
+            .or((now > self.valid_until).then_some(self.valid_until));
+        let Some(closed) = closed else {
             if self.key.is_none() {
                 return (415, "Błąd odszyfrowania dostarczonego klucza", None);
             }
