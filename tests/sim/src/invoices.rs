@@ -489,6 +489,12 @@ pub fn seed_purchases(
     let now = util::now();
     let tag = util::random_hex_upper(3);
     let mut out = Vec::new();
+    // Nobody sells to themselves: skip the buyer among the built-in sellers.
+    let sellers: Vec<(&str, &str)> = SELLERS
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != buyer.0)
+        .collect();
     for i in 0..count {
         let (snip, sname) = match seller {
             Some(s) => SELLERS
@@ -496,7 +502,7 @@ pub fn seed_purchases(
                 .find(|(n, _)| *n == s)
                 .copied()
                 .unwrap_or((s, "Sprzedawca testowy")),
-            None => SELLERS[i % SELLERS.len()],
+            None => sellers[i % sellers.len()],
         };
         let days_ago = (count - i) as i64 * 60 / count.max(1) as i64;
         let invoicing = (now - time::Duration::days(days_ago))
