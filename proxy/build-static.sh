@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=x86_64-unknown-linux-musl
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/kt-relay}"
-# aws-lc-sys (rustls' crypto) compiles C: use the musl toolchain for the target.
+# aws-lc-sys (rustls' crypto) compiles C: use the musl C compiler for it. Linking stays
+# with rustc's self-contained musl objects (crt-static), which gives a static-pie binary.
 export CC_x86_64_unknown_linux_musl="${CC_x86_64_unknown_linux_musl:-musl-gcc}"
-export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER="${CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER:-musl-gcc}"
 command -v musl-gcc >/dev/null || { echo "musl-gcc missing: apt-get install -y musl-tools" >&2; exit 1; }
 rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || rustup target add "$TARGET"
 cargo build --locked --release -p kwit-relay --target "$TARGET" >&2
