@@ -13,3 +13,4 @@ pub mod qr;
 pub mod api;
 pub mod transport;
 pub mod flow;
+pub mod xades;
