@@ -262,13 +262,13 @@ fn add_months(t: OffsetDateTime, months: u8) -> OffsetDateTime {
         year += 1;
     }
     let month = Month::try_from(month).unwrap_or(Month::December);
-    let mut day = t.day();
-    loop {
+    // The same day of month, or the month's last day (no panic at the calendar's end).
+    for day in (1..=t.day()).rev() {
         if let Ok(d) = Date::from_calendar_date(year, month, day) {
             return t.replace_date(d);
         }
-        day -= 1;
     }
+    t
 }
 
 /// Does the record belong to the context `nip` in the given role?
@@ -467,6 +467,13 @@ pub(crate) mod tests {
             ..ok.clone()
         };
         assert_eq!(window(&too_long, now, now).unwrap_err().0, 21405);
+        let far = DateRangeIn {
+            from: "9999-12-01T00:00:00Z".into(),
+            to: Some("9999-12-02T00:00:00Z".into()),
+            ..too_long.clone()
+        };
+        // The calendar's end must give an answer, not a panic.
+        let _ = window(&far, now, now);
         let local = DateRangeIn {
             from: "2026-07-01T00:00:00".into(),
             to: None,
