@@ -1,1 +1,27 @@
-//! The KSeF simulator library.
+//! ksef-sim: a local KSeF 2.0 simulator that follows `open-api.json` on the wire, with real
+//! crypto and in-memory state. See `ARCHITECTURE.md` for how the modules fit together.
+
+pub mod auth;
+pub mod certificates;
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod export;
+pub mod fa3check;
+pub mod invoices;
+pub mod jwt;
+pub mod keys;
+pub mod ksef_number;
+pub mod limits;
+pub mod query;
+pub mod server;
+pub mod sessions;
+pub mod state;
+pub mod tokens;
+pub mod upo;
+pub mod util;
+
+pub use config::SimConfig;
+pub use error::ApiError;
+pub use server::{RunningSim, app, spawn};
+pub use state::{AppState, DemoInfo};

@@ -1,1 +1,82 @@
-fn main() {}
+//! `ksef-sim [--listen ADDR] [--public-url URL] [--state-file PATH]`
+
+use std::process::ExitCode;
+
+use ksef_sim::SimConfig;
+
+fn usage() -> &'static str {
+    "Użycie / usage: ksef-sim [--listen ADDR] [--public-url URL] [--state-file PATH] [--rate-limits production|test|off] [--key-rotation]"
+}
+
+fn parse_args() -> Result<SimConfig, String> {
+    let mut config = SimConfig {
+        print_demo: true,
+        ..SimConfig::default()
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next().ok_or(format!(
+                "Brak wartości dla {name} / missing value for {name}"
+            ))
+        };
+        match arg.as_str() {
+            "--listen" => {
+                let v = value("--listen")?;
+                config.listen = v
+                    .parse()
+                    .map_err(|_| format!("Nieprawidłowy adres / invalid address: {v}"))?;
+            }
+            "--public-url" => config.public_url = Some(value("--public-url")?),
+            "--state-file" => config.state_file = Some(value("--state-file")?.into()),
+            "--rate-limits" => {
+                let v = value("--rate-limits")?;
+                config.rate_profile = serde_json::from_value(serde_json::Value::String(v.clone()))
+                    .map_err(|_| format!("Nieznany profil / unknown profile: {v}"))?;
+            }
+            "--key-rotation" => config.key_rotation = true,
+            "-h" | "--help" => return Err(usage().into()),
+            other => {
+                return Err(format!(
+                    "Nieznana opcja / unknown option: {other}\n{}",
+                    usage()
+                ));
+            }
+        }
+    }
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let config = match parse_args() {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let sim = match ksef_sim::spawn(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Nie można uruchomić symulatora / cannot start the simulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The demo token is printed on purpose: it is a throw-away credential of a local simulator.
+    println!("KSeF simulator listening on {}/v2", sim.base_url);
+    println!(
+        "Demo company: {} (NIP {})",
+        sim.demo.company_name, sim.demo.nip
+    );
+    println!("Demo KSeF token: {}", sim.demo.ksef_token);
+    println!("Control API: {}/sim/demo", sim.base_url);
+    let _ = tokio::signal::ctrl_c().await;
+    sim.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,73 @@
+//! Simulator configuration (`SimConfig`): everything tests may want to shorten or switch.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::limits::RateProfile;
+
+/// How a simulator instance behaves. `Default` = the binary's defaults.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Base for absolute storage links (`{public_url}/storage/...`). `None` = `http://{bound addr}`.
+    pub public_url: Option<String>,
+    /// If set, state is loaded from / saved to this JSON file (best effort).
+    pub state_file: Option<PathBuf>,
+    /// Lifetime of access tokens (KSeF: 15 minutes).
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens (KSeF: 7 days).
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of the `authenticationToken` (operation token; KSeF examples: 45 minutes).
+    pub authentication_token_ttl: Duration,
+    /// Lifetime of a challenge (KSeF: 10 minutes).
+    pub challenge_ttl: Duration,
+    /// How long `/auth/{ref}` stays at status 100 before the final status.
+    pub auth_processing_delay: Duration,
+    /// How long a new KSeF token stays `Pending` before it becomes `Active`.
+    pub token_activation_delay: Duration,
+    /// Publish two certificates per usage (planned key rotation scenario).
+    pub key_rotation: bool,
+    /// Rate-limit profile in force at start.
+    pub rate_profile: RateProfile,
+    /// Seed the demo company (NIP, KSeF token, purchase invoices) at start.
+    pub seed_demo: bool,
+    /// Print the demo company on start (the binary does, tests don't).
+    pub print_demo: bool,
+    /// Largest request body accepted (bytes); larger → 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            public_url: None,
+            state_file: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            authentication_token_ttl: Duration::from_secs(45 * 60),
+            challenge_ttl: Duration::from_secs(10 * 60),
+            auth_processing_delay: Duration::from_millis(300),
+            token_activation_delay: Duration::from_millis(300),
+            key_rotation: false,
+            rate_profile: RateProfile::Test,
+            seed_demo: true,
+            print_demo: false,
+            max_body_bytes: 5 * 1024 * 1024,
+        }
+    }
+}
+
+impl SimConfig {
+    /// A config for tests: port 0, no delays worth waiting for.
+    pub fn for_tests() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            auth_processing_delay: Duration::from_millis(50),
+            token_activation_delay: Duration::from_millis(50),
+            ..SimConfig::default()
+        }
+    }
+}

@@ -1,0 +1,813 @@
+//! Keys, authentication, KSeF tokens, error formats, control API, faults and rate limits —
+//! over real HTTP, every body checked against open-api.json.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::*;
+use ksef_sim::SimConfig;
+use reqwest::Method;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use x509_cert::der::{Decode, Encode};
+
+const OTHER_NIP: &str = "7352765225";
+
+#[tokio::test]
+async fn public_keys_are_real_self_signed_certificates() {
+    let sim = start().await;
+    let r = get(
+        &sim,
+        "/security/public-key-certificates",
+        "/security/public-key-certificates",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let certs = r.body.as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    for c in certs {
+        let der = STANDARD.decode(c["certificate"].as_str().unwrap()).unwrap();
+        let cert = x509_cert::Certificate::from_der(&der).unwrap();
+        let spki = cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .unwrap();
+        assert_eq!(c["publicKeyId"], STANDARD.encode(Sha256::digest(&spki)));
+        assert_eq!(c["certificateId"], STANDARD.encode(Sha256::digest(&der)));
+        use rsa::pkcs8::DecodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        let key = rsa::PublicKey::from_public_key_der(&spki).unwrap();
+        assert!(key.size() * 8 >= 2048);
+    }
+    let usages: Vec<_> = certs
+        .iter()
+        .map(|c| c["usage"][0].as_str().unwrap())
+        .collect();
+    assert!(usages.contains(&"KsefTokenEncryption") && usages.contains(&"SymmetricKeyEncryption"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn key_rotation_publishes_two_certificates_per_usage_and_both_decrypt() {
+    let sim = start_with(SimConfig {
+        key_rotation: true,
+        ..SimConfig::for_tests()
+    })
+    .await;
+    let r = get(
+        &sim,
+        "/security/public-key-certificates",
+        "/security/public-key-certificates",
+        None,
+    )
+    .await;
+    let certs = r.body.as_array().unwrap();
+    assert_eq!(certs.len(), 4);
+    // Log in with the OLDER token key (still published) — it must work too.
+    let mut token_certs: Vec<_> = certs
+        .iter()
+        .filter(|c| c["usage"][0] == "KsefTokenEncryption")
+        .collect();
+    token_certs.sort_by_key(|c| c["validFrom"].as_str().unwrap().to_string());
+    assert_ne!(token_certs[0]["publicKeyId"], token_certs[1]["publicKeyId"]);
+    let der = STANDARD
+        .decode(token_certs[0]["certificate"].as_str().unwrap())
+        .unwrap();
+    let cert = x509_cert::Certificate::from_der(&der).unwrap();
+    use rsa::pkcs8::DecodePublicKey;
+    let key = rsa::PublicKey::from_public_key_der(
+        &cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .unwrap(),
+    )
+    .unwrap();
+    let ch = post(&sim, "/auth/challenge", "/auth/challenge", None, None).await;
+    let enc = oaep_encrypt(
+        &key,
+        format!("{}|{}", sim.demo.ksef_token, ch.body["timestampMs"]).as_bytes(),
+    );
+    let r = post(&sim, "/auth/ksef-token", "/auth/ksef-token", None, Some(json!({
+        "challenge": ch.body["challenge"], "contextIdentifier": {"type":"Nip","value": sim.demo.nip},
+        "encryptedToken": enc, "publicKeyId": token_certs[0]["publicKeyId"]}))).await;
+    assert_eq!(r.status, 202);
+    let status = wait_auth(
+        &sim,
+        r.body["referenceNumber"].as_str().unwrap(),
+        r.body["authenticationToken"]["token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status["status"]["code"], 200);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn challenge_has_the_documented_format() {
+    let sim = start().await;
+    let r = post(&sim, "/auth/challenge", "/auth/challenge", None, None).await;
+    assert_eq!(r.status, 200);
+    let c = r.body["challenge"].as_str().unwrap();
+    let re = regex::Regex::new(r"^\d{8}-CR-[A-F0-9]{10}-[A-F0-9]{10}-[A-F0-9]{2}$").unwrap();
+    assert!(re.is_match(c), "{c}");
+    assert_eq!(r.body["clientIp"], "127.0.0.1");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn token_login_redeem_refresh_sessions_and_logout() {
+    let sim = start_with(SimConfig {
+        auth_processing_delay: Duration::from_millis(400),
+        ..SimConfig::for_tests()
+    })
+    .await;
+    let (reference, auth_token) =
+        start_token_login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    // Redeem before the operation finished is refused.
+    let early = post(
+        &sim,
+        "/auth/token/redeem",
+        "/auth/token/redeem",
+        Some(&auth_token),
+        None,
+    )
+    .await;
+    assert_eq!(early.status, 400);
+    assert_eq!(early.code(), 21301);
+    let status = wait_auth(&sim, &reference, &auth_token).await;
+    assert_eq!(status["status"]["code"], 200);
+    assert_eq!(status["authenticationMethodInfo"]["category"], "Token");
+    let r = post(
+        &sim,
+        "/auth/token/redeem",
+        "/auth/token/redeem",
+        Some(&auth_token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let access = r.body["accessToken"]["token"].as_str().unwrap().to_string();
+    let refresh = r.body["refreshToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Only once.
+    let again = post(
+        &sim,
+        "/auth/token/redeem",
+        "/auth/token/redeem",
+        Some(&auth_token),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.code(), 21301);
+    // Refresh gives a new, working access token.
+    let r = post(
+        &sim,
+        "/auth/token/refresh",
+        "/auth/token/refresh",
+        Some(&refresh),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let access2 = r.body["accessToken"]["token"].as_str().unwrap().to_string();
+    assert_ne!(access, access2);
+    // The access token is not a refresh token.
+    let wrong = post(
+        &sim,
+        "/auth/token/refresh",
+        "/auth/token/refresh",
+        Some(&access),
+        None,
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.content_type.starts_with("application/problem+json"));
+    let list = get(&sim, "/auth/sessions", "/auth/sessions", Some(&access2)).await;
+    assert_eq!(list.status, 200);
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["referenceNumber"], reference);
+    assert_eq!(items[0]["isCurrent"], true);
+    assert_eq!(items[0]["isTokenRedeemed"], true);
+    // Logout: refresh stops working, the list is empty.
+    let r = call(
+        &sim,
+        Method::DELETE,
+        "/auth/sessions/current",
+        "/auth/sessions/current",
+        Some(&access2),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = post(
+        &sim,
+        "/auth/token/refresh",
+        "/auth/token/refresh",
+        Some(&refresh),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), 21301);
+    // Revoking another session by reference.
+    let (a2, _) = login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    let (a3, r3) = login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    let list = get(&sim, "/auth/sessions", "/auth/sessions", Some(&a2)).await;
+    let other = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["isCurrent"] == false)
+        .unwrap()["referenceNumber"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(
+        &sim,
+        Method::DELETE,
+        "/auth/sessions/{referenceNumber}",
+        &format!("/auth/sessions/{other}"),
+        Some(&a2),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = post(
+        &sim,
+        "/auth/token/refresh",
+        "/auth/token/refresh",
+        Some(&r3),
+        None,
+    )
+    .await;
+    assert_eq!(r.code(), 21301, "session revoked by reference: {}", r.body);
+    let _ = a3;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn ksef_token_rejections() {
+    let sim = start().await;
+    let (key_id, key) = token_key(&sim).await;
+    let nip = sim.demo.nip.clone();
+    let token = sim.demo.ksef_token.clone();
+    let ch = || async {
+        post(&sim, "/auth/challenge", "/auth/challenge", None, None)
+            .await
+            .body
+    };
+    let send = |body: serde_json::Value| {
+        let sim = &sim;
+        async move {
+            post(
+                sim,
+                "/auth/ksef-token",
+                "/auth/ksef-token",
+                None,
+                Some(body),
+            )
+            .await
+        }
+    };
+
+    // Unknown publicKeyId → 21470.
+    let c = ch().await;
+    let enc = oaep_encrypt(&key, format!("{token}|{}", c["timestampMs"]).as_bytes());
+    let r = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":nip}, "encryptedToken": enc,
+        "publicKeyId": STANDARD.encode([7u8; 32])})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 21470));
+    // Unknown challenge → 21111.
+    let r = send(json!({"challenge": "20250514-CR-226FB7B000-3ACF9BE4C0-10", "contextIdentifier": {"type":"Nip","value":nip}, "encryptedToken": enc})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 21111));
+    // Challenge reuse → 21111.
+    let c = ch().await;
+    let enc = oaep_encrypt(&key, format!("{token}|{}", c["timestampMs"]).as_bytes());
+    let ok = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":nip}, "encryptedToken": enc, "publicKeyId": key_id})).await;
+    assert_eq!(ok.status, 202);
+    let r = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":nip}, "encryptedToken": enc})).await;
+    assert_eq!(r.code(), 21111);
+    // Bad base64 → 21405; bad NIP format → 21405.
+    let c = ch().await;
+    let r = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":nip}, "encryptedToken": "!!!not base64"})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 21405));
+    let r = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":"0012345678"}, "encryptedToken": enc})).await;
+    assert_eq!(r.code(), 21405);
+    // Async failures: wrong timestamp, unknown token, garbage ciphertext → 450; other NIP → 415.
+    let cases = [
+        (format!("{token}|123"), nip.as_str(), 450),
+        (
+            format!("{}|{{ts}}", token.replace('a', "b")),
+            nip.as_str(),
+            450,
+        ),
+        (format!("{token}|{{ts}}"), OTHER_NIP, 415),
+    ];
+    for (plain, ctx, want) in cases {
+        let c = ch().await;
+        let plain = plain.replace("{ts}", &c["timestampMs"].to_string());
+        let enc = oaep_encrypt(&key, plain.as_bytes());
+        let r = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":ctx}, "encryptedToken": enc})).await;
+        assert_eq!(r.status, 202);
+        let st = wait_auth(
+            &sim,
+            r.body["referenceNumber"].as_str().unwrap(),
+            r.body["authenticationToken"]["token"].as_str().unwrap(),
+        )
+        .await;
+        assert_eq!(st["status"]["code"], want, "{plain}: {st}");
+        // A failed operation cannot be redeemed.
+        let rd = post(
+            &sim,
+            "/auth/token/redeem",
+            "/auth/token/redeem",
+            r.body["authenticationToken"]["token"].as_str(),
+            None,
+        )
+        .await;
+        assert_eq!(rd.code(), 21301);
+    }
+    let c = ch().await;
+    let r = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":nip}, "encryptedToken": STANDARD.encode([1u8; 256])})).await;
+    let st = wait_auth(
+        &sim,
+        r.body["referenceNumber"].as_str().unwrap(),
+        r.body["authenticationToken"]["token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(st["status"]["code"], 450);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn error_formats_and_bad_input() {
+    let sim = start().await;
+    let url = format!("{}/v2/auth/ksef-token", sim.base_url);
+    let c = client();
+    // Malformed JSON → 400 21405, ExceptionResponse.
+    let r = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let v: serde_json::Value = r.json().await.unwrap();
+    let schema =
+        schema::response_schema("POST", "/auth/ksef-token", 400, "application/json").unwrap();
+    assert!(schema::validate(schema, &v).is_empty(), "{v}");
+    assert_eq!(
+        v["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        21405
+    );
+    // Same with problem-details.
+    let r = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("X-Error-Format", "problem-details")
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["code"], 21405);
+    assert_eq!(v["status"], 400);
+    // Wrong content type → 415; oversized → 413.
+    let r = c
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let big = format!("{{\"challenge\":\"{}\"}}", "x".repeat(6 * 1024 * 1024));
+    let r = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // 401 is always problem-details.
+    let r = get(&sim, "/auth/sessions", "/auth/sessions", None).await;
+    assert_eq!(r.status, 401);
+    assert!(r.content_type.starts_with("application/problem+json"));
+    let r = get(
+        &sim,
+        "/auth/sessions",
+        "/auth/sessions",
+        Some("forged.jwt.token"),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    // Paging errors.
+    let (access, _) = login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    let r = get(
+        &sim,
+        "/auth/sessions",
+        "/auth/sessions?pageSize=5",
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.code(), 21405);
+    let r = call(
+        &sim,
+        Method::GET,
+        "/auth/sessions",
+        "/auth/sessions",
+        Some(&access),
+        None,
+        &[("x-continuation-token", "@@garbage")],
+    )
+    .await;
+    assert_eq!(r.code(), 21418);
+    // Unknown auth reference → 21304.
+    let r = get(
+        &sim,
+        "/auth/{referenceNumber}",
+        "/auth/20250514-AU-2DFC46C000-3AC6D5877F-D4",
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.code(), 21304);
+    // X-System-Warning echo (TEST behaviour).
+    let r = call(
+        &sim,
+        Method::POST,
+        "/auth/challenge",
+        "/auth/challenge",
+        None,
+        None,
+        &[("X-Test-System-Warning", "[W1]: test")],
+    )
+    .await;
+    assert_eq!(r.headers["x-system-warning"], "[W1]: test");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn ksef_tokens_permissions_and_lifecycle() {
+    let sim = start().await;
+    // A read-only token cannot create tokens: 403 with the real body.
+    let ro = mint(&sim, OTHER_NIP, &["InvoiceRead"]).await;
+    let (access, _) = login(&sim, &ro, OTHER_NIP).await;
+    let r = post(
+        &sim,
+        "/tokens",
+        "/tokens",
+        Some(&access),
+        Some(json!({"permissions":["InvoiceRead"],"description":"Aplikacja"})),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body["reasonCode"], "missing-permissions");
+    assert_eq!(
+        r.body["security"]["requiredAnyOfPermissions"],
+        json!(["CredentialsManage"])
+    );
+    assert_eq!(
+        r.body["security"]["presentPermissions"],
+        json!(["InvoiceRead"])
+    );
+    // Even CredentialsManage is not enough after a token login (KSeF requires XAdES).
+    let cm = mint(&sim, OTHER_NIP, &["CredentialsManage", "InvoiceRead"]).await;
+    let (cm_access, _) = login(&sim, &cm, OTHER_NIP).await;
+    let r = post(
+        &sim,
+        "/tokens",
+        "/tokens",
+        Some(&cm_access),
+        Some(json!({"permissions":["InvoiceRead"],"description":"Aplikacja"})),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body["reasonCode"], "auth-method-not-allowed");
+    // CredentialsManage sees all tokens of the context; the read-only caller only its own.
+    let all = get(&sim, "/tokens", "/tokens?pageSize=10", Some(&cm_access)).await;
+    assert_eq!(all.status, 200);
+    assert_eq!(all.body["tokens"].as_array().unwrap().len(), 2);
+    let own = get(&sim, "/tokens", "/tokens", Some(&access)).await;
+    let own_tokens = own.body["tokens"].as_array().unwrap();
+    assert_eq!(own_tokens.len(), 1);
+    let ro_ref = own_tokens[0]["referenceNumber"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(own_tokens[0]["status"], "Active");
+    assert_eq!(
+        own_tokens[0]["requestedPermissions"],
+        json!(["InvoiceRead"])
+    );
+    let filtered = get(&sim, "/tokens", "/tokens?status=Revoked", Some(&cm_access)).await;
+    assert_eq!(filtered.body["tokens"].as_array().unwrap().len(), 0);
+    let bad = get(&sim, "/tokens", "/tokens?status=Nope", Some(&cm_access)).await;
+    assert_eq!(bad.code(), 21405);
+    let r = get(
+        &sim,
+        "/tokens/{referenceNumber}",
+        &format!("/tokens/{ro_ref}"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body["contextIdentifier"],
+        json!({"type":"Nip","value":OTHER_NIP})
+    );
+    // Revoke: Revoking → Revoked; the token no longer logs in, refresh is refused.
+    let (_, refresh) = login(&sim, &ro, OTHER_NIP).await;
+    let r = call(
+        &sim,
+        Method::DELETE,
+        "/tokens/{referenceNumber}",
+        &format!("/tokens/{ro_ref}"),
+        Some(&cm_access),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = get(
+        &sim,
+        "/tokens/{referenceNumber}",
+        &format!("/tokens/{ro_ref}"),
+        Some(&cm_access),
+    )
+    .await;
+    assert!(r.body["status"] == "Revoking" || r.body["status"] == "Revoked");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let r = get(
+        &sim,
+        "/tokens/{referenceNumber}",
+        &format!("/tokens/{ro_ref}"),
+        Some(&cm_access),
+    )
+    .await;
+    assert_eq!(r.body["status"], "Revoked");
+    let (reference, auth_token) = start_token_login(&sim, &ro, OTHER_NIP).await;
+    assert_eq!(
+        wait_auth(&sim, &reference, &auth_token).await["status"]["code"],
+        450
+    );
+    let r = post(
+        &sim,
+        "/auth/token/refresh",
+        "/auth/token/refresh",
+        Some(&refresh),
+        None,
+    )
+    .await;
+    assert_eq!(r.code(), 21301);
+    // Another context's token is invisible.
+    let r = get(
+        &sim,
+        "/tokens",
+        "/tokens",
+        Some(&login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await.0),
+    )
+    .await;
+    assert!(
+        r.body["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["contextIdentifier"]["value"] == sim.demo.nip)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn limits_endpoints_match_the_schema() {
+    let sim = start().await;
+    let (access, _) = login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    for path in ["/rate-limits", "/limits/context", "/limits/subject"] {
+        let r = get(&sim, path, path, Some(&access)).await;
+        assert_eq!(r.status, 200, "{path}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let sim = start().await;
+    let r = client()
+        .post(format!("{}/sim/rate-limits", sim.base_url))
+        .json(&json!({"profile":"production"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (access, _) = login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    // invoiceMetadata-like "other" group for /rate-limits: 10 per second.
+    let mut limited = None;
+    for _ in 0..15 {
+        let r = get(&sim, "/rate-limits", "/rate-limits", Some(&access)).await;
+        if r.status == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let r = limited.expect("the 11th request within a second is limited");
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    assert_eq!(r.body["status"]["code"], 429);
+    // problem-details variant.
+    let r = call(
+        &sim,
+        Method::GET,
+        "/rate-limits",
+        "/rate-limits",
+        Some(&access),
+        None,
+        &[("X-Error-Format", "problem-details")],
+    )
+    .await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.body["status"], 429);
+    assert!(r.headers.contains_key("retry-after"));
+    // Public endpoints: 60/s per IP (sent concurrently so they land within one second).
+    let url = format!("{}/v2/auth/challenge", sim.base_url);
+    let mut tasks = Vec::new();
+    for _ in 0..80 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            client().post(url).send().await.map(|r| r.status().as_u16())
+        }));
+    }
+    let mut got_429 = false;
+    for t in tasks {
+        got_429 |= t.await.unwrap().unwrap_or(0) == 429;
+    }
+    assert!(got_429);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_faults_status_html_drop_and_delay() {
+    let sim = start().await;
+    let path = "/security/public-key-certificates";
+    fault(
+        &sim,
+        json!({"path": path, "kind": "status", "status": 503, "retryAfter": 7, "count": 2}),
+    )
+    .await;
+    for _ in 0..2 {
+        let r = get(&sim, path, path, None).await;
+        assert_eq!(r.status, 503);
+        assert_eq!(r.headers["retry-after"], "7");
+    }
+    assert_eq!(get(&sim, path, path, None).await.status, 200);
+    // 400 with a chosen exception code, honoured per X-Error-Format.
+    fault(&sim, json!({"method":"POST","path": "/auth/challenge", "kind": "status", "status": 400, "exceptionCode": 21111})).await;
+    let r = post(&sim, "/auth/challenge", "/auth/challenge", None, None).await;
+    assert_eq!(r.code(), 21111);
+    // The KSeF firewall's HTML 403.
+    fault(&sim, json!({"path": path, "kind": "html403"})).await;
+    let r = get(&sim, path, path, None).await;
+    assert_eq!(r.status, 403);
+    assert!(r.content_type.starts_with("text/html"));
+    assert!(r.body.as_str().unwrap().contains("Request Rejected"));
+    // Dropped connection: the client gets no response at all.
+    fault(&sim, json!({"path": path, "kind": "drop"})).await;
+    let err = client()
+        .get(format!("{}/v2{path}", sim.base_url))
+        .send()
+        .await;
+    assert!(err.is_err(), "connection should be dropped");
+    assert_eq!(get(&sim, path, path, None).await.status, 200);
+    // Delay, matching a templated path.
+    fault(
+        &sim,
+        json!({"path": "/auth/{referenceNumber}", "kind": "delay", "delayMs": 300}),
+    )
+    .await;
+    let (reference, token) = start_token_login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    let t0 = Instant::now();
+    get(
+        &sim,
+        "/auth/{referenceNumber}",
+        &format!("/auth/{reference}"),
+        Some(&token),
+    )
+    .await;
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    // Faults can be listed and cleared.
+    fault(
+        &sim,
+        json!({"path": path, "kind": "status", "status": 500, "count": 5}),
+    )
+    .await;
+    let list: serde_json::Value = client()
+        .get(format!("{}/sim/faults", sim.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    client()
+        .delete(format!("{}/sim/faults", sim.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&sim, path, path, None).await.status, 200);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_demo_mint_and_reset() {
+    let sim = start().await;
+    let demo: serde_json::Value = client()
+        .get(format!("{}/sim/demo", sim.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(demo["nip"], sim.demo.nip);
+    assert_eq!(demo["ksefToken"], sim.demo.ksef_token);
+    assert!(demo["companyName"].as_str().unwrap().len() > 3);
+    // Control API never appears under /v2.
+    let r = client()
+        .get(format!("{}/v2/sim/demo", sim.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Reset: a new demo token, the old one is gone.
+    let reset: serde_json::Value = client()
+        .post(format!("{}/sim/reset", sim.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(reset["ksefToken"], sim.demo.ksef_token);
+    let (reference, token) = start_token_login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    assert_eq!(
+        wait_auth(&sim, &reference, &token).await["status"]["code"],
+        450
+    );
+    login(&sim, reset["ksefToken"].as_str().unwrap(), &sim.demo.nip).await;
+    // Minting validates the NIP.
+    let r = client()
+        .post(format!("{}/sim/tokens", sim.base_url))
+        .json(&json!({"nip":"12"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn short_token_lifetimes_expire() {
+    let sim = start_with(SimConfig {
+        access_token_ttl: Duration::from_secs(1),
+        ..SimConfig::for_tests()
+    })
+    .await;
+    let (access, refresh) = login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    assert_eq!(
+        get(&sim, "/auth/sessions", "/auth/sessions", Some(&access))
+            .await
+            .status,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        get(&sim, "/auth/sessions", "/auth/sessions", Some(&access))
+            .await
+            .status,
+        401
+    );
+    let r = post(
+        &sim,
+        "/auth/token/refresh",
+        "/auth/token/refresh",
+        Some(&refresh),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    sim.shutdown().await;
+}

@@ -1,0 +1,250 @@
+//! Test helpers: an independent KSeF client (reqwest + rsa), not ksef-core.
+#![allow(dead_code)]
+
+pub mod schema;
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ksef_sim::{RunningSim, SimConfig};
+use reqwest::{Client, Method, StatusCode};
+use rsa::Oaep;
+use rsa::pkcs8::DecodePublicKey;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use x509_cert::der::{Decode, Encode};
+
+pub async fn start() -> RunningSim {
+    start_with(SimConfig::for_tests()).await
+}
+
+pub async fn start_with(config: SimConfig) -> RunningSim {
+    ksef_sim::spawn(config).await.expect("simulator starts")
+}
+
+pub fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+/// A response: status, headers, parsed JSON (or the raw text as a JSON string).
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub content_type: String,
+}
+
+impl Resp {
+    pub fn code(&self) -> u64 {
+        self.body["exception"]["exceptionDetailList"][0]["exceptionCode"]
+            .as_u64()
+            .or_else(|| self.body["errors"][0]["code"].as_u64())
+            .unwrap_or(0)
+    }
+}
+
+/// Sends a request and checks the response body against the open-api.json schema for
+/// `template` (the documented path) and the status, when the spec documents one.
+pub async fn call(
+    sim: &RunningSim,
+    method: Method,
+    template: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+    extra: &[(&str, &str)],
+) -> Resp {
+    let mut req = client().request(method.clone(), format!("{}/v2{path}", sim.base_url));
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp.text().await.expect("body");
+    let body = if content_type.contains("json") {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: invalid JSON {e}: {text}"))
+    } else {
+        Value::String(text)
+    };
+    let ct = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if let Some(schema) = schema::response_schema(method.as_str(), template, status.as_u16(), &ct) {
+        let errors = schema::validate(schema, &body);
+        assert!(
+            errors.is_empty(),
+            "{method} {path} → {status}: body violates open-api.json: {errors:?}\n{body}"
+        );
+    }
+    Resp {
+        status,
+        headers,
+        body,
+        content_type,
+    }
+}
+
+pub async fn get(sim: &RunningSim, template: &str, path: &str, bearer: Option<&str>) -> Resp {
+    call(sim, Method::GET, template, path, bearer, None, &[]).await
+}
+
+pub async fn post(
+    sim: &RunningSim,
+    template: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> Resp {
+    call(sim, Method::POST, template, path, bearer, body, &[]).await
+}
+
+/// The KSeF-token key: `(publicKeyId, RSA public key)` picked as a client does (latest validFrom).
+pub async fn token_key(sim: &RunningSim) -> (String, rsa::PublicKey) {
+    pick_key(sim, "KsefTokenEncryption").await
+}
+
+pub async fn pick_key(sim: &RunningSim, usage: &str) -> (String, rsa::PublicKey) {
+    let r = get(
+        sim,
+        "/security/public-key-certificates",
+        "/security/public-key-certificates",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let mut certs: Vec<&Value> = r
+        .body
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| c["usage"].as_array().unwrap().iter().any(|u| u == usage))
+        .collect();
+    certs.sort_by_key(|c| c["validFrom"].as_str().unwrap().to_string());
+    let c = certs.last().expect("a key for the usage");
+    let der = STANDARD.decode(c["certificate"].as_str().unwrap()).unwrap();
+    let cert = x509_cert::Certificate::from_der(&der).expect("X.509 DER");
+    let spki = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    let key = rsa::PublicKey::from_public_key_der(&spki).expect("RSA key");
+    (c["publicKeyId"].as_str().unwrap().to_string(), key)
+}
+
+pub fn oaep_encrypt(key: &rsa::PublicKey, data: &[u8]) -> String {
+    let ct = key
+        .encrypt(&mut getrandom::SysRng, Oaep::<Sha256>::new(), data)
+        .expect("encrypt");
+    STANDARD.encode(ct)
+}
+
+/// Starts a KSeF-token login; returns `(referenceNumber, authenticationToken)`.
+pub async fn start_token_login(sim: &RunningSim, token: &str, nip: &str) -> (String, String) {
+    let (key_id, key) = token_key(sim).await;
+    let ch = post(sim, "/auth/challenge", "/auth/challenge", None, None).await;
+    assert_eq!(ch.status, 200);
+    let ts = ch.body["timestampMs"].as_i64().unwrap();
+    let enc = oaep_encrypt(&key, format!("{token}|{ts}").as_bytes());
+    let r = post(
+        sim,
+        "/auth/ksef-token",
+        "/auth/ksef-token",
+        None,
+        Some(json!({"challenge": ch.body["challenge"], "contextIdentifier": {"type":"Nip","value":nip},
+            "encryptedToken": enc, "publicKeyId": key_id})),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    (
+        r.body["referenceNumber"].as_str().unwrap().to_string(),
+        r.body["authenticationToken"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+/// Polls `/auth/{ref}` until the status is final.
+pub async fn wait_auth(sim: &RunningSim, reference: &str, auth_token: &str) -> Value {
+    for _ in 0..100 {
+        let r = get(
+            sim,
+            "/auth/{referenceNumber}",
+            &format!("/auth/{reference}"),
+            Some(auth_token),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if r.body["status"]["code"] != 100 {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("auth {reference} never finished");
+}
+
+/// Full token login → `(accessToken, refreshToken)`.
+pub async fn login(sim: &RunningSim, token: &str, nip: &str) -> (String, String) {
+    let (reference, auth_token) = start_token_login(sim, token, nip).await;
+    let status = wait_auth(sim, &reference, &auth_token).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    let r = post(
+        sim,
+        "/auth/token/redeem",
+        "/auth/token/redeem",
+        Some(&auth_token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (
+        r.body["accessToken"]["token"].as_str().unwrap().to_string(),
+        r.body["refreshToken"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+/// Mints a token through the control API.
+pub async fn mint(sim: &RunningSim, nip: &str, permissions: &[&str]) -> String {
+    let r = client()
+        .post(format!("{}/sim/tokens", sim.base_url))
+        .json(&json!({"nip": nip, "permissions": permissions}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
+pub async fn fault(sim: &RunningSim, rule: Value) {
+    let r = client()
+        .post(format!("{}/sim/faults", sim.base_url))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+}
