@@ -189,7 +189,8 @@ async fn storage_get(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
 async fn online_session_happy_path_ksef_number_and_upo_links() {
     let sim = start().await;
     let token = access(&sim).await;
-    set_delay(&sim, 1500).await;
+    // Long enough that a loaded CI machine still sees 100 and 150 before 200.
+    set_delay(&sim, 3000).await;
     let session = open_session(&sim, &token).await;
     let xml = invoice(&sim.demo.nip, "FV/HAPPY/1", &today());
     let inv = send(&sim, &token, &session, xml.as_bytes()).await;
@@ -272,6 +273,7 @@ async fn online_session_happy_path_ksef_number_and_upo_links() {
         upo.contains(ksef)
             && upo.contains("<CalkowitaLiczbaDokumentow>1</CalkowitaLiczbaDokumentow>")
     );
+    ksef_sim::fa3check::validate_upo_xsd(upo.as_bytes()).unwrap();
     let r = get(
         &sim,
         "/sessions/{referenceNumber}/upo/{upoReferenceNumber}",
