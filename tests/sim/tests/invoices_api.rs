@@ -463,6 +463,41 @@ async fn every_rejection_code_is_reported_per_invoice() {
     let r = send_raw(&sim, &token, &session, body).await;
     assert_eq!((r.status.as_u16(), r.code()), (400, 21167));
 
+    // 11 invoices in the session: two pages of 10 via x-continuation-token.
+    let list = |extra: Vec<(&'static str, String)>| {
+        let sim = &sim;
+        let token = token.clone();
+        let path = format!("/sessions/{session}/invoices?pageSize=10");
+        async move {
+            let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call(
+                sim,
+                Method::GET,
+                "/sessions/{referenceNumber}/invoices",
+                &path,
+                Some(&token),
+                None,
+                &extra,
+            )
+            .await
+        }
+    };
+    let first = list(vec![]).await;
+    assert_eq!(
+        first.body["invoices"].as_array().unwrap().len(),
+        10,
+        "{}",
+        first.body
+    );
+    let next = first.body["continuationToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = list(vec![("x-continuation-token", next)]).await;
+    assert_eq!(second.body["invoices"].as_array().unwrap().len(), 1);
+    assert!(second.body["continuationToken"].is_null());
+    assert_eq!(second.body["invoices"][0]["ordinalNumber"], 11);
+
     // Synchronous 400s: sizes, hashes, Base64, JSON, unknown session.
     let enc = encrypt(good.as_bytes());
     let mut wrong_size = send_body(good.as_bytes());
