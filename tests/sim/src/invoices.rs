@@ -556,8 +556,9 @@ async fn inbox(
         ));
     }
     let count = req.count.unwrap_or(1);
-    if !(1..=500).contains(&count) {
-        return Err(ApiError::validation("count musi być z zakresu 1..500."));
+    // Up to just over the 10 000-record query cap, so clients can meet `isTruncated`.
+    if !(1..=10_500).contains(&count) {
+        return Err(ApiError::validation("count musi być z zakresu 1..10500."));
     }
     let name = req.buyer_name.clone().unwrap_or_else(|| {
         state
@@ -567,7 +568,12 @@ async fn inbox(
             .cloned()
             .unwrap_or_else(|| "Nabywca testowy".into())
     });
-    let numbers = seed_purchases(&state, (&req.nip, &name), count, req.seller_nip.as_deref());
+    // XSD validation of thousands of invoices is CPU work: keep it off the async workers.
+    let numbers = tokio::task::spawn_blocking(move || {
+        seed_purchases(&state, (&req.nip, &name), count, req.seller_nip.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"ksefNumbers": numbers})),

@@ -844,3 +844,44 @@ async fn export_parts_decrypt_to_a_zip_with_invoices_and_metadata() {
     assert_eq!((r.status.as_u16(), r.code()), (400, 21175));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn query_reports_is_truncated_at_ten_thousand_records() {
+    let sim = start().await;
+    let started = Instant::now();
+    let r = client()
+        .post(format!("{}/sim/inbox", sim.base_url))
+        .json(&json!({"nip": OTHER_NIP, "count": 10_001}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    eprintln!("seeding 10 001 invoices took {:?}", started.elapsed());
+    let other = login(
+        &sim,
+        &mint(&sim, OTHER_NIP, &["InvoiceRead"]).await,
+        OTHER_NIP,
+    )
+    .await
+    .0;
+    let filters = json!({"subjectType": "Subject2", "dateRange": {"dateType": "Invoicing", "from": days_ago(80)}});
+    let r = query(&sim, &other, "?pageSize=250&pageOffset=38", filters.clone()).await;
+    assert_eq!(
+        (r.body["hasMore"].as_bool(), r.body["isTruncated"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let r = query(&sim, &other, "?pageSize=250&pageOffset=39", filters.clone()).await;
+    assert_eq!(r.body["invoices"].as_array().unwrap().len(), 250);
+    assert_eq!(
+        (r.body["hasMore"].as_bool(), r.body["isTruncated"].as_bool()),
+        (Some(true), Some(true))
+    );
+    // As documented: move `from` to the last record's date, reset the offset.
+    let last = r.body["invoices"][249]["invoicingDate"].as_str().unwrap();
+    let narrowed =
+        json!({"subjectType": "Subject2", "dateRange": {"dateType": "Invoicing", "from": last}});
+    let r = query(&sim, &other, "?pageSize=250&pageOffset=0", narrowed).await;
+    assert_eq!(r.body["isTruncated"], false);
+    assert!(!r.body["invoices"].as_array().unwrap().is_empty());
+    sim.shutdown().await;
+}
