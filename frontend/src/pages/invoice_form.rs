@@ -1,0 +1,738 @@
+//! Fakturowanie: the invoice form. Seller, buyer (NIP, EU VAT number or none), lines with
+//! live per-rate totals, dates, payment, notes; kinds VAT, KOR, ZAL, ROZ; a numbering series
+//! per company; validation messages next to the fields (from `ksef_core`); a preview; the
+//! draft saved to IndexedDB within a second of every change; and "Wyślij do KSeF".
+
+use ksef_core::invoice::PaymentMethod;
+use ksef_core::invoice::{
+    AdvanceRefDraft, BuyerIdKind, InvoiceDraft, KindCode, LineDraft, NoteDraft, NumberingSeries,
+    SellerDraft, ValidationErrors, VatRate,
+};
+use ksef_core::money::{format_amount, parse_decimal, round_money};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::company::Company;
+use crate::components::{group_error, text_field, tr};
+use crate::drafts::{self, DraftRecord, SAVE_DELAY_MS, SendState};
+use crate::i18n::Lang;
+use crate::send::SendPanel;
+
+/// The route of the form.
+pub const FORM_HASH: &str = "#/fakturowanie";
+
+/// The address of the form for draft `id` (hash routing; the id in the query survives reloads).
+pub fn form_href(id: &str) -> String {
+    format!("/?draft={id}{FORM_HASH}")
+}
+
+/// Opens the form for draft `id` (or a new draft) without reloading the page, so the KSeF
+/// login, which lives in memory only, is kept.
+pub fn go_to_form(id: Option<&str>) {
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return;
+    };
+    let hash = location.hash().unwrap_or_default();
+    match id {
+        Some(id) => replace_url(&format!("/?draft={id}{hash}")),
+        None => replace_url(&format!("/{hash}")),
+    }
+    let _ = location.set_hash(FORM_HASH);
+}
+
+/// The company chosen in Firmy (the seller of new invoices), if any.
+pub async fn current_company() -> Option<Company> {
+    let db = crate::store::open().await.ok()?;
+    let id = crate::company::current_id(&db).await.ok()??;
+    db.get(crate::store::Store::Companies, &id).await.ok()?
+}
+
+/// The seller block of a new invoice: the current company.
+pub fn seller_of(company: Option<&Company>) -> SellerDraft {
+    let mut seller = SellerDraft::default();
+    if let Some(c) = company {
+        seller.nip = c.nip.clone();
+        seller.name = c.name.clone();
+        seller.address_line1 = c.address.clone();
+    }
+    seller
+}
+
+/// The default numbering series (FAQ: "FV/{n}/{MM}/{YYYY}").
+pub const DEFAULT_SERIES: &str = "FV/{n}/{MM}/{YYYY}";
+
+/// Milliseconds since the epoch, from the browser clock.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Today's date in the browser's time zone as `YYYY-MM-DD`.
+pub fn today_string() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}
+
+/// Today as a date (the form validates "issue date not in the future" against it).
+pub fn today() -> time::Date {
+    ksef_core::invoice::draft::parse_form_date(&today_string()).unwrap_or(time::Date::MIN)
+}
+
+fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    params.get(name).filter(|v| !v.is_empty())
+}
+
+fn replace_url(url: &str) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+}
+
+/// The last number issued in a company's series (kept per seller NIP).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesState {
+    /// The pattern, e.g. `FV/{n}/{MM}/{YYYY}`.
+    pub pattern: String,
+    /// Last counter and the date it was issued on.
+    pub last: Option<(u32, String)>,
+}
+
+fn series_key(nip: &str) -> String {
+    format!("kwit.series.{}", nip.trim())
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The series of the seller `nip` (not a secret: localStorage is fine for it).
+pub fn load_series(nip: &str) -> SeriesState {
+    local_storage()
+        .and_then(|s| s.get_item(&series_key(nip)).ok().flatten())
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_else(|| SeriesState {
+            pattern: DEFAULT_SERIES.to_owned(),
+            last: None,
+        })
+}
+
+fn store_series(nip: &str, state: &SeriesState) {
+    if let (Some(s), Ok(json)) = (local_storage(), serde_json::to_string(state)) {
+        let _ = s.set_item(&series_key(nip), &json);
+    }
+}
+
+/// The next number of `state` for an invoice issued on `issue_date` (`YYYY-MM-DD`).
+pub fn next_number(state: &SeriesState, issue_date: &str) -> Result<(u32, String), String> {
+    let series = NumberingSeries::parse(&state.pattern).map_err(|e| e.to_string())?;
+    let date = ksef_core::invoice::draft::parse_form_date(issue_date).unwrap_or_else(today);
+    let last = state
+        .last
+        .as_ref()
+        .and_then(|(n, d)| ksef_core::invoice::draft::parse_form_date(d).map(|d| (*n, d)));
+    Ok(series.next(last, date))
+}
+
+/// The Fakturowanie page: opens `?draft=ID` or starts a new draft.
+#[component]
+pub fn InvoiceFormPage() -> impl IntoView {
+    let lang = expect_context::<RwSignal<Lang>>();
+    let loaded: RwSignal<Option<DraftRecord>> = RwSignal::new(None);
+    leptos::task::spawn_local(async move {
+        let existing = match query_param("draft") {
+            Some(id) => drafts::load(&id).await.ok().flatten(),
+            None => None,
+        };
+        let record = match existing {
+            Some(r) => r,
+            None => {
+                let now = now_ms();
+                let id = drafts::new_id(now, js_sys::Math::random());
+                let company = current_company().await;
+                let mut draft = InvoiceDraft::new(seller_of(company.as_ref()), today());
+                if let Some(c) = &company {
+                    draft.payment.bank_account = c.bank_account.clone();
+                }
+                let mut record = DraftRecord::new(id.clone(), draft, now);
+                record.company_id = company.map(|c| c.id).unwrap_or_default();
+                replace_url(&form_href(&id));
+                record
+            }
+        };
+        loaded.set(Some(record));
+    });
+    view! {
+        {move || match loaded.get() {
+            None => view! { <p aria-busy="true">{move || tr(lang.get(), "Ładowanie…", "Loading…")}</p> }.into_any(),
+            Some(record) => view! { <InvoiceForm record=record /> }.into_any(),
+        }}
+    }
+}
+
+/// The form for one stored record.
+#[component]
+pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
+    let lang = expect_context::<RwSignal<Lang>>();
+    let id = record.id.clone();
+    let company_id = record.company_id.clone();
+    let draft = RwSignal::new(record.draft.clone());
+    let send = RwSignal::new(record.send.clone());
+    let checked = RwSignal::new(false);
+    let save_state = RwSignal::new("saved");
+    let today = today();
+
+    let errors: Memo<Option<ValidationErrors>> = Memo::new(move |_| {
+        if checked.get() {
+            draft.with(|d| d.validate_on(today).err())
+        } else {
+            None
+        }
+    });
+    let locked = Signal::derive(move || !send.with(SendState::editable));
+
+    // Debounced save: every change (draft or send state) is written SAVE_DELAY_MS later.
+    let pending: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
+    let first = StoredValue::new(true);
+    {
+        let id = id.clone();
+        Effect::new(move |_| {
+            let d = draft.get();
+            let s = send.get();
+            if first.get_value() {
+                first.set_value(false);
+                return;
+            }
+            save_state.set("pending");
+            if let Some(h) = pending.get_value() {
+                h.clear();
+            }
+            let record = DraftRecord {
+                id: id.clone(),
+                updated_ms: now_ms(),
+                company_id: company_id.clone(),
+                draft: d,
+                send: s,
+            };
+            let handle = set_timeout_with_handle(
+                move || {
+                    leptos::task::spawn_local(async move {
+                        match drafts::save(&record).await {
+                            Ok(()) => save_state.set("saved"),
+                            Err(_) => save_state.set("error"),
+                        }
+                    });
+                },
+                std::time::Duration::from_millis(SAVE_DELAY_MS),
+            );
+            pending.set_value(handle.ok());
+        });
+    }
+
+    let field = move |path: &str,
+                      label: (&'static str, &'static str),
+                      get: fn(&InvoiceDraft) -> String,
+                      set: fn(&mut InvoiceDraft, String)| {
+        text_field(
+            draft,
+            errors,
+            locked,
+            path.to_owned(),
+            label,
+            "text",
+            get,
+            set,
+        )
+    };
+    let date_field = move |path: &str,
+                           label: (&'static str, &'static str),
+                           get: fn(&InvoiceDraft) -> String,
+                           set: fn(&mut InvoiceDraft, String)| {
+        text_field(
+            draft,
+            errors,
+            locked,
+            path.to_owned(),
+            label,
+            "date",
+            get,
+            set,
+        )
+    };
+
+    let kind_select = move || {
+        let opt = move |code: KindCode, value: &'static str, pl: &'static str, en: &'static str| {
+            view! {
+                <option value=value selected=move || draft.with(|d| d.kind == code)>
+                    {move || tr(lang.get(), pl, en)}
+                </option>
+            }
+        };
+        view! {
+            <label class="field">
+                <span class="field-label">{move || tr(lang.get(), "Rodzaj faktury", "Invoice kind")}</span>
+                <select
+                    data-field="kind"
+                    prop:disabled=move || locked.get()
+                    on:change=move |ev| {
+                        let kind = match event_target_value(&ev).as_str() {
+                            "KOR" => KindCode::Kor,
+                            "ZAL" => KindCode::Zal,
+                            "ROZ" => KindCode::Roz,
+                            _ => KindCode::Vat,
+                        };
+                        draft.update(|d| d.kind = kind);
+                    }
+                >
+                    {opt(KindCode::Vat, "VAT", "VAT — faktura podstawowa", "VAT — basic invoice")}
+                    {opt(KindCode::Kor, "KOR", "KOR — faktura korygująca", "KOR — correction")}
+                    {opt(KindCode::Zal, "ZAL", "ZAL — faktura zaliczkowa", "ZAL — advance invoice")}
+                    {opt(KindCode::Roz, "ROZ", "ROZ — faktura rozliczeniowa", "ROZ — settlement invoice")}
+                </select>
+            </label>
+        }
+    };
+
+    let buyer_kind_select = move || {
+        let opt =
+            move |kind: BuyerIdKind, value: &'static str, pl: &'static str, en: &'static str| {
+                view! {
+                    <option value=value selected=move || draft.with(|d| d.buyer.id_kind == kind)>
+                        {move || tr(lang.get(), pl, en)}
+                    </option>
+                }
+            };
+        view! {
+            <label class="field">
+                <span class="field-label">{move || tr(lang.get(), "Identyfikator nabywcy", "Buyer identifier")}</span>
+                <select
+                    data-field="buyer.id_kind"
+                    prop:disabled=move || locked.get()
+                    on:change=move |ev| {
+                        let kind = match event_target_value(&ev).as_str() {
+                            "eu_vat" => BuyerIdKind::EuVat,
+                            "none" => BuyerIdKind::None,
+                            _ => BuyerIdKind::Nip,
+                        };
+                        draft.update(|d| d.buyer.id_kind = kind);
+                    }
+                >
+                    {opt(BuyerIdKind::Nip, "nip", "NIP (firma w Polsce)", "NIP (Polish company)")}
+                    {opt(BuyerIdKind::EuVat, "eu_vat", "Numer VAT UE", "EU VAT number")}
+                    {opt(BuyerIdKind::None, "none", "Brak (konsument)", "None (consumer)")}
+                </select>
+            </label>
+        }
+    };
+
+    let line_count = Memo::new(move |_| draft.with(|d| d.lines.len()));
+    let lines_view = move || {
+        (0..line_count.get())
+            .map(|i| line_row(draft, errors, locked, i))
+            .collect_view()
+    };
+
+    let note_count = Memo::new(move |_| draft.with(|d| d.notes.len()));
+    let notes_view = move || {
+        (0..note_count.get())
+            .map(|i| {
+                view! {
+                    <div class="row">
+                        {text_field(draft, errors, locked, format!("notes[{i}].key"), ("Nagłówek", "Heading"), "text",
+                            move |d: &InvoiceDraft| d.notes.get(i).map(|n| n.key.clone()).unwrap_or_default(),
+                            move |d: &mut InvoiceDraft, v| if let Some(n) = d.notes.get_mut(i) { n.key = v })}
+                        {text_field(draft, errors, locked, format!("notes[{i}].value"), ("Treść", "Text"), "text",
+                            move |d: &InvoiceDraft| d.notes.get(i).map(|n| n.value.clone()).unwrap_or_default(),
+                            move |d: &mut InvoiceDraft, v| if let Some(n) = d.notes.get_mut(i) { n.value = v })}
+                    </div>
+                }
+            })
+            .collect_view()
+    };
+
+    let kind_specific = move || {
+        match draft.with(|d| d.kind) {
+        KindCode::Vat => ().into_any(),
+        KindCode::Kor => view! {
+            <fieldset>
+                <legend>{move || tr(lang.get(), "Korekta", "Correction")}</legend>
+                {field("correction.reason", ("Przyczyna korekty", "Reason"), |d| d.correction.reason.clone(), |d, v| d.correction.reason = v)}
+                {field("correction.original_number", ("Numer korygowanej faktury", "Corrected invoice number"), |d| d.correction.original_number.clone(), |d, v| d.correction.original_number = v)}
+                {date_field("correction.original_issue_date", ("Data wystawienia korygowanej", "Corrected invoice issue date"), |d| d.correction.original_issue_date.clone(), |d, v| d.correction.original_issue_date = v)}
+                {field("correction.original_ksef_number", ("Numer KSeF korygowanej (jeśli była w KSeF)", "Corrected invoice KSeF number (if in KSeF)"), |d| d.correction.original_ksef_number.clone(), |d, v| d.correction.original_ksef_number = v)}
+                <p class="muted">
+                    {move || tr(lang.get(),
+                        "Pozycje przed korektą: skopiuj obecne pozycje, a potem wpisz w formularzu stan po korekcie.",
+                        "Lines before the correction: copy the current lines, then enter the corrected state in the form.")}
+                </p>
+                <button type="button" data-testid="copy-lines-before" prop:disabled=move || locked.get()
+                    on:click=move |_| draft.update(|d| d.correction.lines_before = d.lines.clone())>
+                    {move || tr(lang.get(), "Skopiuj pozycje jako stan przed korektą", "Copy lines as the state before correction")}
+                </button>
+                <span class="muted">{move || draft.with(|d| d.correction.lines_before.len())} " " {move || tr(lang.get(), "poz. przed korektą", "lines before")}</span>
+                {group_error(errors, "correction.lines_before")}
+            </fieldset>
+        }
+        .into_any(),
+        KindCode::Zal => view! {
+            <fieldset>
+                <legend>{move || tr(lang.get(), "Zaliczka", "Advance")}</legend>
+                {field("advance_received", ("Otrzymana zaliczka (brutto)", "Advance received (gross)"), |d| d.advance_received.clone(), |d, v| d.advance_received = v)}
+            </fieldset>
+        }
+        .into_any(),
+        KindCode::Roz => view! {
+            <fieldset>
+                <legend>{move || tr(lang.get(), "Rozliczenie zaliczek", "Settlement of advances")}</legend>
+                {field("advances[0].ksef_number", ("Numer KSeF faktury zaliczkowej", "Advance invoice KSeF number"),
+                    |d| d.advances.first().map(|a| a.ksef_number.clone()).unwrap_or_default(),
+                    |d, v| { if d.advances.is_empty() { d.advances.push(AdvanceRefDraft::default()); } d.advances[0].ksef_number = v; })}
+                {field("advances[0].number", ("Numer faktury zaliczkowej", "Advance invoice number"),
+                    |d| d.advances.first().map(|a| a.number.clone()).unwrap_or_default(),
+                    |d, v| { if d.advances.is_empty() { d.advances.push(AdvanceRefDraft::default()); } d.advances[0].number = v; })}
+                {field("advances_paid", ("Suma otrzymanych zaliczek (brutto)", "Advances received (gross)"), |d| d.advances_paid.clone(), |d, v| d.advances_paid = v)}
+            </fieldset>
+        }
+        .into_any(),
+    }
+    };
+
+    let assign_number = move |_| {
+        let (nip, issue) = draft.with(|d| (d.seller.nip.clone(), d.issue_date.clone()));
+        let mut state = load_series(&nip);
+        if let Ok((n, number)) = next_number(&state, &issue) {
+            state.last = Some((n, issue));
+            store_series(&nip, &state);
+            draft.update(|d| d.number = number);
+        }
+    };
+
+    let id_for_send = id.clone();
+    view! {
+        <section class="card invoice-form" aria-labelledby="form-title" data-testid="invoice-form" data-draft-id=id.clone()>
+            <h2 id="form-title">{move || tr(lang.get(), "Fakturowanie", "Invoicing")}</h2>
+            <p class="muted">
+                <span data-testid="save-status" data-state=move || save_state.get()>
+                    {move || match save_state.get() {
+                        "saved" => tr(lang.get(), "Szkic zapisany w przeglądarce.", "Draft saved in this browser."),
+                        "error" => tr(lang.get(), "Nie udało się zapisać szkicu — sprawdź miejsce w przeglądarce.", "Could not save the draft — check browser storage."),
+                        _ => tr(lang.get(), "Zapisywanie…", "Saving…"),
+                    }}
+                </span>
+            </p>
+            <form on:submit=move |ev| ev.prevent_default()>
+                <fieldset>
+                    <legend>{move || tr(lang.get(), "Faktura", "Invoice")}</legend>
+                    {kind_select}
+                    <div class="row">
+                        {field("number", ("Numer faktury", "Invoice number"), |d| d.number.clone(), |d, v| d.number = v)}
+                        <button type="button" data-testid="assign-number" on:click=assign_number prop:disabled=move || locked.get()>
+                            {move || tr(lang.get(), "Nadaj kolejny numer", "Assign next number")}
+                        </button>
+                    </div>
+                    <div class="row">
+                        {date_field("issue_date", ("Data wystawienia", "Issue date"), |d| d.issue_date.clone(), |d, v| d.issue_date = v)}
+                        {date_field("sale_date", ("Data sprzedaży", "Sale date"), |d| d.sale_date.clone(), |d, v| d.sale_date = v)}
+                        {field("place_of_issue", ("Miejsce wystawienia", "Place of issue"), |d| d.place_of_issue.clone(), |d, v| d.place_of_issue = v)}
+                    </div>
+                    <div class="row">
+                        {field("currency", ("Waluta", "Currency"), |d| d.currency.clone(), |d, v| d.currency = v)}
+                        {field("exchange_rate", ("Kurs waluty (PLN)", "Exchange rate (PLN)"), |d| d.exchange_rate.clone(), |d, v| d.exchange_rate = v)}
+                    </div>
+                </fieldset>
+                {kind_specific}
+                <fieldset>
+                    <legend>{move || tr(lang.get(), "Sprzedawca", "Seller")}</legend>
+                    <div class="row">
+                        {field("seller.nip", ("NIP sprzedawcy", "Seller NIP"), |d| d.seller.nip.clone(), |d, v| d.seller.nip = v)}
+                        {field("seller.name", ("Nazwa sprzedawcy", "Seller name"), |d| d.seller.name.clone(), |d, v| d.seller.name = v)}
+                    </div>
+                    <div class="row">
+                        {field("seller.address_line1", ("Adres", "Address"), |d| d.seller.address_line1.clone(), |d, v| d.seller.address_line1 = v)}
+                        {field("seller.address_line2", ("Adres, c.d.", "Address, cont."), |d| d.seller.address_line2.clone(), |d, v| d.seller.address_line2 = v)}
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>{move || tr(lang.get(), "Nabywca", "Buyer")}</legend>
+                    {buyer_kind_select}
+                    {move || match draft.with(|d| d.buyer.id_kind) {
+                        BuyerIdKind::Nip => field("buyer.nip", ("NIP nabywcy", "Buyer NIP"), |d| d.buyer.nip.clone(), |d, v| d.buyer.nip = v).into_any(),
+                        BuyerIdKind::EuVat => field("buyer.eu_vat", ("Numer VAT UE nabywcy", "Buyer EU VAT number"), |d| d.buyer.eu_vat.clone(), |d, v| d.buyer.eu_vat = v).into_any(),
+                        _ => ().into_any(),
+                    }}
+                    <div class="row">
+                        {field("buyer.name", ("Nazwa nabywcy", "Buyer name"), |d| d.buyer.name.clone(), |d, v| d.buyer.name = v)}
+                        {field("buyer.country", ("Kraj (kod)", "Country (code)"), |d| d.buyer.country.clone(), |d, v| d.buyer.country = v)}
+                    </div>
+                    <div class="row">
+                        {field("buyer.address_line1", ("Adres", "Address"), |d| d.buyer.address_line1.clone(), |d, v| d.buyer.address_line1 = v)}
+                        {field("buyer.address_line2", ("Adres, c.d.", "Address, cont."), |d| d.buyer.address_line2.clone(), |d, v| d.buyer.address_line2 = v)}
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>{move || tr(lang.get(), "Pozycje", "Lines")}</legend>
+                    <label class="field inline">
+                        <input type="checkbox" data-field="prices"
+                            prop:checked=move || draft.with(|d| d.prices == ksef_core::invoice::PriceBasis::Gross)
+                            prop:disabled=move || locked.get()
+                            on:change=move |ev| {
+                                let gross = event_target_checked(&ev);
+                                draft.update(|d| d.prices = if gross { ksef_core::invoice::PriceBasis::Gross } else { ksef_core::invoice::PriceBasis::Net });
+                            } />
+                        {move || tr(lang.get(), "Ceny brutto", "Gross prices")}
+                    </label>
+                    {group_error(errors, "lines")}
+                    <div class="lines">{lines_view}</div>
+                    <button type="button" data-testid="add-line" prop:disabled=move || locked.get()
+                        on:click=move |_| draft.update(|d| d.lines.push(LineDraft::default()))>
+                        {move || tr(lang.get(), "Dodaj pozycję", "Add line")}
+                    </button>
+                    <TotalsTable draft=draft />
+                </fieldset>
+                <fieldset>
+                    <legend>{move || tr(lang.get(), "Płatność", "Payment")}</legend>
+                    <div class="row">
+                        {date_field("payment.due_date", ("Termin płatności", "Due date"), |d| d.payment.due_date.clone(), |d, v| d.payment.due_date = v)}
+                        <label class="field">
+                            <span class="field-label">{move || tr(lang.get(), "Forma płatności", "Payment method")}</span>
+                            <select data-field="payment.method" prop:disabled=move || locked.get()
+                                on:change=move |ev| {
+                                    let m = event_target_value(&ev).parse::<u8>().ok().and_then(PaymentMethod::from_code);
+                                    draft.update(|d| d.payment.method = m);
+                                }>
+                                <option value="" selected=move || draft.with(|d| d.payment.method.is_none())>"—"</option>
+                                {PaymentMethod::ALL.into_iter().map(|m| view! {
+                                    <option value=m.code().to_string() selected=move || draft.with(|d| d.payment.method == Some(m))>{m.label_pl()}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                        {field("payment.bank_account", ("Numer rachunku", "Bank account"), |d| d.payment.bank_account.clone(), |d, v| d.payment.bank_account = v)}
+                    </div>
+                    {group_error(errors, "payment.bank_accounts[0]")}
+                    <label class="field inline">
+                        <input type="checkbox" data-field="annotations.split_payment"
+                            prop:checked=move || draft.with(|d| d.annotations.split_payment)
+                            prop:disabled=move || locked.get()
+                            on:change=move |ev| { let v = event_target_checked(&ev); draft.update(|d| d.annotations.split_payment = v); } />
+                        {move || tr(lang.get(), "Mechanizm podzielonej płatności", "Split payment")}
+                    </label>
+                    {field("annotations.exemption_basis", ("Podstawa zwolnienia z VAT (dla stawki zw)", "VAT exemption basis (for zw lines)"), |d| d.annotations.exemption_basis.clone(), |d, v| d.annotations.exemption_basis = v)}
+                </fieldset>
+                <fieldset>
+                    <legend>{move || tr(lang.get(), "Uwagi", "Notes")}</legend>
+                    {notes_view}
+                    <button type="button" data-testid="add-note" prop:disabled=move || locked.get()
+                        on:click=move |_| draft.update(|d| d.notes.push(NoteDraft::default()))>
+                        {move || tr(lang.get(), "Dodaj uwagę", "Add note")}
+                    </button>
+                    {field("footer", ("Stopka faktury", "Invoice footer"), |d| d.footer.clone(), |d, v| d.footer = v)}
+                </fieldset>
+            </form>
+            <div class="actions">
+                <button type="button" data-testid="check-invoice" on:click=move |_| checked.set(true)>
+                    {move || tr(lang.get(), "Sprawdź fakturę", "Check the invoice")}
+                </button>
+            </div>
+            {move || errors.with(|e| e.as_ref().map(|e| e.errors.len())).map(|n| view! {
+                <p class="error" role="alert" data-testid="form-errors">
+                    {move || tr(lang.get(), "Popraw zaznaczone pola przed wysłaniem. Liczba błędów: ", "Fix the marked fields before sending. Errors: ")}
+                    {n}
+                </p>
+            })}
+            {move || (checked.get() && errors.with(Option::is_none)).then(|| view! {
+                <p class="ok" data-testid="form-valid">{move || tr(lang.get(), "Faktura jest poprawna.", "The invoice is valid.")}</p>
+            })}
+            <SendPanel id=id_for_send draft=draft send=send checked=checked errors=errors />
+            <InvoicePreview draft=draft />
+        </section>
+    }
+}
+
+fn line_row(
+    draft: RwSignal<InvoiceDraft>,
+    errors: Memo<Option<ValidationErrors>>,
+    locked: Signal<bool>,
+    i: usize,
+) -> impl IntoView {
+    let lang = expect_context::<RwSignal<Lang>>();
+    let p = format!("lines[{i}]");
+    let value = move || {
+        draft.with(|d| {
+            d.lines.get(i).and_then(|l| {
+                let q = parse_decimal(&l.quantity)?;
+                let price = parse_decimal(&l.unit_price)?;
+                Some(format_amount(round_money(q * price)))
+            })
+        })
+    };
+    let rate_path = format!("{p}.rate");
+    let rate_error = {
+        let rate_path = rate_path.clone();
+        move || {
+            errors.with(|e| crate::components::field_message(e.as_ref(), &rate_path, lang.get()))
+        }
+    };
+    view! {
+        <div class="row line" data-testid="line">
+            {text_field(draft, errors, locked, format!("{p}.description"), ("Nazwa towaru lub usługi", "Goods or service"), "text",
+                move |d: &InvoiceDraft| d.lines.get(i).map(|l| l.description.clone()).unwrap_or_default(),
+                move |d: &mut InvoiceDraft, v| if let Some(l) = d.lines.get_mut(i) { l.description = v })}
+            {text_field(draft, errors, locked, format!("{p}.quantity"), ("Ilość", "Quantity"), "text",
+                move |d: &InvoiceDraft| d.lines.get(i).map(|l| l.quantity.clone()).unwrap_or_default(),
+                move |d: &mut InvoiceDraft, v| if let Some(l) = d.lines.get_mut(i) { l.quantity = v })}
+            {text_field(draft, errors, locked, format!("{p}.unit"), ("Jednostka", "Unit"), "text",
+                move |d: &InvoiceDraft| d.lines.get(i).map(|l| l.unit.clone()).unwrap_or_default(),
+                move |d: &mut InvoiceDraft, v| if let Some(l) = d.lines.get_mut(i) { l.unit = v })}
+            {text_field(draft, errors, locked, format!("{p}.unit_price"), ("Cena jedn.", "Unit price"), "text",
+                move |d: &InvoiceDraft| d.lines.get(i).map(|l| l.unit_price.clone()).unwrap_or_default(),
+                move |d: &mut InvoiceDraft, v| if let Some(l) = d.lines.get_mut(i) { l.unit_price = v })}
+            <label class="field">
+                <span class="field-label">{move || tr(lang.get(), "Stawka VAT", "VAT rate")}</span>
+                <select data-field=rate_path prop:disabled=move || locked.get()
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        draft.update(|d| if let Some(l) = d.lines.get_mut(i) { l.rate = v });
+                    }>
+                    {VatRate::OFFERED.into_iter().map(|r| view! {
+                        <option value=r.code() selected=move || draft.with(|d| d.lines.get(i).is_some_and(|l| l.rate == r.code()))>
+                            {r.label_pl()}
+                        </option>
+                    }).collect_view()}
+                </select>
+                {move || rate_error().map(|m| view! { <span class="field-error">{m}</span> })}
+            </label>
+            <span class="line-value" data-testid="line-value">{value}</span>
+            <button type="button" class="link" prop:disabled=move || locked.get()
+                on:click=move |_| draft.update(|d| if i < d.lines.len() { d.lines.remove(i); })>
+                {move || tr(lang.get(), "Usuń", "Remove")}
+            </button>
+        </div>
+    }
+}
+
+/// Net, VAT and gross per rate and in total, recomputed on every keystroke.
+#[component]
+pub fn TotalsTable(draft: RwSignal<InvoiceDraft>) -> impl IntoView {
+    let lang = expect_context::<RwSignal<Lang>>();
+    let totals = Memo::new(move |_| draft.with(InvoiceDraft::live_totals));
+    view! {
+        <table class="totals" data-testid="totals">
+            <thead>
+                <tr>
+                    <th>{move || tr(lang.get(), "Stawka", "Rate")}</th>
+                    <th>{move || tr(lang.get(), "Netto", "Net")}</th>
+                    <th>"VAT"</th>
+                    <th>{move || tr(lang.get(), "Brutto", "Gross")}</th>
+                </tr>
+            </thead>
+            <tbody>
+                {move || totals.with(|t| t.by_rate.iter().map(|r| view! {
+                    <tr data-testid=format!("total-rate-{}", r.rate.code())>
+                        <td>{r.rate.label_pl()}</td>
+                        <td>{format_amount(r.net)}</td>
+                        <td>{format_amount(r.vat)}</td>
+                        <td>{format_amount(r.gross)}</td>
+                    </tr>
+                }).collect_view())}
+                <tr class="sum">
+                    <th>{move || tr(lang.get(), "Razem", "Total")}</th>
+                    <td data-testid="total-net">{move || totals.with(|t| format_amount(t.net))}</td>
+                    <td data-testid="total-vat">{move || totals.with(|t| format_amount(t.vat))}</td>
+                    <td data-testid="total-gross">{move || totals.with(|t| format_amount(t.gross))}</td>
+                </tr>
+            </tbody>
+        </table>
+    }
+}
+
+/// The invoice as the buyer will see it.
+#[component]
+pub fn InvoicePreview(draft: RwSignal<InvoiceDraft>) -> impl IntoView {
+    let lang = expect_context::<RwSignal<Lang>>();
+    let title = move || {
+        draft.with(|d| {
+            let kind = match (d.kind, lang.get()) {
+                (KindCode::Vat, Lang::Pl) => "Faktura VAT",
+                (KindCode::Vat, Lang::En) => "VAT invoice",
+                (KindCode::Kor, Lang::Pl) => "Faktura korygująca",
+                (KindCode::Kor, Lang::En) => "Correction invoice",
+                (KindCode::Zal, Lang::Pl) => "Faktura zaliczkowa",
+                (KindCode::Zal, Lang::En) => "Advance invoice",
+                (KindCode::Roz, Lang::Pl) => "Faktura rozliczeniowa",
+                (KindCode::Roz, Lang::En) => "Settlement invoice",
+            };
+            format!("{kind} {}", d.number)
+        })
+    };
+    let buyer_id = move || {
+        draft.with(|d| match d.buyer.id_kind {
+            BuyerIdKind::Nip => format!("NIP {}", d.buyer.nip),
+            BuyerIdKind::EuVat => format!("VAT UE {}", d.buyer.eu_vat),
+            BuyerIdKind::Other => d.buyer.other_id.clone(),
+            BuyerIdKind::None => String::new(),
+        })
+    };
+    view! {
+        <details class="card preview" open data-testid="preview">
+            <summary>{move || tr(lang.get(), "Podgląd faktury", "Invoice preview")}</summary>
+            <h3 data-testid="preview-title">{title}</h3>
+            <p>
+                {move || tr(lang.get(), "Data wystawienia: ", "Issue date: ")} {move || draft.with(|d| d.issue_date.clone())}
+                {move || draft.with(|d| (!d.sale_date.is_empty()).then(|| format!(" · {} {}", tr(lang.get(), "data sprzedaży:", "sale date:"), d.sale_date)))}
+            </p>
+            <div class="row">
+                <div>
+                    <strong>{move || tr(lang.get(), "Sprzedawca", "Seller")}</strong>
+                    <p data-testid="preview-seller">
+                        {move || draft.with(|d| d.seller.name.clone())}<br />
+                        "NIP " {move || draft.with(|d| d.seller.nip.clone())}<br />
+                        {move || draft.with(|d| d.seller.address_line1.clone())}<br />
+                        {move || draft.with(|d| d.seller.address_line2.clone())}
+                    </p>
+                </div>
+                <div>
+                    <strong>{move || tr(lang.get(), "Nabywca", "Buyer")}</strong>
+                    <p data-testid="preview-buyer">
+                        {move || draft.with(|d| d.buyer.name.clone())}<br />
+                        {buyer_id}<br />
+                        {move || draft.with(|d| d.buyer.address_line1.clone())}<br />
+                        {move || draft.with(|d| d.buyer.address_line2.clone())}
+                    </p>
+                </div>
+            </div>
+            <table>
+                <thead>
+                    <tr>
+                        <th>"Lp."</th>
+                        <th>{move || tr(lang.get(), "Nazwa", "Description")}</th>
+                        <th>{move || tr(lang.get(), "Ilość", "Qty")}</th>
+                        <th>{move || tr(lang.get(), "Cena", "Price")}</th>
+                        <th>{move || tr(lang.get(), "Stawka", "Rate")}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || draft.with(|d| d.lines.iter().enumerate().map(|(i, l)| view! {
+                        <tr>
+                            <td>{i + 1}</td>
+                            <td>{l.description.clone()}</td>
+                            <td>{format!("{} {}", l.quantity, l.unit)}</td>
+                            <td>{l.unit_price.clone()}</td>
+                            <td>{l.rate.clone()}</td>
+                        </tr>
+                    }).collect_view())}
+                </tbody>
+            </table>
+            <TotalsTable draft=draft />
+            <p>
+                {move || draft.with(|d| (!d.payment.due_date.is_empty()).then(|| format!("{} {}", tr(lang.get(), "Termin płatności:", "Due date:"), d.payment.due_date)))}
+            </p>
+            {move || draft.with(|d| d.notes.iter().map(|n| view! { <p><strong>{n.key.clone()}</strong> " " {n.value.clone()}</p> }).collect_view())}
+            <p class="muted">{move || draft.with(|d| d.footer.clone())}</p>
+        </details>
+    }
+}

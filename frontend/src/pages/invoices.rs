@@ -1,0 +1,107 @@
+//! The list of invoices issued in Kwit with where each stands: draft, sending, sent
+//! (reference number), accepted (KSeF number) or rejected. Sending happens on the form
+//! (FAQ: the "Faktury KSeF" list is for fetching invoices, not for sending).
+
+use leptos::prelude::*;
+
+use crate::components::tr;
+use crate::drafts::{self, DraftRecord, SendState};
+use crate::i18n::Lang;
+use crate::pages::invoice_form::{FORM_HASH, form_href, go_to_form};
+
+/// The route of the list.
+pub const LIST_HASH: &str = "#/faktury";
+
+/// Every stored invoice, newest first.
+#[component]
+pub fn InvoicesPage() -> impl IntoView {
+    let lang = expect_context::<RwSignal<Lang>>();
+    let records = LocalResource::new(drafts::list);
+    view! {
+        <section class="card" aria-labelledby="invoices-title">
+            <h2 id="invoices-title">{move || tr(lang.get(), "Wystawione faktury", "Issued invoices")}</h2>
+            <p class="muted">
+                {move || tr(lang.get(),
+                    "Szkice zapisują się same. Fakturę wysyłasz do KSeF z formularza (Fakturowanie → Wyślij do KSeF).",
+                    "Drafts save themselves. Send an invoice to KSeF from its form (Invoicing → Send to KSeF).")}
+            </p>
+            <p>
+                <a href=format!("/{FORM_HASH}") data-testid="new-invoice"
+                    on:click=move |ev| { ev.prevent_default(); go_to_form(None); }>
+                    {move || tr(lang.get(), "Nowa faktura", "New invoice")}
+                </a>
+            </p>
+            {move || match records.get() {
+                None => view! { <p aria-busy="true">{tr(lang.get(), "Ładowanie…", "Loading…")}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p data-testid="no-invoices">{tr(lang.get(), "Nie ma jeszcze żadnej faktury.", "No invoices yet.")}</p>
+                }.into_any(),
+                Some(Ok(list)) => view! {
+                    <table data-testid="invoice-list">
+                        <thead>
+                            <tr>
+                                <th>{move || tr(lang.get(), "Numer", "Number")}</th>
+                                <th>{move || tr(lang.get(), "Nabywca", "Buyer")}</th>
+                                <th>{move || tr(lang.get(), "Brutto", "Gross")}</th>
+                                <th>{move || tr(lang.get(), "Stan", "State")}</th>
+                                <th>{move || tr(lang.get(), "KSeF", "KSeF")}</th>
+                                <th></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {list.into_iter().map(|r| row(r, records)).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+fn row(
+    r: DraftRecord,
+    records: LocalResource<Result<Vec<DraftRecord>, crate::store::StorageError>>,
+) -> impl IntoView {
+    let lang = expect_context::<RwSignal<Lang>>();
+    let href = form_href(&r.id);
+    let gross = ksef_core::money::format_amount(r.draft.live_totals().gross);
+    let ksef = match &r.send {
+        SendState::Accepted { ksef_number, .. } => ksef_number.clone(),
+        SendState::Rejected { code, .. } => format!("{code}"),
+        s => s.invoice_reference().map(str::to_owned).unwrap_or_default(),
+    };
+    let state = r.send.clone();
+    let key = state.key();
+    let is_draft = state == SendState::Draft;
+    let id = r.id.clone();
+    let open_id = r.id.clone();
+    let title = r.clone();
+    view! {
+        <tr data-testid="invoice-row" data-state=key data-id=r.id.clone()>
+            <td>
+                <a href=href on:click=move |ev| { ev.prevent_default(); go_to_form(Some(&open_id)); }>
+                    {move || title.title(lang.get())}
+                </a>
+            </td>
+            <td>{r.draft.buyer.name.clone()}</td>
+            <td>{gross}</td>
+            <td data-testid="invoice-state">{move || state.label(lang.get())}</td>
+            <td><code data-testid="invoice-ksef">{ksef}</code></td>
+            <td>
+                {is_draft.then(|| {
+                    let id = id.clone();
+                    view! {
+                        <button type="button" class="link" on:click=move |_| {
+                            let id = id.clone();
+                            leptos::task::spawn_local(async move {
+                                let _ = drafts::delete_draft(&id).await;
+                                records.refetch();
+                            });
+                        }>{move || tr(lang.get(), "Usuń szkic", "Delete draft")}</button>
+                    }
+                })}
+            </td>
+        </tr>
+    }
+}

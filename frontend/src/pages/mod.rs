@@ -1,0 +1,7 @@
+//! The app's pages (see [`crate::Page`]).
+
+pub mod access;
+pub mod companies;
+pub mod invoice_form;
+pub mod invoices;
+pub mod start;
