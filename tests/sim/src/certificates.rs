@@ -1,9 +1,31 @@
-//! KSeF certificates (ksef-guide §3.4 "KSeF internal certificate", open-api `/certificates/*`):
-//! limits, enrollment data, CSR enrollment, status, retrieve, query, revoke.
+//! KSeF certificates (ksef-docs `certyfikaty-KSeF.md`, open-api `/certificates/*`): limits,
+//! enrollment data, CSR enrollment (issued by the simulator CA), status, retrieve, query,
+//! revoke. Enrollment data and enrollment need a signature (XAdES) login: "Uwierzytelnienie
+//! przy użyciu tokena systemowego KSeF nie pozwala na złożenie wniosku o certyfikat."
 
 use std::collections::HashMap;
+use std::str::FromStr;
 
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rsa::pkcs8::DecodePublicKey;
+use rsa::signature::Verifier;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
 use time::OffsetDateTime;
+use x509_cert::der::{Decode, Encode};
+use x509_cert::name::Name;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::keys::{CertKind, build_certificate, key_material};
+use crate::server::JsonBody;
+use crate::state::AppState;
+use crate::util;
 
 /// Per-subject limits (`GET /certificates/limits`, `GET /limits/subject`).
 #[derive(Debug, Clone, Copy)]
@@ -24,14 +46,435 @@ pub struct IssuedCertificate {
     pub der: Vec<u8>,
     pub name: String,
     pub kind: String,
+    pub common_name: String,
+    /// Owner identity (`SubjectId` value of the authenticated subject).
     pub owner: String,
+    pub owner_kind: String,
+    pub requested: OffsetDateTime,
     pub valid_from: OffsetDateTime,
     pub valid_to: OffsetDateTime,
     pub revoked: bool,
 }
 
-/// Issued certificates by serial number (hex, upper case).
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    pub reference_number: String,
+    pub owner: String,
+    pub requested: OffsetDateTime,
+    pub serial_hex: String,
+}
+
+/// Issued certificates by serial number (hex, upper case), enrollments by reference.
 #[derive(Debug, Default)]
 pub struct CertificateStore {
     pub issued: HashMap<String, IssuedCertificate>,
+    pub enrollments: HashMap<String, Enrollment>,
+}
+
+fn signature_login_required(auth: &Auth) -> Result<(), ApiError> {
+    if auth.method.is_certificate() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden {
+            reason_code: "auth-method-not-allowed",
+            detail: "Operacje na certyfikatach KSeF wymagają uwierzytelnienia podpisem (XAdES); token KSeF nie wystarcza.".into(),
+            required_any_of: vec![],
+            present: auth.permissions.iter().map(|p| p.name().to_string()).collect(),
+        })
+    }
+}
+
+fn owned<'a>(
+    st: &'a CertificateStore,
+    auth: &'a Auth,
+) -> impl Iterator<Item = &'a IssuedCertificate> {
+    st.issued
+        .values()
+        .filter(move |c| c.owner == auth.subject.value)
+}
+
+/// `GET /certificates/limits`.
+async fn limits(State(state): State<AppState>, auth: Auth) -> Json<Value> {
+    let st = state.lock();
+    let active = owned(&st.certificates, &auth)
+        .filter(|c| !c.revoked)
+        .count() as u32;
+    let enrolled = st
+        .certificates
+        .enrollments
+        .values()
+        .filter(|e| e.owner == auth.subject.value)
+        .count() as u32;
+    let cert_left = LIMITS.max_certificates.saturating_sub(active);
+    let enr_left = LIMITS.max_enrollments.saturating_sub(enrolled);
+    Json(json!({
+        "canRequest": cert_left > 0 && enr_left > 0 && auth.method.is_certificate(),
+        "enrollment": {"limit": LIMITS.max_enrollments, "remaining": enr_left},
+        "certificate": {"limit": LIMITS.max_certificates, "remaining": cert_left},
+    }))
+}
+
+/// Subject fields a CSR must carry: taken from the login (NIP seal form).
+fn enrollment_data(auth: &Auth) -> Value {
+    let id = &auth.subject.value;
+    json!({
+        "commonName": format!("{} {id}", auth.subject.kind),
+        "countryName": "PL",
+        "organizationName": format!("Podmiot {id}"),
+        "organizationIdentifier": format!("VATPL-{id}"),
+    })
+}
+
+/// `GET /certificates/enrollments/data`.
+async fn data(auth: Auth) -> Result<Json<Value>, ApiError> {
+    signature_login_required(&auth)?;
+    Ok(Json(enrollment_data(&auth)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnrollRequest {
+    certificate_name: String,
+    certificate_type: String,
+    csr: String,
+    #[serde(default)]
+    valid_from: Option<String>,
+}
+
+fn cert_error(code: u32, description: &str, detail: String) -> ApiError {
+    ApiError::bad(code, description, vec![detail])
+}
+
+/// `POST /certificates/enrollments` → 202; the certificate is issued at once.
+async fn enroll(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: JsonBody<EnrollRequest>,
+) -> Result<Response, ApiError> {
+    signature_login_required(&auth)?;
+    let req = body.0;
+    let kind = match req.certificate_type.as_str() {
+        "Authentication" => CertKind::Authentication,
+        "Offline" => CertKind::Offline,
+        other => {
+            return Err(ApiError::validation(format!(
+                "Nieznany typ certyfikatu: {other}."
+            )));
+        }
+    };
+    if req.certificate_name.trim().is_empty() || req.certificate_name.chars().count() > 100 {
+        return Err(ApiError::validation(
+            "Nazwa certyfikatu musi mieć od 1 do 100 znaków.",
+        ));
+    }
+    let der = util::b64_decode(&req.csr).ok_or_else(|| {
+        cert_error(
+            25004,
+            "Nieprawidłowy CSR.",
+            "Pole csr nie jest poprawnym Base64 (DER).".into(),
+        )
+    })?;
+    let csr = x509_cert::request::CertReq::from_der(&der).map_err(|e| {
+        cert_error(
+            25004,
+            "Nieprawidłowy CSR.",
+            format!("Nie można odczytać CSR: {e}."),
+        )
+    })?;
+    let info_der = csr
+        .info
+        .to_der()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let spki_der = csr
+        .info
+        .public_key
+        .to_der()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // sha256WithRSAEncryption; EC P-256 CSRs are not supported by this simulator.
+    const RSA_SHA256: &str = "1.2.840.113549.1.1.11";
+    if csr.algorithm.oid.to_string() != RSA_SHA256 {
+        return Err(cert_error(
+            25011,
+            "Nieobsługiwany algorytm podpisu CSR.",
+            format!(
+                "Algorytm {} nie jest obsługiwany przez symulator (tylko RSA SHA-256).",
+                csr.algorithm.oid
+            ),
+        ));
+    }
+    let key = rsa::PublicKey::from_public_key_der(&spki_der).map_err(|_| {
+        cert_error(
+            25010,
+            "Nieobsługiwany typ klucza.",
+            "Oczekiwano klucza RSA.".into(),
+        )
+    })?;
+    use rsa::traits::PublicKeyParts;
+    if key.size() * 8 < 2048 {
+        return Err(cert_error(
+            25010,
+            "Nieobsługiwany typ klucza.",
+            "Klucz RSA musi mieć co najmniej 2048 bitów.".into(),
+        ));
+    }
+    let signature =
+        rsa::pkcs1v15::Signature::try_from(csr.signature.raw_bytes()).map_err(|_| {
+            cert_error(
+                25004,
+                "Nieprawidłowy CSR.",
+                "Nieprawidłowy podpis CSR.".into(),
+            )
+        })?;
+    rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key)
+        .verify(&info_der, &signature)
+        .map_err(|_| {
+            cert_error(
+                25004,
+                "Nieprawidłowy CSR.",
+                "Podpis CSR jest nieprawidłowy.".into(),
+            )
+        })?;
+    // The CSR subject must carry the login identity ("we własnym imieniu").
+    let subject_text = csr.info.subject.to_string();
+    if !subject_text.contains(&auth.subject.value) {
+        return Err(cert_error(
+            25003,
+            "Dane w CSR nie są zgodne z danymi certyfikacyjnymi.",
+            format!(
+                "Temat CSR musi zawierać identyfikator {}.",
+                auth.subject.value
+            ),
+        ));
+    }
+    let now = util::now();
+    let valid_from = match req.valid_from.as_deref() {
+        None => now,
+        Some(s) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| ApiError::validation("validFrom musi być datą ISO 8601."))?,
+    };
+    let valid_to = valid_from + time::Duration::days(730);
+    let mut serial = util::random_bytes(8);
+    serial[0] = (serial[0] & 0x7f).max(1);
+    let serial_hex = hex::encode_upper(&serial);
+    let issuer = Name::from_str("CN=KSeF Simulator CA,O=Ministerstwo Finansow,C=PL")
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let cert_der = build_certificate(
+        csr.info.subject.clone(),
+        issuer,
+        &spki_der,
+        &serial,
+        valid_from,
+        valid_to,
+        kind,
+        &key_material().ca_key,
+    );
+    let reference = util::reference_number("CE");
+    let mut st = state.lock();
+    st.certificates.issued.insert(
+        serial_hex.clone(),
+        IssuedCertificate {
+            serial_hex: serial_hex.clone(),
+            der: cert_der,
+            name: req.certificate_name,
+            kind: req.certificate_type,
+            common_name: subject_text,
+            owner: auth.subject.value.clone(),
+            owner_kind: auth.subject.kind.clone(),
+            requested: now,
+            valid_from,
+            valid_to,
+            revoked: false,
+        },
+    );
+    st.certificates.enrollments.insert(
+        reference.clone(),
+        Enrollment {
+            reference_number: reference.clone(),
+            owner: auth.subject.value.clone(),
+            requested: now,
+            serial_hex,
+        },
+    );
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"referenceNumber": reference, "timestamp": util::rfc3339(now)})),
+    )
+        .into_response())
+}
+
+/// `GET /certificates/enrollments/{referenceNumber}`.
+async fn enrollment_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let st = state.lock();
+    let e = st
+        .certificates
+        .enrollments
+        .get(&reference)
+        .filter(|e| e.owner == auth.subject.value)
+        .ok_or_else(|| {
+            ApiError::validation(format!("Wniosek {reference} nie został znaleziony."))
+        })?;
+    if e.requested + time::Duration::days(30) < util::now() {
+        return Err(ApiError::Gone);
+    }
+    Ok(Json(json!({
+        "requestDate": util::rfc3339(e.requested),
+        "status": {"code": 200, "description": "Wniosek certyfikacyjny obsłużony pomyślnie"},
+        "certificateSerialNumber": e.serial_hex,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RetrieveRequest {
+    certificate_serial_numbers: Vec<String>,
+}
+
+/// `POST /certificates/retrieve`.
+async fn retrieve(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: JsonBody<RetrieveRequest>,
+) -> Result<Json<Value>, ApiError> {
+    if body.0.certificate_serial_numbers.is_empty() || body.0.certificate_serial_numbers.len() > 10
+    {
+        return Err(ApiError::validation("Podaj od 1 do 10 numerów seryjnych."));
+    }
+    let st = state.lock();
+    let certs: Vec<Value> = body
+        .0
+        .certificate_serial_numbers
+        .iter()
+        .filter_map(|s| st.certificates.issued.get(&s.to_ascii_uppercase()))
+        .filter(|c| c.owner == auth.subject.value)
+        .map(|c| json!({"certificate": util::b64(&c.der), "certificateName": c.name, "certificateSerialNumber": c.serial_hex, "certificateType": c.kind}))
+        .collect();
+    Ok(Json(json!({"certificates": certs})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct QueryRequest {
+    certificate_serial_number: Option<String>,
+    name: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryPage {
+    page_size: Option<String>,
+    page_offset: Option<String>,
+}
+
+fn status_of(c: &IssuedCertificate, now: OffsetDateTime) -> &'static str {
+    if c.revoked {
+        "Revoked"
+    } else if now > c.valid_to {
+        "Expired"
+    } else if now < c.valid_from {
+        "Blocked"
+    } else {
+        "Active"
+    }
+}
+
+/// `POST /certificates/query?pageSize=10..50&pageOffset=`.
+async fn query(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(page): Query<QueryPage>,
+    body: JsonBody<QueryRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let size = match page.page_size.as_deref().map(str::parse::<usize>) {
+        None => 10,
+        Some(Ok(n)) if (10..=50).contains(&n) => n,
+        _ => return Err(ApiError::validation("pageSize musi być z zakresu 10..50.")),
+    };
+    let offset = match page.page_offset.as_deref().map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        _ => {
+            return Err(ApiError::validation(
+                "pageOffset musi być liczbą nieujemną.",
+            ));
+        }
+    };
+    let q = body.0;
+    let now = util::now();
+    let st = state.lock();
+    let mut certs: Vec<&IssuedCertificate> = owned(&st.certificates, &auth)
+        .filter(|c| {
+            q.certificate_serial_number
+                .as_ref()
+                .is_none_or(|s| s.eq_ignore_ascii_case(&c.serial_hex))
+        })
+        .filter(|c| q.name.as_ref().is_none_or(|n| c.name.contains(n.as_str())))
+        .filter(|c| q.kind.as_ref().is_none_or(|k| k == &c.kind))
+        .filter(|c| q.status.as_ref().is_none_or(|s| s == status_of(c, now)))
+        .collect();
+    certs.sort_by(|a, b| {
+        b.requested
+            .cmp(&a.requested)
+            .then(a.serial_hex.cmp(&b.serial_hex))
+    });
+    let total = certs.len();
+    let items: Vec<Value> = certs
+        .into_iter()
+        .skip(offset.saturating_mul(size))
+        .take(size)
+        .map(|c| json!({
+            "certificateSerialNumber": c.serial_hex, "name": c.name, "type": c.kind, "commonName": c.common_name,
+            "status": status_of(c, now), "subjectIdentifier": {"type": c.owner_kind, "value": c.owner},
+            "validFrom": util::rfc3339(c.valid_from), "validTo": util::rfc3339(c.valid_to), "requestDate": util::rfc3339(c.requested),
+        }))
+        .collect();
+    Ok(Json(
+        json!({"certificates": items, "hasMore": (offset + 1).saturating_mul(size) < total}),
+    ))
+}
+
+/// `POST /certificates/{certificateSerialNumber}/revoke` → 204.
+async fn revoke(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(serial): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut st = state.lock();
+    let c = st
+        .certificates
+        .issued
+        .get_mut(&serial.to_ascii_uppercase())
+        .filter(|c| c.owner == auth.subject.value)
+        .ok_or_else(|| {
+            cert_error(
+                25001,
+                "Certyfikat nie istnieje.",
+                format!("Certyfikat {serial} nie został znaleziony."),
+            )
+        })?;
+    c.revoked = true;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/certificates/limits", get(limits))
+        .route("/certificates/enrollments/data", get(data))
+        .route("/certificates/enrollments", post(enroll))
+        .route(
+            "/certificates/enrollments/{referenceNumber}",
+            get(enrollment_status),
+        )
+        .route("/certificates/retrieve", post(retrieve))
+        .route("/certificates/query", post(query))
+        .route(
+            "/certificates/{certificateSerialNumber}/revoke",
+            post(revoke),
+        )
 }

@@ -97,6 +97,7 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::auth::routes())
         .merge(crate::tokens::routes())
         .merge(crate::limits::routes())
+        .merge(crate::certificates::routes())
         .merge(crate::sessions::routes())
         .merge(crate::invoices::routes())
 }

@@ -811,3 +811,88 @@ async fn short_token_lifetimes_expire() {
     assert_eq!(r.status, 200);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn certificate_endpoints_refuse_token_logins_as_ksef_does() {
+    let sim = start().await;
+    let (access, _) = login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    let r = get(
+        &sim,
+        "/certificates/limits",
+        "/certificates/limits",
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["canRequest"], false);
+    assert_eq!(
+        r.body["certificate"]["remaining"],
+        r.body["certificate"]["limit"]
+    );
+    let r = get(
+        &sim,
+        "/certificates/enrollments/data",
+        "/certificates/enrollments/data",
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body["reasonCode"], "auth-method-not-allowed");
+    let r = post(
+        &sim,
+        "/certificates/enrollments",
+        "/certificates/enrollments",
+        Some(&access),
+        Some(json!({"certificateName":"Laptop","certificateType":"Authentication","csr":"AAAA"})),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = post(
+        &sim,
+        "/certificates/query",
+        "/certificates/query",
+        Some(&access),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["certificates"], json!([]));
+    assert_eq!(r.body["hasMore"], false);
+    let r = post(
+        &sim,
+        "/certificates/query",
+        "/certificates/query?pageSize=5",
+        Some(&access),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.code(), 21405);
+    let r = post(
+        &sim,
+        "/certificates/retrieve",
+        "/certificates/retrieve",
+        Some(&access),
+        Some(json!({"certificateSerialNumbers":["01F20A5D352AE590"]})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["certificates"], json!([]));
+    let r = post(
+        &sim,
+        "/certificates/{certificateSerialNumber}/revoke",
+        "/certificates/01F20A5D352AE590/revoke",
+        Some(&access),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.code(), 25001);
+    let r = get(
+        &sim,
+        "/certificates/enrollments/{referenceNumber}",
+        "/certificates/enrollments/20250514-CE-2DFC46C000-3AC6D5877F-D4",
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.code(), 21405);
+    sim.shutdown().await;
+}
