@@ -305,7 +305,7 @@ pub struct Claims {
     pub aud: String,
 }
 
-fn issue(
+pub(crate) fn issue(
     state: &AppState,
     typ: &str,
     op: &AuthOperation,

@@ -478,3 +478,191 @@ pub fn routes() -> Router<AppState> {
             post(revoke),
         )
 }
+
+#[cfg(test)]
+mod tests {
+    //! The signature-login path (XAdES verification is not in the simulator yet, so the
+    //! login is placed in the state directly) — CSR in, CA-signed certificate out.
+
+    use std::str::FromStr;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use rsa::signature::Verifier;
+    use serde_json::{Value, json};
+    use tower::ServiceExt;
+    use x509_cert::builder::Builder;
+    use x509_cert::der::{Decode, Encode};
+
+    use crate::auth::{AuthMethod, AuthOperation, AuthOutcome, ContextId, Permission, SubjectId};
+    use crate::keys::key_material;
+    use crate::{AppState, SimConfig, util};
+
+    const NIP: &str = "5265877635";
+
+    fn certificate_login(state: &AppState) -> String {
+        let now = util::now();
+        let op = AuthOperation {
+            reference_number: util::reference_number("AU"),
+            start_date: now,
+            ready_at: now,
+            method: AuthMethod::SelfSignedSeal,
+            context: ContextId::nip(NIP),
+            subject: SubjectId {
+                kind: "Nip".into(),
+                value: NIP.into(),
+            },
+            permissions: Permission::OWNER.to_vec(),
+            outcome: AuthOutcome::success(),
+            redeemed: true,
+            last_refresh: None,
+            refresh_valid_until: None,
+            revoked: false,
+            ksef_token_ref: None,
+            auth_document_hash: None,
+            cert_fingerprint: None,
+        };
+        let (token, _) = crate::auth::issue(
+            state,
+            "ContextToken",
+            &op,
+            std::time::Duration::from_secs(60),
+        );
+        state
+            .lock()
+            .auth
+            .operations
+            .insert(op.reference_number.clone(), op);
+        token
+    }
+
+    async fn call(
+        state: &AppState,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let resp = crate::app(state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    fn csr(subject: &str) -> Vec<u8> {
+        let key = key_material().token_keys[0].clone();
+        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key);
+        let builder = x509_cert::builder::RequestBuilder::new(
+            x509_cert::name::Name::from_str(subject).unwrap(),
+        )
+        .unwrap();
+        let req: x509_cert::request::CertReq = builder
+            .build::<_, rsa::pkcs1v15::Signature>(&signer)
+            .unwrap();
+        req.to_der().unwrap()
+    }
+
+    #[tokio::test]
+    async fn csr_enrollment_issues_a_ca_signed_certificate() {
+        let state = AppState::new(SimConfig::for_tests(), "http://127.0.0.1".into());
+        let token = certificate_login(&state);
+        let (status, data) = call(
+            &state,
+            "GET",
+            "/v2/certificates/enrollments/data",
+            &token,
+            json!(null),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(data["organizationIdentifier"], format!("VATPL-{NIP}"));
+
+        // Tampered CSR signature → 25004; subject without the NIP → 25003.
+        let mut bad = csr(&format!("CN=Firma {NIP},O=Firma,C=PL"));
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        let (status, body) = call(&state, "POST", "/v2/certificates/enrollments", &token,
+            json!({"certificateName":"Laptop","certificateType":"Authentication","csr": util::b64(&bad)})).await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+            25004
+        );
+        let (_, body) = call(&state, "POST", "/v2/certificates/enrollments", &token,
+            json!({"certificateName":"Laptop","certificateType":"Authentication","csr": util::b64(&csr("CN=Someone else,C=PL"))})).await;
+        assert_eq!(
+            body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+            25003
+        );
+
+        let (status, body) = call(&state, "POST", "/v2/certificates/enrollments", &token,
+            json!({"certificateName":"Laptop","certificateType":"Offline","csr": util::b64(&csr(&format!("CN=Firma {NIP},O=Firma,C=PL")))})).await;
+        assert_eq!(status, 202, "{body}");
+        let reference = body["referenceNumber"].as_str().unwrap().to_string();
+        let (_, st) = call(
+            &state,
+            "GET",
+            &format!("/v2/certificates/enrollments/{reference}"),
+            &token,
+            json!(null),
+        )
+        .await;
+        assert_eq!(st["status"]["code"], 200);
+        let serial = st["certificateSerialNumber"].as_str().unwrap().to_string();
+        assert_eq!(serial.len(), 16);
+        let (_, got) = call(
+            &state,
+            "POST",
+            "/v2/certificates/retrieve",
+            &token,
+            json!({"certificateSerialNumbers":[serial]}),
+        )
+        .await;
+        let der =
+            util::b64_decode(got["certificates"][0]["certificate"].as_str().unwrap()).unwrap();
+        let cert = x509_cert::Certificate::from_der(&der).unwrap();
+        assert!(
+            cert.tbs_certificate()
+                .issuer()
+                .to_string()
+                .contains("KSeF Simulator CA")
+        );
+        // Signed by the simulator CA.
+        let ca =
+            rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key_material().ca_key.to_public_key());
+        let sig = rsa::pkcs1v15::Signature::try_from(cert.signature().raw_bytes()).unwrap();
+        ca.verify(&cert.tbs_certificate().to_der().unwrap(), &sig)
+            .unwrap();
+
+        let (status, _) = call(
+            &state,
+            "POST",
+            &format!("/v2/certificates/{serial}/revoke"),
+            &token,
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (_, q) = call(
+            &state,
+            "POST",
+            "/v2/certificates/query",
+            &token,
+            json!({"status":"Revoked"}),
+        )
+        .await;
+        assert_eq!(q["certificates"][0]["certificateSerialNumber"], serial);
+        assert_eq!(q["certificates"][0]["type"], "Offline");
+    }
+}
