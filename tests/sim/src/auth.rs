@@ -656,7 +656,14 @@ async fn auth_status(
         .operations
         .get(&reference)
         .ok_or_else(|| not_found(&reference))?;
-    if claims.arn != reference && claims.typ == "OperationToken" {
+    // An operation token sees only its own operation; an access token those of its context.
+    let visible = if claims.typ == "OperationToken" {
+        claims.arn == reference
+    } else {
+        claims.cit.as_deref() == Some(op.context.kind.as_str())
+            && claims.civ.as_deref() == Some(op.context.value.as_str())
+    };
+    if !visible {
         return Err(not_found(&reference));
     }
     let now = util::now();

@@ -437,6 +437,17 @@ async fn error_formats_and_bad_input() {
     )
     .await;
     assert_eq!(r.code(), 21418);
+    // Another context's auth operation is invisible to this access token.
+    let other = mint(&sim, OTHER_NIP, &["InvoiceRead"]).await;
+    let (other_ref, _) = start_token_login(&sim, &other, OTHER_NIP).await;
+    let r = get(
+        &sim,
+        "/auth/{referenceNumber}",
+        &format!("/auth/{other_ref}"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.code(), 21304);
     // Unknown auth reference → 21304.
     let r = get(
         &sim,
