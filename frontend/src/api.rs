@@ -1,14 +1,16 @@
 //! Calls to KSeF through the relay (`/ksef/{env}/v2/...`, same origin: the relay adds no CORS
 //! for anyone else and the CSP allows only `connect-src 'self'`).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
 
 /// A KSeF environment as the relay names it in its routes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Env {
     /// The local simulator (the default: no KSeF account needed).
+    #[default]
     Sim,
     /// KSeF TEST.
     Test,
@@ -19,6 +21,14 @@ pub enum Env {
 }
 
 impl Env {
+    /// Every environment, in the order offered to the user.
+    pub const ALL: [Env; 4] = [Env::Sim, Env::Test, Env::Demo, Env::Prod];
+
+    /// Parses a route slug.
+    pub fn from_slug(slug: &str) -> Option<Env> {
+        Self::ALL.into_iter().find(|e| e.slug() == slug)
+    }
+
     /// The path segment the relay routes on.
     pub fn slug(self) -> &'static str {
         match self {
@@ -136,7 +146,10 @@ pub async fn fetch_public_keys(env: Env) -> Result<Vec<PublicKeyCertificate>, Ne
         .map_err(|e| NetError::Unreachable(e.to_string()))?;
     let status = resp.status();
     let content_type = resp.headers().get("content-type").unwrap_or_default();
-    let body = resp.text().await.map_err(|e| NetError::Unreachable(e.to_string()))?;
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| NetError::Unreachable(e.to_string()))?;
     if !(200..300).contains(&status) {
         return Err(classify_error(status, &content_type, &body));
     }

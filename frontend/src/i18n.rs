@@ -40,7 +40,11 @@ impl Lang {
 
     /// Parses a stored language code; anything unknown means Polish.
     pub fn from_code(code: &str) -> Self {
-        if code.eq_ignore_ascii_case("en") { Self::En } else { Self::Pl }
+        if code.eq_ignore_ascii_case("en") {
+            Self::En
+        } else {
+            Self::Pl
+        }
     }
 
     /// The other language, for the switch button.
@@ -95,5 +99,17 @@ impl Lang {
             (Self::En, "SymmetricKeyEncryption") => "invoice key (AES) encryption".into(),
             (_, other) => other.to_owned(),
         }
+    }
+}
+
+/// Picks one language from a bilingual message written `"polski / English"` (the style of
+/// ksef-core's error messages); a message without the separator is returned whole.
+pub fn pick(lang: Lang, message: &str) -> String {
+    match message.split_once(" / ") {
+        Some((pl, en)) => match lang {
+            Lang::Pl => pl.trim().to_owned(),
+            Lang::En => en.trim().to_owned(),
+        },
+        None => message.to_owned(),
     }
 }

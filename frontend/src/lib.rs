@@ -1,15 +1,40 @@
 //! Kwit in the browser: a Leptos client-side-rendered app. Components stay thin; logic lives
-//! in plain modules ([`api`], [`i18n`]) and in the `ksef-core` crate.
+//! in plain modules ([`store`], [`vault`], [`company`], [`credentials`], [`session`], [`net`],
+//! [`api`], [`i18n`]) and in the `ksef-core` crate.
+//!
+//! The shell ([`App`]) holds the app-wide state in [`AppCtx`] (get it with
+//! `expect_context::<AppCtx>()`), a company switcher, navigation by URL hash (`#/companies`)
+//! and the lock screen. Pages are listed in [`Page`]: to add one, add a variant, its slug and
+//! title, and its view in [`Page::view`].
 
 pub mod api;
+pub mod company;
+pub mod components;
+pub mod credentials;
+pub mod drafts;
 pub mod i18n;
+pub mod net;
+pub mod pages;
+pub mod send;
+pub mod session;
+pub mod store;
+pub mod vault;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 use crate::api::{Env, PublicKeyCertificate, display_date, fetch_public_keys};
+use crate::company::Company;
 use crate::i18n::{Lang, Msg};
+use crate::session::Session;
+use crate::store::Store;
+use crate::vault::{Vault, VaultMeta};
 
 const LANG_KEY: &str = "kwit.lang";
+/// Settings key of the vault metadata (salt, check value; no secret).
+pub const VAULT_META_KEY: &str = "vault";
+/// The app locks after this long without a key press, click or touch.
+pub const LOCK_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
 
 fn stored_lang() -> Lang {
     web_sys::window()
@@ -32,29 +57,313 @@ fn store_lang(lang: Lang) {
     }
 }
 
+/// The pages of the app, addressed by URL hash (`#/{slug}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// Start: current company, session state, KSeF public keys (diagnostics).
+    Start,
+    /// Companies (podmioty).
+    Companies,
+    /// Credentials, vault and KSeF login.
+    Access,
+    /// Fakturowanie: the invoice form (draft id in `?draft=`), with Wyślij do KSeF.
+    Invoicing,
+    /// Invoices issued in Kwit and their KSeF state.
+    Invoices,
+}
+
+impl Page {
+    /// Every page, in navigation order.
+    pub const ALL: &'static [Page] = &[
+        Page::Start,
+        Page::Companies,
+        Page::Access,
+        Page::Invoicing,
+        Page::Invoices,
+    ];
+
+    /// The hash slug.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Start => "",
+            Self::Companies => "companies",
+            Self::Access => "access",
+            Self::Invoicing => "fakturowanie",
+            Self::Invoices => "faktury",
+        }
+    }
+
+    /// The navigation label.
+    pub fn title(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Self::Start, Lang::Pl) => "Start",
+            (Self::Start, Lang::En) => "Start",
+            (Self::Companies, Lang::Pl) => "Firmy",
+            (Self::Companies, Lang::En) => "Companies",
+            (Self::Access, Lang::Pl) => "Dostęp i logowanie",
+            (Self::Access, Lang::En) => "Access and login",
+            (Self::Invoicing, Lang::Pl) => "Fakturowanie",
+            (Self::Invoicing, Lang::En) => "Invoicing",
+            (Self::Invoices, Lang::Pl) => "Wystawione faktury",
+            (Self::Invoices, Lang::En) => "Issued invoices",
+        }
+    }
+
+    /// The page for a location hash (`#/companies`); unknown means Start.
+    pub fn from_hash(hash: &str) -> Page {
+        let slug = hash.trim_start_matches('#').trim_start_matches('/');
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|p| p.slug() == slug)
+            .unwrap_or(Page::Start)
+    }
+
+    /// The page's view.
+    fn view(self) -> AnyView {
+        match self {
+            Self::Start => view! { <pages::start::StartPage /> }.into_any(),
+            Self::Companies => view! { <pages::companies::CompaniesPage /> }.into_any(),
+            Self::Access => view! { <pages::access::AccessPage /> }.into_any(),
+            Self::Invoicing => view! { <pages::invoice_form::InvoiceFormPage /> }.into_any(),
+            Self::Invoices => view! { <pages::invoices::InvoicesPage /> }.into_any(),
+        }
+    }
+}
+
+/// App-wide state, provided as context by [`App`].
+#[derive(Clone, Copy)]
+pub struct AppCtx {
+    /// Interface language.
+    pub lang: RwSignal<Lang>,
+    /// All companies.
+    pub companies: RwSignal<Vec<Company>>,
+    /// The current company's id.
+    pub current: RwSignal<Option<String>>,
+    /// The unlocked vault (`None` = locked or not set up).
+    pub vault: RwSignal<Option<Vault>, LocalStorage>,
+    /// The vault metadata (`None` = no passphrase set yet).
+    pub vault_meta: RwSignal<Option<VaultMeta>>,
+    /// The KSeF session of the current company, if logged in.
+    pub session: RwSignal<Option<Session>>,
+    /// The page shown.
+    pub page: RwSignal<Page>,
+    /// Time of the last user activity (ms since epoch), for the inactivity lock.
+    pub last_activity: RwSignal<f64>,
+    /// `true` once the database has been read at start.
+    pub loaded: RwSignal<bool>,
+    /// A storage error to show, if any.
+    pub storage_error: RwSignal<Option<String>>,
+}
+
+impl AppCtx {
+    /// The current company.
+    pub fn current_company(&self) -> Option<Company> {
+        let id = self.current.get()?;
+        self.companies.get().into_iter().find(|c| c.id == id)
+    }
+
+    /// The environment of the current company (the simulator without one).
+    pub fn env(&self) -> Env {
+        self.current_company().map(|c| c.env).unwrap_or_default()
+    }
+
+    /// The KSeF session, if it belongs to the current company.
+    pub fn current_session(&self) -> Option<Session> {
+        let s = self.session.get()?;
+        (Some(&s.company_id) == self.current.get().as_ref()).then_some(s)
+    }
+
+    /// `None` when a KSeF action needing `permission` may run now; otherwise why not
+    /// (not logged in, or which permission is missing), in the user's language.
+    pub fn missing_permission(&self, permission: &str) -> Option<String> {
+        let lang = self.lang.get();
+        match self.current_session() {
+            None => Some(
+                match lang {
+                    Lang::Pl => "Zaloguj się do KSeF (Dostęp i logowanie), aby wykonać tę akcję.",
+                    Lang::En => "Log in to KSeF (Access and login) to do this.",
+                }
+                .into(),
+            ),
+            Some(s) => s.missing(permission, lang),
+        }
+    }
+
+    /// Whether the app is locked (a vault exists but is not unlocked).
+    pub fn locked(&self) -> bool {
+        self.vault_meta.with(Option::is_some) && self.vault.with(Option::is_none)
+    }
+
+    /// Locks the app now: forgets the vault key (secrets unreadable until the passphrase).
+    pub fn lock(&self) {
+        self.vault.set(None);
+    }
+
+    /// Re-reads the companies and the current company from the database.
+    pub fn reload_companies(&self) {
+        let ctx = *self;
+        spawn_local(async move {
+            let result = async {
+                let db = store::open().await?;
+                let list = company::list(&db).await?;
+                let mut current = company::current_id(&db).await?;
+                if current
+                    .as_ref()
+                    .is_none_or(|id| !list.iter().any(|c| &c.id == id))
+                {
+                    current = list.first().map(|c| c.id.clone());
+                }
+                Ok::<_, store::StorageError>((list, current))
+            }
+            .await;
+            match result {
+                Ok((list, current)) => {
+                    ctx.companies.set(list);
+                    ctx.current.set(current);
+                }
+                Err(e) => ctx.storage_error.set(Some(e.to_string())),
+            }
+        });
+    }
+}
+
+fn current_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
 /// The whole application.
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(stored_lang());
     Effect::new(move |_| store_lang(lang.get()));
     provide_context(lang);
-    let env = RwSignal::new(Env::Sim);
+    let ctx = AppCtx {
+        lang,
+        companies: RwSignal::new(Vec::new()),
+        current: RwSignal::new(None),
+        vault: RwSignal::new_local(None),
+        vault_meta: RwSignal::new(None),
+        session: RwSignal::new(None),
+        page: RwSignal::new(Page::from_hash(&current_hash())),
+        last_activity: RwSignal::new(js_sys::Date::now()),
+        loaded: RwSignal::new(false),
+        storage_error: RwSignal::new(None),
+    };
+    provide_context(ctx);
+
+    // Start: read companies and the vault metadata.
+    spawn_local(async move {
+        let result = async {
+            let db = store::open().await?;
+            let meta: Option<VaultMeta> = db.get(Store::Settings, VAULT_META_KEY).await?;
+            Ok::<_, store::StorageError>(meta)
+        }
+        .await;
+        match result {
+            Ok(meta) => ctx.vault_meta.set(meta),
+            Err(e) => ctx.storage_error.set(Some(e.to_string())),
+        }
+        ctx.loaded.set(true);
+    });
+    ctx.reload_companies();
+
+    // Navigation by hash.
+    let _ = window_event_listener(leptos::ev::hashchange, move |_| {
+        ctx.page.set(Page::from_hash(&current_hash()));
+    });
+    // Inactivity lock.
+    let touch = move || ctx.last_activity.set(js_sys::Date::now());
+    let _ = window_event_listener(leptos::ev::keydown, move |_| touch());
+    let _ = window_event_listener(leptos::ev::pointerdown, move |_| touch());
+    let _ = set_interval_with_handle(
+        move || {
+            let now = js_sys::Date::now();
+            if ctx.vault.with_untracked(Option::is_some)
+                && now - ctx.last_activity.get_untracked() > LOCK_AFTER_MS
+            {
+                ctx.lock();
+            }
+            pages::access::refresh_if_needed(ctx, now);
+        },
+        std::time::Duration::from_secs(10),
+    );
+
+    let switch_company = move |ev: leptos::ev::Event| {
+        let id = event_target_value(&ev);
+        ctx.current.set(Some(id.clone()));
+        spawn_local(async move {
+            if let Ok(db) = store::open().await {
+                let _ = company::set_current(&db, &id).await;
+            }
+        });
+    };
 
     view! {
         <header class="top">
             <h1>"Kwit"</h1>
             <span class="muted">{move || lang.get().t(Msg::AppTagline)}</span>
             <span class="spacer"></span>
+            <Show when=move || !ctx.companies.with(Vec::is_empty)>
+                <label class="muted">
+                    {move || match lang.get() { Lang::Pl => "Firma: ", Lang::En => "Company: " }}
+                    <select data-testid="company-switcher" on:change=switch_company>
+                        <For
+                            each=move || ctx.companies.get()
+                            key=|c| (c.id.clone(), c.name.clone())
+                            children=move |c| {
+                                let id = c.id.clone();
+                                let selected = move || ctx.current.get().as_deref() == Some(id.as_str());
+                                view! {
+                                    <option value=c.id.clone() selected=selected>
+                                        {format!("{} ({})", c.name, c.nip)}
+                                    </option>
+                                }
+                            }
+                        />
+                    </select>
+                </label>
+            </Show>
             <span class="muted">
                 {move || lang.get().t(Msg::Environment)} ": "
-                <strong data-testid="env">{move || env.get().label()}</strong>
+                <strong data-testid="env">{move || ctx.env().label()}</strong>
             </span>
+            <Show when=move || ctx.vault.with(Option::is_some)>
+                <button data-testid="lock" on:click=move |_| ctx.lock()>
+                    {move || match lang.get() { Lang::Pl => "Zablokuj", Lang::En => "Lock" }}
+                </button>
+            </Show>
             <button on:click=move |_| lang.update(|l| *l = l.other())>
                 {move || lang.get().t(Msg::SwitchLanguage)}
             </button>
         </header>
+        <nav class="tabs">
+            {Page::ALL
+                .iter()
+                .map(|&p| {
+                    view! {
+                        <a
+                            href=format!("#/{}", p.slug())
+                            class:active=move || ctx.page.get() == p
+                            data-testid=format!("nav-{}", if p.slug().is_empty() { "start" } else { p.slug() })
+                        >
+                            {move || p.title(lang.get())}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
         <main>
-            <PublicKeys env=env.read_only() />
+            {move || ctx.storage_error.get().map(|e| view! { <div class="error" role="alert">{e}</div> })}
+            {move || {
+                if ctx.locked() {
+                    view! { <pages::access::UnlockForm /> }.into_any()
+                } else {
+                    ctx.page.get().view()
+                }
+            }}
         </main>
     }
 }
@@ -64,7 +373,8 @@ pub fn App() -> impl IntoView {
 #[component]
 pub fn PublicKeys(
     /// The environment whose keys to show.
-    env: ReadSignal<Env>,
+    #[prop(into)]
+    env: Signal<Env>,
 ) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
     let keys = LocalResource::new(move || fetch_public_keys(env.get()));
@@ -106,7 +416,11 @@ pub fn KeyTable(
         .map(|k| {
             let usage = k.usage.clone();
             let usage_text = move || {
-                usage.iter().map(|u| lang.get().usage(u)).collect::<Vec<_>>().join(", ")
+                usage
+                    .iter()
+                    .map(|u| lang.get().usage(u))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             view! {
                 <tr data-testid="key-row">

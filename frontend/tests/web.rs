@@ -22,7 +22,10 @@ fn cert(usage: &str, from: &str, to: &str) -> PublicKeyCertificate {
 
 fn mount_table(keys: Vec<PublicKeyCertificate>, lang: Lang) -> web_sys::HtmlElement {
     let document = web_sys::window().unwrap().document().unwrap();
-    let host = document.create_element("section").unwrap().unchecked_into::<web_sys::HtmlElement>();
+    let host = document
+        .create_element("section")
+        .unwrap()
+        .unchecked_into::<web_sys::HtmlElement>();
     document.body().unwrap().append_child(&host).unwrap();
     let mounted = host.clone();
     let handle = leptos::mount::mount_to(mounted, move || {
@@ -37,13 +40,26 @@ fn mount_table(keys: Vec<PublicKeyCertificate>, lang: Lang) -> web_sys::HtmlElem
 fn key_table_shows_usage_and_validity_in_polish() {
     let host = mount_table(
         vec![
-            cert("KsefTokenEncryption", "2025-09-29T06:03:19+00:00", "2027-09-29T06:03:18+00:00"),
-            cert("SymmetricKeyEncryption", "2025-10-01T00:00:00+00:00", "2027-10-01T00:00:00+00:00"),
+            cert(
+                "KsefTokenEncryption",
+                "2025-09-29T06:03:19+00:00",
+                "2027-09-29T06:03:18+00:00",
+            ),
+            cert(
+                "SymmetricKeyEncryption",
+                "2025-10-01T00:00:00+00:00",
+                "2027-10-01T00:00:00+00:00",
+            ),
         ],
         Lang::Pl,
     );
     let text = host.inner_text();
-    assert_eq!(host.query_selector_all("[data-testid=key-row]").unwrap().length(), 2);
+    assert_eq!(
+        host.query_selector_all("[data-testid=key-row]")
+            .unwrap()
+            .length(),
+        2
+    );
     assert!(text.contains("szyfrowanie tokena KSeF"), "{text}");
     assert!(text.contains("szyfrowanie klucza faktur"), "{text}");
     assert!(text.contains("2027-09-29"), "{text}");

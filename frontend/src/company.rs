@@ -1,0 +1,175 @@
+//! Companies (podmioty): who the user issues invoices for and logs in to KSeF as. Every
+//! credential, draft and invoice belongs to one company through its `company_id`.
+
+use ksef_core::nip::Nip;
+use serde::{Deserialize, Serialize};
+
+use crate::api::Env;
+use crate::i18n::{Lang, pick};
+use crate::store::{Db, Record, StorageError, Store};
+
+/// Settings key of the current company id.
+pub const CURRENT_COMPANY_KEY: &str = "currentCompany";
+
+/// A company as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Company {
+    /// Random id (key in the `companies` store).
+    pub id: String,
+    /// 10-digit NIP with a valid check digit.
+    pub nip: String,
+    /// Name as on invoices.
+    pub name: String,
+    /// Address (one or more lines).
+    #[serde(default)]
+    pub address: String,
+    /// Bank account (NRB/IBAN) printed on invoices; may be empty.
+    #[serde(default)]
+    pub bank_account: String,
+    /// The KSeF environment this company works with.
+    #[serde(default)]
+    pub env: Env,
+}
+
+impl Record for Company {
+    const STORE: Store = Store::Companies;
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+}
+
+/// The company form's fields, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompanyForm {
+    /// NIP as typed.
+    pub nip: String,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Bank account.
+    pub bank_account: String,
+    /// Environment.
+    pub env: Env,
+}
+
+/// Field errors of the company form (message in the user's language).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompanyErrors {
+    /// Error next to the NIP field.
+    pub nip: Option<String>,
+    /// Error next to the name field.
+    pub name: Option<String>,
+    /// Error next to the bank account field.
+    pub bank_account: Option<String>,
+}
+
+impl CompanyErrors {
+    /// No error at all.
+    pub fn is_empty(&self) -> bool {
+        self.nip.is_none() && self.name.is_none() && self.bank_account.is_none()
+    }
+}
+
+impl CompanyForm {
+    /// Validates the form into a company with id `id`, or the errors to show next to fields.
+    pub fn validate(&self, id: String, lang: Lang) -> Result<Company, CompanyErrors> {
+        let mut errors = CompanyErrors::default();
+        let nip = match Nip::parse(&self.nip) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                errors.nip = Some(pick(lang, &e.to_string()));
+                None
+            }
+        };
+        if self.name.trim().is_empty() {
+            errors.name = Some(
+                match lang {
+                    Lang::Pl => "Podaj nazwę firmy.",
+                    Lang::En => "Enter the company name.",
+                }
+                .into(),
+            );
+        }
+        let account: String = self
+            .bank_account
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if !account.is_empty() && !valid_account(&account) {
+            errors.bank_account = Some(
+                match lang {
+                    Lang::Pl => "Numer rachunku jest nieprawidłowy (26 cyfr NRB lub IBAN z poprawną sumą kontrolną).",
+                    Lang::En => "The account number is invalid (26-digit NRB or an IBAN with a valid checksum).",
+                }
+                .into(),
+            );
+        }
+        match nip {
+            Some(nip) if errors.is_empty() => Ok(Company {
+                id,
+                nip: nip.as_str().to_owned(),
+                name: self.name.trim().to_owned(),
+                address: self.address.trim().to_owned(),
+                bank_account: account,
+                env: self.env,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// The form filled with an existing company.
+    pub fn from_company(c: &Company) -> Self {
+        Self {
+            nip: c.nip.clone(),
+            name: c.name.clone(),
+            address: c.address.clone(),
+            bank_account: c.bank_account.clone(),
+            env: c.env,
+        }
+    }
+}
+
+/// ISO 13616 check (mod 97) of an IBAN, or of a Polish NRB (26 digits, country PL).
+pub fn valid_account(account: &str) -> bool {
+    let upper = account.to_ascii_uppercase();
+    let iban = if upper.len() == 26 && upper.chars().all(|c| c.is_ascii_digit()) {
+        format!("PL{upper}")
+    } else {
+        upper
+    };
+    if iban.len() < 15 || iban.len() > 34 || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let rearranged = format!("{}{}", &iban[4..], &iban[..4]);
+    let mut rem: u32 = 0;
+    for c in rearranged.chars() {
+        let Some(v) = c.to_digit(36) else {
+            return false;
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+/// All companies, sorted by name.
+pub async fn list(db: &Db) -> Result<Vec<Company>, StorageError> {
+    let mut all: Vec<Company> = db.load_all().await?;
+    all.sort_by_key(|c| c.name.to_lowercase());
+    Ok(all)
+}
+
+/// The id of the current company, if one was chosen.
+pub async fn current_id(db: &Db) -> Result<Option<String>, StorageError> {
+    db.get(Store::Settings, CURRENT_COMPANY_KEY).await
+}
+
+/// Makes `id` the current company.
+pub async fn set_current(db: &Db, id: &str) -> Result<(), StorageError> {
+    db.put(Store::Settings, CURRENT_COMPANY_KEY, &id.to_owned())
+        .await
+}

@@ -1,0 +1,884 @@
+//! Access and login: the vault passphrase, the company's KSeF tokens and certificates, the
+//! default credential, logging in/out and the session state, with the FAQ's advice
+//! (/work/shared/seed-faq.md "Nie mogę się zalogować do KSeF", "Nie widzę akcji KSeF").
+
+use std::cell::Cell;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{display_date, fetch_public_keys};
+use crate::credentials::{self, Credential, CredentialKind};
+use crate::i18n::{Lang, pick};
+use crate::session::{self, Session, permission_name};
+use crate::store::{self, Store};
+use crate::vault::Vault;
+use crate::{AppCtx, VAULT_META_KEY};
+
+fn t(lang: Lang, pl: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Pl => pl,
+        Lang::En => en,
+    }
+}
+
+thread_local! {
+    static REFRESHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Refreshes the access token when it expires within a minute (called every 10 s by the
+/// shell); a failed refresh ends the session with a message.
+pub fn refresh_if_needed(ctx: AppCtx, now_ms: f64) {
+    let Some(s) = ctx.session.get_untracked() else {
+        return;
+    };
+    if s.access_expires_in_ms(now_ms) > 60_000.0 || REFRESHING.with(Cell::get) {
+        return;
+    }
+    REFRESHING.with(|r| r.set(true));
+    spawn_local(async move {
+        match session::refresh(s.env, &s.refresh.token).await {
+            Ok(access) => ctx.session.update(|cur| {
+                if let Some(cur) = cur
+                    .as_mut()
+                    .filter(|c| c.reference_number == s.reference_number)
+                {
+                    cur.access = access;
+                    cur.refreshed_at_ms = js_sys::Date::now();
+                }
+            }),
+            Err(_) => ctx.session.set(None),
+        }
+        REFRESHING.with(|r| r.set(false));
+    });
+}
+
+/// The lock screen: the passphrase opens the vault again.
+#[component]
+pub fn UnlockForm() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let pass = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let unlock = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(meta) = ctx.vault_meta.get_untracked() else {
+            return;
+        };
+        let p = pass.get_untracked();
+        busy.set(true);
+        spawn_local(async move {
+            match Vault::unlock(&p, &meta).await {
+                Ok(v) => {
+                    error.set(None);
+                    pass.set(String::new());
+                    ctx.last_activity.set(js_sys::Date::now());
+                    ctx.vault.set(Some(v));
+                }
+                Err(e) => error.set(Some(pick(lang.get_untracked(), &e.to_string()))),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card" data-testid="lock-screen">
+            <h2>{move || t(lang.get(), "Kwit jest zablokowany", "Kwit is locked")}</h2>
+            <p class="muted">
+                {move || t(
+                    lang.get(),
+                    "Twoje tokeny i klucze KSeF są zaszyfrowane. Podaj hasło, aby odblokować.",
+                    "Your KSeF tokens and keys are encrypted. Enter your passphrase to unlock.",
+                )}
+            </p>
+            <form on:submit=unlock>
+                <label>
+                    {move || t(lang.get(), "Hasło", "Passphrase")}
+                    <input
+                        type="password"
+                        data-testid="unlock-passphrase"
+                        autocomplete="current-password"
+                        prop:value=pass
+                        on:input=move |ev| pass.set(event_target_value(&ev))
+                    />
+                </label>
+                <button type="submit" class="primary" data-testid="unlock" disabled=move || busy.get()>
+                    {move || t(lang.get(), "Odblokuj", "Unlock")}
+                </button>
+            </form>
+            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="unlock-error">{e}</div> })}
+        </section>
+    }
+}
+
+/// Sets the vault passphrase the first time.
+#[component]
+fn VaultSetup() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let pass = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let l = lang.get_untracked();
+        let p = pass.get_untracked();
+        if p != again.get_untracked() {
+            error.set(Some(
+                t(l, "Hasła się różnią.", "The passphrases differ.").into(),
+            ));
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            let result = async {
+                let (vault, meta) = Vault::create(&p)
+                    .await
+                    .map_err(|e| pick(l, &e.to_string()))?;
+                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                db.put(Store::Settings, VAULT_META_KEY, &meta)
+                    .await
+                    .map_err(|e| pick(l, &e.to_string()))?;
+                Ok::<_, String>((vault, meta))
+            }
+            .await;
+            match result {
+                Ok((vault, meta)) => {
+                    error.set(None);
+                    ctx.last_activity.set(js_sys::Date::now());
+                    ctx.vault.set(Some(vault));
+                    ctx.vault_meta.set(Some(meta));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card" data-testid="vault-setup">
+            <h2>{move || t(lang.get(), "Hasło do sejfu", "Vault passphrase")}</h2>
+            <p class="muted">
+                {move || t(
+                    lang.get(),
+                    "Tokeny i klucze KSeF przechowujemy w przeglądarce zaszyfrowane tym hasłem (PBKDF2 + AES-GCM). Nie wysyłamy go nigdzie i nie da się go odzyskać.",
+                    "KSeF tokens and keys are kept in this browser, encrypted with this passphrase (PBKDF2 + AES-GCM). It is never sent anywhere and cannot be recovered.",
+                )}
+            </p>
+            <form on:submit=create>
+                <label>
+                    {move || t(lang.get(), "Hasło (min. 8 znaków)", "Passphrase (min. 8 characters)")}
+                    <input
+                        type="password"
+                        data-testid="vault-passphrase"
+                        autocomplete="new-password"
+                        prop:value=pass
+                        on:input=move |ev| pass.set(event_target_value(&ev))
+                    />
+                </label>
+                <label>
+                    {move || t(lang.get(), "Powtórz hasło", "Repeat passphrase")}
+                    <input
+                        type="password"
+                        data-testid="vault-passphrase-again"
+                        autocomplete="new-password"
+                        prop:value=again
+                        on:input=move |ev| again.set(event_target_value(&ev))
+                    />
+                </label>
+                <button type="submit" class="primary" data-testid="vault-create" disabled=move || busy.get()>
+                    {move || t(lang.get(), "Ustaw hasło", "Set passphrase")}
+                </button>
+            </form>
+            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="vault-error">{e}</div> })}
+        </section>
+    }
+}
+
+async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), String> {
+    let company = ctx.current_company().ok_or_else(|| {
+        t(
+            lang,
+            "Najpierw dodaj firmę (Firmy).",
+            "Add a company first (Companies).",
+        )
+        .to_owned()
+    })?;
+    let db = store::open()
+        .await
+        .map_err(|e| pick(lang, &e.to_string()))?;
+    let mut cred = credentials::default_for(&db, &company.id)
+        .await
+        .map_err(|e| pick(lang, &e.to_string()))?
+        .ok_or_else(|| {
+            t(
+                lang,
+                "Brak domyślnego tokena lub certyfikatu. Dodaj token KSeF albo ustaw istniejący jako domyślny.",
+                "No default token or certificate. Add a KSeF token or set an existing one as default.",
+            )
+            .to_owned()
+        })?;
+    let vault = ctx
+        .vault
+        .get_untracked()
+        .ok_or_else(|| pick(lang, &crate::vault::VaultError::Locked.to_string()))?;
+    if cred.kind == CredentialKind::Certificate {
+        return Err(t(
+            lang,
+            "Logowanie certyfikatem (podpis XAdES) nie jest jeszcze dostępne w Kwit. Ustaw token KSeF jako domyślny.",
+            "Certificate login (XAdES signature) is not available in Kwit yet. Set a KSeF token as default.",
+        )
+        .to_owned());
+    }
+    let token = vault
+        .open_str(&cred.secret)
+        .await
+        .map_err(|e| pick(lang, &e.to_string()))?;
+    let (reference_number, access, refresh) =
+        session::login_with_token(company.env, &company.nip, &token)
+            .await
+            .map_err(|e| e.user_message(lang))?;
+    if let Some(r) = cred.reference_number.clone()
+        && let Ok(st) = session::token_status(company.env, &access.token, &r).await
+    {
+        cred.status = Some(st.status);
+        cred.permissions = st.requested_permissions;
+        let _ = db.save(&cred).await;
+    }
+    let s = Session {
+        company_id: company.id.clone(),
+        nip: company.nip.clone(),
+        env: company.env,
+        credential_id: cred.id.clone(),
+        reference_number,
+        access,
+        refresh,
+        permissions: cred.permissions.clone(),
+        refreshed_at_ms: js_sys::Date::now(),
+    };
+    Ok((s, cred))
+}
+
+/// The access page.
+#[component]
+pub fn AccessPage() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let creds = RwSignal::new(Vec::<Credential>::new());
+    let reload = move || {
+        let Some(company_id) = ctx.current.get_untracked() else {
+            creds.set(Vec::new());
+            return;
+        };
+        spawn_local(async move {
+            let result = async {
+                let db = store::open().await?;
+                credentials::for_company(&db, &company_id).await
+            }
+            .await;
+            match result {
+                Ok(list) => creds.set(list),
+                Err(e) => ctx.storage_error.set(Some(e.to_string())),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        ctx.current.track();
+        reload();
+    });
+
+    view! {
+        {move || {
+            if ctx.current_company().is_none() {
+                view! {
+                    <section class="card">
+                        <p data-testid="no-company">
+                            {t(lang.get(), "Najpierw dodaj firmę: ", "Add a company first: ")}
+                            <a href="#/companies">{t(lang.get(), "Firmy", "Companies")}</a>
+                        </p>
+                    </section>
+                }
+                .into_any()
+            } else if ctx.vault_meta.with(Option::is_none) {
+                view! { <VaultSetup /> }.into_any()
+            } else {
+                view! {
+                    <SessionCard creds=creds reload=reload />
+                    <CredentialList creds=creds reload=reload />
+                    <AddToken reload=reload />
+                    <AddCertificate reload=reload />
+                    <LoginHelp creds=creds />
+                }
+                .into_any()
+            }
+        }}
+    }
+}
+
+#[component]
+fn SessionCard(
+    creds: RwSignal<Vec<Credential>>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let login = move |_| {
+        busy.set(true);
+        error.set(None);
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            match do_login(ctx, l).await {
+                Ok((s, _)) => {
+                    ctx.session.set(Some(s));
+                    reload();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let logout = move |_| {
+        let Some(s) = ctx.session.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            // The session ends locally in any case; KSeF's answer only decides the message.
+            if let Err(e) = session::logout(s.env, &s.access.token).await {
+                error.set(Some(e.user_message(l)));
+            }
+            ctx.session.set(None);
+            busy.set(false);
+        });
+    };
+    let refresh_now = move |_| {
+        let Some(s) = ctx.session.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            match session::refresh(s.env, &s.refresh.token).await {
+                Ok(access) => ctx.session.update(|cur| {
+                    if let Some(cur) = cur.as_mut() {
+                        cur.access = access;
+                        cur.refreshed_at_ms = js_sys::Date::now();
+                    }
+                }),
+                Err(e) => error.set(Some(e.user_message(l))),
+            }
+            busy.set(false);
+        });
+    };
+    let default_label =
+        move || creds.with(|c| c.iter().find(|c| c.is_default).map(|c| c.label.clone()));
+    view! {
+        <section class="card">
+            <h2>{move || t(lang.get(), "Sesja KSeF", "KSeF session")}</h2>
+            <div data-testid="session-state">
+                {move || match ctx.current_session() {
+                    None => view! {
+                        <p>
+                            <strong>{t(lang.get(), "Nie zalogowano", "Not logged in")}</strong>
+                            {move || default_label().map(|l| format!(
+                                " · {} {l}",
+                                t(lang.get(), "domyślne dane logowania:", "default credential:")
+                            ))}
+                        </p>
+                    }
+                    .into_any(),
+                    Some(s) => {
+                        let l = lang.get();
+                        let perms = if s.permissions.is_empty() {
+                            t(l, "nieznane", "unknown").to_owned()
+                        } else {
+                            s.permissions
+                                .iter()
+                                .map(|p| format!("{p} ({})", permission_name(p, l)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        view! {
+                            <p class="ok"><strong>{t(l, "Zalogowano do KSeF", "Logged in to KSeF")}</strong></p>
+                            <table>
+                                <tr><th>{t(l, "Środowisko", "Environment")}</th><td>{s.env.label()}</td></tr>
+                                <tr><th>"NIP"</th><td data-testid="session-nip">{s.nip.clone()}</td></tr>
+                                <tr><th>{t(l, "Numer referencyjny", "Reference number")}</th><td><code>{s.reference_number.clone()}</code></td></tr>
+                                <tr><th>{t(l, "Token dostępu ważny do", "Access token valid until")}</th><td data-testid="session-valid-until">{s.access.valid_until.clone()}</td></tr>
+                                <tr><th>{t(l, "Odświeżanie ważne do", "Refresh valid until")}</th><td>{display_date(&s.refresh.valid_until).to_owned()}</td></tr>
+                                <tr><th>{t(l, "Uprawnienia", "Permissions")}</th><td data-testid="session-permissions">{perms}</td></tr>
+                            </table>
+                        }
+                        .into_any()
+                    }
+                }}
+            </div>
+            <p>
+                <Show
+                    when=move || ctx.current_session().is_some()
+                    fallback=move || view! {
+                        <button class="primary" data-testid="login" on:click=login disabled=move || busy.get()>
+                            {move || t(lang.get(), "Zaloguj do KSeF", "Log in to KSeF")}
+                        </button>
+                    }
+                >
+                    <button data-testid="refresh" on:click=refresh_now disabled=move || busy.get()>
+                        {move || t(lang.get(), "Odśwież token dostępu", "Refresh access token")}
+                    </button>
+                    " "
+                    <button data-testid="logout" on:click=logout disabled=move || busy.get()>
+                        {move || t(lang.get(), "Wyloguj", "Log out")}
+                    </button>
+                </Show>
+                <Show when=move || busy.get()>
+                    <span aria-busy="true">" " {move || t(lang.get(), "Łączenie z KSeF…", "Talking to KSeF…")}</span>
+                </Show>
+            </p>
+            {move || error.get().map(|e| view! {
+                <div class="error" role="alert" data-testid="login-error">
+                    <p>{e}</p>
+                    <p>{t(lang.get(), "Zobacz „Nie mogę się zalogować” poniżej.", "See “Can't log in” below.")}</p>
+                </div>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn CredentialList(
+    creds: RwSignal<Vec<Credential>>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let error = RwSignal::new(None::<String>);
+    let make_default = move |id: String| {
+        let Some(company_id) = ctx.current.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            let r = async {
+                let db = store::open().await?;
+                credentials::set_default(&db, &company_id, &id).await
+            }
+            .await;
+            if let Err(e) = r {
+                ctx.storage_error.set(Some(e.to_string()));
+            }
+            reload();
+        });
+    };
+    let remove = move |id: String| {
+        spawn_local(async move {
+            let r = async {
+                let db = store::open().await?;
+                db.remove::<Credential>(&id).await
+            }
+            .await;
+            if let Err(e) = r {
+                ctx.storage_error.set(Some(e.to_string()));
+            }
+            reload();
+        });
+    };
+    let check = move |id: String| {
+        let l = lang.get_untracked();
+        let Some(s) = ctx.current_session() else {
+            error.set(Some(
+                t(
+                    l,
+                    "Aby sprawdzić status i uprawnienia tokena, zaloguj się do KSeF.",
+                    "Log in to KSeF to check the token's status and permissions.",
+                )
+                .into(),
+            ));
+            return;
+        };
+        spawn_local(async move {
+            let r = async {
+                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                let mut c: Credential = db
+                    .load(&id)
+                    .await
+                    .map_err(|e| pick(l, &e.to_string()))?
+                    .ok_or_else(|| "?".to_owned())?;
+                let reference = c.reference_number.clone().ok_or_else(|| "?".to_owned())?;
+                let st = session::token_status(s.env, &s.access.token, &reference)
+                    .await
+                    .map_err(|e| e.user_message(l))?;
+                c.status = Some(st.status);
+                c.permissions = st.requested_permissions;
+                db.save(&c).await.map_err(|e| pick(l, &e.to_string()))?;
+                Ok::<_, String>(())
+            }
+            .await;
+            error.set(r.err());
+            reload();
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>{move || t(lang.get(), "Tokeny i certyfikaty KSeF", "KSeF tokens and certificates")}</h2>
+            <Show
+                when=move || !creds.with(Vec::is_empty)
+                fallback=move || view! {
+                    <p class="muted" data-testid="no-credentials">
+                        {move || t(lang.get(), "Ta firma nie ma jeszcze tokena ani certyfikatu KSeF.", "This company has no KSeF token or certificate yet.")}
+                    </p>
+                }
+            >
+                <table>
+                    <tbody>
+                        <For
+                            each=move || creds.get()
+                            key=|c| (c.id.clone(), c.is_default, c.status.clone(), c.permissions.clone())
+                            children=move |c| {
+                                let (id1, id2, id3) = (c.id.clone(), c.id.clone(), c.id.clone());
+                                let is_token = c.kind == CredentialKind::Token;
+                                let l = lang.get_untracked();
+                                let perms = c
+                                    .permissions
+                                    .iter()
+                                    .map(|p| format!("{p} ({})", permission_name(p, l)))
+                                    .collect::<Vec<_>>()
+                                    .join(", ");
+                                view! {
+                                    <tr data-testid="credential-row">
+                                        <td>
+                                            <strong>{c.label.clone()}</strong>
+                                            " · "
+                                            {match c.kind {
+                                                CredentialKind::Token => t(l, "token KSeF", "KSeF token"),
+                                                CredentialKind::Certificate => t(l, "certyfikat KSeF", "KSeF certificate"),
+                                            }}
+                                            {c.is_default.then(|| view! { " " <span class="badge" data-testid="default-badge">{t(l, "domyślny", "default")}</span> })}
+                                            <br />
+                                            <span class="muted">
+                                                {c.reference_number.clone().or(c.summary.clone()).unwrap_or_default()}
+                                            </span>
+                                        </td>
+                                        <td data-testid="credential-status">
+                                            {c.status.clone().unwrap_or_else(|| t(l, "status nieznany", "status unknown").into())}
+                                            <br />
+                                            <span class="muted">{perms}</span>
+                                        </td>
+                                        <td>
+                                            {(!c.is_default).then(|| view! {
+                                                <button on:click=move |_| make_default(id1.clone())>
+                                                    {t(l, "Ustaw jako domyślny", "Set as default")}
+                                                </button>
+                                            })}
+                                            {is_token.then(|| view! {
+                                                <button on:click=move |_| check(id2.clone())>
+                                                    {t(l, "Sprawdź status", "Check status")}
+                                                </button>
+                                            })}
+                                            <button on:click=move |_| remove(id3.clone())>{t(l, "Usuń", "Delete")}</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }
+                        />
+                    </tbody>
+                </table>
+            </Show>
+            {move || error.get().map(|e| view! { <div class="error" role="alert">{e}</div> })}
+        </section>
+    }
+}
+
+#[component]
+fn AddToken(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let label = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let l = lang.get_untracked();
+        let (lbl, tok) = (label.get_untracked(), token.get_untracked());
+        let reference = match credentials::check_token(&lbl, &tok) {
+            Ok(r) => r,
+            Err(e) => {
+                error.set(Some(e.user_message(l).into()));
+                return;
+            }
+        };
+        let (Some(company_id), Some(vault)) =
+            (ctx.current.get_untracked(), ctx.vault.get_untracked())
+        else {
+            return;
+        };
+        spawn_local(async move {
+            let r = async {
+                let secret = vault
+                    .seal_str(tok.trim())
+                    .await
+                    .map_err(|e| pick(l, &e.to_string()))?;
+                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                let cred = Credential {
+                    id: store::new_id(),
+                    company_id,
+                    label: lbl.trim().to_owned(),
+                    kind: CredentialKind::Token,
+                    secret,
+                    reference_number: Some(reference),
+                    certificate_pem: None,
+                    summary: None,
+                    is_default: false,
+                    status: None,
+                    permissions: Vec::new(),
+                };
+                credentials::add(&db, cred)
+                    .await
+                    .map_err(|e| pick(l, &e.to_string()))
+            }
+            .await;
+            match r {
+                Ok(()) => {
+                    label.set(String::new());
+                    token.set(String::new());
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            reload();
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>{move || t(lang.get(), "Dodaj token KSeF", "Add a KSeF token")}</h2>
+            <form on:submit=add>
+                <label>
+                    {move || t(lang.get(), "Nazwa", "Label")}
+                    <input data-testid="token-label" prop:value=label on:input=move |ev| label.set(event_target_value(&ev)) />
+                </label>
+                <label>
+                    {move || t(lang.get(), "Token (wklej z KSeF)", "Token (paste from KSeF)")}
+                    <input
+                        type="password"
+                        data-testid="token-value"
+                        autocomplete="off"
+                        prop:value=token
+                        on:input=move |ev| token.set(event_target_value(&ev))
+                    />
+                </label>
+                <button type="submit" class="primary" data-testid="token-add">
+                    {move || t(lang.get(), "Dodaj token", "Add token")}
+                </button>
+            </form>
+            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="token-error">{e}</div> })}
+        </section>
+    }
+}
+
+#[component]
+fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let label = RwSignal::new(String::new());
+    let cert = RwSignal::new(String::new());
+    let key = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let l = lang.get_untracked();
+        let (lbl, pem, key_pem) = (
+            label.get_untracked(),
+            cert.get_untracked(),
+            key.get_untracked(),
+        );
+        let summary = match credentials::check_certificate(&lbl, &pem, &key_pem) {
+            Ok(s) => s,
+            Err(e) => {
+                error.set(Some(e.user_message(l).into()));
+                return;
+            }
+        };
+        let (Some(company_id), Some(vault)) =
+            (ctx.current.get_untracked(), ctx.vault.get_untracked())
+        else {
+            return;
+        };
+        spawn_local(async move {
+            let r = async {
+                let secret = vault
+                    .seal_str(&key_pem)
+                    .await
+                    .map_err(|e| pick(l, &e.to_string()))?;
+                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                let cred = Credential {
+                    id: store::new_id(),
+                    company_id,
+                    label: lbl.trim().to_owned(),
+                    kind: CredentialKind::Certificate,
+                    secret,
+                    reference_number: None,
+                    certificate_pem: Some(pem),
+                    summary: Some(summary),
+                    is_default: false,
+                    status: None,
+                    permissions: Vec::new(),
+                };
+                credentials::add(&db, cred)
+                    .await
+                    .map_err(|e| pick(l, &e.to_string()))
+            }
+            .await;
+            match r {
+                Ok(()) => {
+                    label.set(String::new());
+                    cert.set(String::new());
+                    key.set(String::new());
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            reload();
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>{move || t(lang.get(), "Importuj certyfikat KSeF", "Import a KSeF certificate")}</h2>
+            <form on:submit=add>
+                <label>
+                    {move || t(lang.get(), "Nazwa", "Label")}
+                    <input data-testid="cert-label" prop:value=label on:input=move |ev| label.set(event_target_value(&ev)) />
+                </label>
+                <label>
+                    {move || t(lang.get(), "Certyfikat (PEM)", "Certificate (PEM)")}
+                    <textarea data-testid="cert-pem" rows="4" prop:value=cert on:input=move |ev| cert.set(event_target_value(&ev))></textarea>
+                </label>
+                <label>
+                    {move || t(lang.get(), "Klucz prywatny (PKCS#8 PEM)", "Private key (PKCS#8 PEM)")}
+                    <textarea data-testid="cert-key" rows="4" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))></textarea>
+                </label>
+                <button type="submit" data-testid="cert-add">
+                    {move || t(lang.get(), "Importuj certyfikat", "Import certificate")}
+                </button>
+            </form>
+            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="cert-error">{e}</div> })}
+        </section>
+    }
+}
+
+/// The FAQ checklists with the current answers filled in.
+#[component]
+fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let keys = RwSignal::new(None::<Result<usize, String>>);
+    let fetch_keys = move |_| {
+        let env = ctx.env();
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            keys.set(Some(
+                fetch_public_keys(env)
+                    .await
+                    .map(|k| k.len())
+                    .map_err(|e| e.user_message(l)),
+            ));
+        });
+    };
+    let mark = |ok: bool| if ok { "✓ " } else { "✗ " };
+    view! {
+        <section class="card" data-testid="login-help">
+            <h2>{move || t(lang.get(), "Nie mogę się zalogować do KSeF — od czego zacząć?", "I can't log in to KSeF — where to start?")}</h2>
+            <ol>
+                <li data-testid="help-nip">
+                    {move || {
+                        let c = ctx.current_company();
+                        let ok = c.as_ref().is_some_and(|c| !c.nip.is_empty());
+                        format!(
+                            "{}{} {}",
+                            mark(ok),
+                            t(lang.get(), "Sprawdź, czy firma ma uzupełniony NIP:", "Check the company has a NIP:"),
+                            c.map(|c| c.nip).unwrap_or_default()
+                        )
+                    }}
+                </li>
+                <li data-testid="help-default">
+                    {move || {
+                        let ok = creds.with(|c| c.iter().any(|c| c.is_default));
+                        format!(
+                            "{}{}",
+                            mark(ok),
+                            t(
+                                lang.get(),
+                                "Sprawdź, czy masz ustawiony domyślny certyfikat lub domyślny token.",
+                                "Check that a default certificate or default token is set.",
+                            )
+                        )
+                    }}
+                </li>
+                <li data-testid="help-keys">
+                    {move || t(
+                        lang.get(),
+                        "Jeśli pojawiają się błędy szyfrowania lub sesji — pobierz certyfikaty publiczne KSeF. ",
+                        "If you see encryption or session errors, fetch KSeF's public certificates. ",
+                    )}
+                    <button data-testid="help-fetch-keys" on:click=fetch_keys>
+                        {move || t(lang.get(), "Sprawdź certyfikaty publiczne", "Check public certificates")}
+                    </button>
+                    {move || keys.get().map(|r| match r {
+                        Ok(n) => view! { <span class="ok">{format!(" ✓ {n}")}</span> }.into_any(),
+                        Err(e) => view! { <span class="error">{e}</span> }.into_any(),
+                    })}
+                </li>
+                <li data-testid="help-token">
+                    {move || {
+                        let l = lang.get();
+                        let default = creds.with(|c| c.iter().find(|c| c.is_default).cloned());
+                        let state = match default.as_ref().and_then(|c| c.status.clone()) {
+                            Some(s) if s == "Active" => format!("✓ {s}"),
+                            Some(s) => format!("✗ {s}"),
+                            None => t(l, "status nieznany — zaloguj się lub sprawdź status", "status unknown — log in or check the status").into(),
+                        };
+                        format!(
+                            "{} ({state})",
+                            t(l, "Jeśli logujesz się tokenem: sprawdź, czy token jest aktywny i ma wymagane uprawnienia.", "If you log in with a token: check that it is active and has the required permissions.")
+                        )
+                    }}
+                </li>
+                <li>
+                    {move || t(
+                        lang.get(),
+                        "Jeśli token mógł wygasnąć lub został cofnięty — wygeneruj nowy w KSeF i wklej go tutaj albo ustaw inny jako domyślny.",
+                        "If the token may have expired or was revoked, generate a new one in KSeF and paste it here, or set another one as default.",
+                    )}
+                </li>
+            </ol>
+            <h3>{move || t(lang.get(), "Nie widzę akcji KSeF (np. „Wyślij do KSeF”, „Pobierz status”)", "I don't see KSeF actions (e.g. “Send to KSeF”, “Fetch status”)")}</h3>
+            <ol>
+                <li data-testid="help-permissions">
+                    {move || {
+                        let l = lang.get();
+                        let base = t(l, "Sprawdź, czy masz uprawnienia do operacji KSeF: ", "Check you have permissions for KSeF operations: ");
+                        match ctx.current_session() {
+                            None => format!("{base}{}", t(l, "nie zalogowano.", "not logged in.")),
+                            Some(s) => format!(
+                                "{base}{}",
+                                ["InvoiceWrite", "InvoiceRead"]
+                                    .iter()
+                                    .map(|p| format!("{}{p}", mark(s.permissions.iter().any(|x| x == p))))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        }
+                    }}
+                </li>
+                <li>
+                    {move || format!(
+                        "{} {}",
+                        t(lang.get(), "Sprawdź, czy pracujesz na właściwej firmie (podmiocie). Bieżąca:", "Check you work on the right company. Current:"),
+                        ctx.current_company().map(|c| format!("{} ({})", c.name, c.nip)).unwrap_or_default()
+                    )}
+                </li>
+            </ol>
+        </section>
+    }
+}

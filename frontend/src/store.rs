@@ -1,0 +1,279 @@
+//! Kwit's local database: one IndexedDB database (`kwit`) with a versioned schema.
+//!
+//! How to use it (all functions are `async` and `!Send`: call them from `spawn_local`,
+//! `LocalResource` or `Action::new_local`):
+//!
+//! ```ignore
+//! use kwit_web::store::{self, Store};
+//! let db = store::open().await?;                              // opens/upgrades to SCHEMA_VERSION
+//! db.put(Store::Drafts, &draft.id, &draft).await?;            // insert or replace, key = id
+//! let d: Option<Draft> = db.get(Store::Drafts, "id-1").await?;
+//! let all: Vec<Draft> = db.list(Store::Drafts).await?;       // every record, key order
+//! db.delete(Store::Drafts, "id-1").await?;
+//! ```
+//!
+//! Or implement [`Record`] for a type and use [`Db::save`] / [`Db::load`] / [`Db::load_all`] /
+//! [`Db::remove`], which pick the store and key from the type. Values are stored with serde
+//! (as JS objects), keys are strings held outside the value ("out-of-line"), so a record
+//! type may carry its id or not. Everything that belongs to a company carries a
+//! `company_id` field; filter lists with it (`list` + `retain`).
+//!
+//! Never store plaintext secrets here: the [`crate::vault`] encrypts KSeF tokens and private
+//! keys before they reach the `credentials` store.
+//!
+//! Schema history (bump [`SCHEMA_VERSION`] and add a step to [`upgrade`] for each change; steps
+//! run in order from the stored version, so a database of any older version keeps its data):
+//! - v1: `companies`, `drafts`, `settings`
+//! - v2: + `credentials` (KSeF tokens/certificates, secrets encrypted), `invoices` (outgoing
+//!   invoices with their send state)
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The database name used by the app.
+pub const DB_NAME: &str = "kwit";
+
+/// The schema version this build of Kwit writes.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The object stores of the current schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// Companies (podmioty) the user issues invoices for.
+    Companies,
+    /// KSeF tokens and certificates per company (secrets encrypted by the vault).
+    Credentials,
+    /// Invoice drafts (not yet sent).
+    Drafts,
+    /// Outgoing invoices with their KSeF send state.
+    Invoices,
+    /// Small app settings (current company, vault salt/check, ...).
+    Settings,
+}
+
+impl Store {
+    /// Every store of the current schema.
+    pub const ALL: [Store; 5] = [
+        Store::Companies,
+        Store::Credentials,
+        Store::Drafts,
+        Store::Invoices,
+        Store::Settings,
+    ];
+
+    /// The IndexedDB object store name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Companies => "companies",
+            Self::Credentials => "credentials",
+            Self::Drafts => "drafts",
+            Self::Invoices => "invoices",
+            Self::Settings => "settings",
+        }
+    }
+
+    /// The schema version that introduced the store.
+    pub fn since_version(self) -> u32 {
+        match self {
+            Self::Companies | Self::Drafts | Self::Settings => 1,
+            Self::Credentials | Self::Invoices => 2,
+        }
+    }
+}
+
+/// A storage failure, with a message that tells the user what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// The database could not be opened (private mode, blocked, storage disabled).
+    #[error(
+        "Nie można otworzyć lokalnej bazy danych przeglądarki ({0}). Sprawdź, czy przeglądarka nie jest w trybie prywatnym i czy zezwala na przechowywanie danych. / The browser database cannot be opened: check private mode and site storage settings."
+    )]
+    Open(String),
+    /// A read or write failed.
+    #[error(
+        "Błąd zapisu lub odczytu danych w przeglądarce ({0}). Odśwież stronę i spróbuj ponownie. / Reading or writing browser data failed: reload the page and try again."
+    )]
+    Io(String),
+}
+
+impl From<indexed_db_futures::error::Error> for StorageError {
+    fn from(e: indexed_db_futures::error::Error) -> Self {
+        Self::Io(e.to_string())
+    }
+}
+
+/// A typed record kept in one store, keyed by its id.
+pub trait Record: Serialize + DeserializeOwned {
+    /// The store holding records of this type.
+    const STORE: Store;
+    /// The record's key.
+    fn key(&self) -> String;
+}
+
+/// An open Kwit database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    db: Database,
+}
+
+/// Opens (creating or upgrading) the app database at [`SCHEMA_VERSION`].
+pub async fn open() -> Result<Db, StorageError> {
+    open_named(DB_NAME, SCHEMA_VERSION).await
+}
+
+/// Opens database `name` at `version`, running every upgrade step above the stored version.
+/// Tests use other names and older versions to check the migrations.
+pub async fn open_named(name: &str, version: u32) -> Result<Db, StorageError> {
+    let db = Database::open(name)
+        .with_version(version)
+        .with_on_upgrade_needed(move |event, db| {
+            let old = event.old_version() as u32;
+            let new = event.new_version().map_or(version, |v| v as u32);
+            upgrade(&db, old, new)
+        })
+        .await
+        .map_err(|e| StorageError::Open(e.to_string()))?;
+    Ok(Db { db })
+}
+
+/// Deletes database `name` (tests, "forget everything").
+pub async fn delete_database(name: &str) -> Result<(), StorageError> {
+    Database::delete_by_name(name)
+        .map_err(|e| StorageError::Io(e.to_string()))?
+        .await
+        .map_err(|e| StorageError::Io(e.to_string()))
+}
+
+/// The schema steps from `old` to `new`. Each step only adds stores, so records written by an
+/// older version stay where they are; record shape changes are absorbed by `#[serde(default)]`
+/// on new fields.
+fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> {
+    for store in Store::ALL {
+        let since = store.since_version();
+        if since > old && since <= new {
+            db.create_object_store(store.name()).build()?;
+        }
+    }
+    Ok(())
+}
+
+impl Db {
+    /// The version of the opened database.
+    pub fn version(&self) -> u32 {
+        self.db.version() as u32
+    }
+
+    /// The names of the object stores that exist.
+    pub fn store_names(&self) -> Vec<String> {
+        self.db.object_store_names().collect()
+    }
+
+    /// Closes the connection (needed before a test reopens the database at a higher version).
+    pub fn close(self) {
+        self.db.close();
+    }
+
+    /// Inserts or replaces the value under `id`.
+    pub async fn put<T: Serialize>(
+        &self,
+        store: Store,
+        id: &str,
+        value: &T,
+    ) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(store.name())
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        {
+            let os = tx.object_store(store.name())?;
+            let _key: String = os.put(value).with_key(id.to_owned()).serde()?.await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The value under `id`, if any.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        store: Store,
+        id: &str,
+    ) -> Result<Option<T>, StorageError> {
+        let tx = self.db.transaction(store.name()).build()?;
+        let os = tx.object_store(store.name())?;
+        let value: Option<T> = os.get(id).serde()?.await?;
+        Ok(value)
+    }
+
+    /// Every value of the store, in key order.
+    pub async fn list<T: DeserializeOwned>(&self, store: Store) -> Result<Vec<T>, StorageError> {
+        let tx = self.db.transaction(store.name()).build()?;
+        let os = tx.object_store(store.name())?;
+        let iter = os.get_all::<T>().serde()?.await?;
+        let mut out = Vec::new();
+        for item in iter {
+            out.push(item?);
+        }
+        Ok(out)
+    }
+
+    /// Removes the value under `id` (no error if it does not exist).
+    pub async fn delete(&self, store: Store, id: &str) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(store.name())
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        {
+            let os = tx.object_store(store.name())?;
+            os.delete(id).primitive()?.await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Saves a typed record under its own key.
+    pub async fn save<R: Record>(&self, record: &R) -> Result<(), StorageError> {
+        self.put(R::STORE, &record.key(), record).await
+    }
+
+    /// Loads a typed record by key.
+    pub async fn load<R: Record>(&self, id: &str) -> Result<Option<R>, StorageError> {
+        self.get(R::STORE, id).await
+    }
+
+    /// Loads every record of a type.
+    pub async fn load_all<R: Record>(&self) -> Result<Vec<R>, StorageError> {
+        self.list(R::STORE).await
+    }
+
+    /// Removes a typed record by key.
+    pub async fn remove<R: Record>(&self, id: &str) -> Result<(), StorageError> {
+        self.delete(R::STORE, id).await
+    }
+}
+
+/// A fresh random id (UUID v4 format) for new records.
+pub fn new_id() -> String {
+    let mut b = [0u8; 16];
+    // getrandom with `wasm_js` uses crypto.getRandomValues; failure means no WebCrypto at all.
+    if getrandom::fill(&mut b).is_err() {
+        let t = js_sys::Date::now() as u64;
+        b[..8].copy_from_slice(&t.to_le_bytes());
+        b[8..].copy_from_slice(&((js_sys::Math::random() * 1e15) as u64).to_le_bytes());
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}

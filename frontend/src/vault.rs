@@ -1,0 +1,247 @@
+//! Encryption of secrets at rest (KSeF tokens, private keys) with WebCrypto.
+//!
+//! The key is derived from the user's passphrase with PBKDF2-HMAC-SHA256 (600 000
+//! iterations, OWASP 2023) and a random 16-byte salt, imported as a *non-extractable*
+//! AES-256-GCM `CryptoKey`: the raw key never reaches Rust memory or storage. Every secret
+//! is sealed with a fresh 12-byte IV. A sealed known text ([`VaultMeta::check`]) lets
+//! [`Vault::unlock`] reject a wrong passphrase (GCM authentication fails) before anything
+//! else is decrypted. Only [`VaultMeta`] and [`Sealed`] values are stored (IndexedDB
+//! `settings`/`credentials`), never the passphrase and never in localStorage.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto};
+
+/// PBKDF2 iterations for new vaults.
+pub const PBKDF2_ITERATIONS: u32 = 600_000;
+/// The shortest passphrase accepted.
+pub const MIN_PASSPHRASE_LEN: usize = 8;
+const CHECK_TEXT: &[u8] = b"kwit-vault-check-v1";
+
+/// Vault failures with advice for the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// The passphrase does not open the vault.
+    #[error("Nieprawidłowe hasło. Spróbuj ponownie. / Wrong passphrase. Try again.")]
+    WrongPassphrase,
+    /// The passphrase is too short for a new vault.
+    #[error(
+        "Hasło musi mieć co najmniej 8 znaków. / The passphrase must have at least 8 characters."
+    )]
+    WeakPassphrase,
+    /// The vault is locked: secrets cannot be read or written.
+    #[error(
+        "Sejf jest zablokowany — odblokuj go hasłem. / The vault is locked: unlock it with your passphrase."
+    )]
+    Locked,
+    /// A stored secret is damaged or was sealed by another vault.
+    #[error(
+        "Zapisany sekret jest uszkodzony — dodaj dane logowania ponownie. / A stored secret is damaged: add the credential again."
+    )]
+    Corrupt,
+    /// WebCrypto is missing or failed (old browser, insecure context).
+    #[error(
+        "Przeglądarka nie udostępnia szyfrowania WebCrypto ({0}). Użyj aktualnej przeglądarki i połączenia HTTPS. / WebCrypto unavailable: use a current browser over HTTPS."
+    )]
+    Crypto(String),
+}
+
+/// What is stored to recognise the passphrase later (no secret in it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultMeta {
+    /// PBKDF2 salt, base64.
+    pub salt: String,
+    /// PBKDF2 iterations.
+    pub iterations: u32,
+    /// A known text sealed with the key: opens only with the right passphrase.
+    pub check: Sealed,
+}
+
+/// An AES-GCM-sealed secret: IV and ciphertext+tag, base64.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    /// 12-byte IV, base64.
+    pub iv: String,
+    /// Ciphertext with the 16-byte tag, base64.
+    pub data: String,
+}
+
+/// An unlocked vault: a non-extractable AES-GCM key in WebCrypto.
+#[derive(Clone, Debug)]
+pub struct Vault {
+    key: CryptoKey,
+}
+
+fn subtle() -> Result<SubtleCrypto, VaultError> {
+    let global = js_sys::global();
+    let crypto = Reflect::get(&global, &JsValue::from_str("crypto"))
+        .ok()
+        .filter(|c| !c.is_undefined())
+        .ok_or_else(|| VaultError::Crypto("no crypto".into()))?;
+    let crypto: web_sys::Crypto = crypto.unchecked_into();
+    Ok(crypto.subtle())
+}
+
+fn js_err(e: JsValue) -> VaultError {
+    VaultError::Crypto(
+        e.as_string()
+            .or_else(|| {
+                Reflect::get(&e, &JsValue::from_str("name"))
+                    .ok()
+                    .and_then(|n| n.as_string())
+            })
+            .unwrap_or_else(|| "WebCrypto".into()),
+    )
+}
+
+fn obj(pairs: &[(&str, JsValue)]) -> Object {
+    let o = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o
+}
+
+fn usages(list: &[&str]) -> JsValue {
+    list.iter()
+        .map(|u| JsValue::from_str(u))
+        .collect::<Array>()
+        .into()
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], VaultError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| VaultError::Crypto(e.to_string()))?;
+    Ok(b)
+}
+
+async fn derive_key(
+    passphrase: &str,
+    salt: &[u8],
+    iterations: u32,
+) -> Result<CryptoKey, VaultError> {
+    let subtle = subtle()?;
+    let raw = Uint8Array::from(passphrase.as_bytes());
+    let base: CryptoKey = JsFuture::from(
+        subtle
+            .import_key_with_str("raw", &raw, "PBKDF2", false, &usages(&["deriveKey"]))
+            .map_err(js_err)?,
+    )
+    .await
+    .map_err(js_err)?
+    .unchecked_into();
+    let params = obj(&[
+        ("name", "PBKDF2".into()),
+        ("salt", Uint8Array::from(salt).into()),
+        ("iterations", iterations.into()),
+        ("hash", "SHA-256".into()),
+    ]);
+    let aes = obj(&[
+        ("name", "AES-GCM".into()),
+        ("length", JsValue::from(256_u32)),
+    ]);
+    let key = JsFuture::from(
+        subtle
+            .derive_key_with_object_and_object(
+                &params,
+                &base,
+                &aes,
+                false,
+                &usages(&["encrypt", "decrypt"]),
+            )
+            .map_err(js_err)?,
+    )
+    .await
+    .map_err(js_err)?;
+    Ok(key.unchecked_into())
+}
+
+impl Vault {
+    /// Creates a new vault for `passphrase`: returns the unlocked vault and the metadata to store.
+    pub async fn create(passphrase: &str) -> Result<(Vault, VaultMeta), VaultError> {
+        Self::create_with_iterations(passphrase, PBKDF2_ITERATIONS).await
+    }
+
+    /// [`Vault::create`] with a chosen iteration count (tests use fewer).
+    pub async fn create_with_iterations(
+        passphrase: &str,
+        iterations: u32,
+    ) -> Result<(Vault, VaultMeta), VaultError> {
+        if passphrase.chars().count() < MIN_PASSPHRASE_LEN {
+            return Err(VaultError::WeakPassphrase);
+        }
+        let salt = random_bytes::<16>()?;
+        let key = derive_key(passphrase, &salt, iterations).await?;
+        let vault = Vault { key };
+        let check = vault.seal(CHECK_TEXT).await?;
+        let meta = VaultMeta {
+            salt: B64.encode(salt),
+            iterations,
+            check,
+        };
+        Ok((vault, meta))
+    }
+
+    /// Opens an existing vault; [`VaultError::WrongPassphrase`] if the passphrase is not its own.
+    pub async fn unlock(passphrase: &str, meta: &VaultMeta) -> Result<Vault, VaultError> {
+        let salt = B64.decode(&meta.salt).map_err(|_| VaultError::Corrupt)?;
+        let key = derive_key(passphrase, &salt, meta.iterations).await?;
+        let vault = Vault { key };
+        match vault.open(&meta.check).await {
+            Ok(text) if text == CHECK_TEXT => Ok(vault),
+            _ => Err(VaultError::WrongPassphrase),
+        }
+    }
+
+    /// Encrypts `plain` with a fresh IV.
+    pub async fn seal(&self, plain: &[u8]) -> Result<Sealed, VaultError> {
+        let iv = random_bytes::<12>()?;
+        let params = obj(&[
+            ("name", "AES-GCM".into()),
+            ("iv", Uint8Array::from(&iv[..]).into()),
+        ]);
+        let out = JsFuture::from(
+            subtle()?
+                .encrypt_with_object_and_u8_array(&params, &self.key, plain)
+                .map_err(js_err)?,
+        )
+        .await
+        .map_err(js_err)?;
+        Ok(Sealed {
+            iv: B64.encode(iv),
+            data: B64.encode(Uint8Array::new(&out).to_vec()),
+        })
+    }
+
+    /// Decrypts a sealed secret; [`VaultError::Corrupt`] if it fails authentication.
+    pub async fn open(&self, sealed: &Sealed) -> Result<Vec<u8>, VaultError> {
+        let iv = B64.decode(&sealed.iv).map_err(|_| VaultError::Corrupt)?;
+        let data = B64.decode(&sealed.data).map_err(|_| VaultError::Corrupt)?;
+        let params = obj(&[
+            ("name", "AES-GCM".into()),
+            ("iv", Uint8Array::from(&iv[..]).into()),
+        ]);
+        let out = JsFuture::from(
+            subtle()?
+                .decrypt_with_object_and_u8_array(&params, &self.key, &data)
+                .map_err(js_err)?,
+        )
+        .await
+        .map_err(|_| VaultError::Corrupt)?;
+        Ok(Uint8Array::new(&out).to_vec())
+    }
+
+    /// Seals a UTF-8 secret.
+    pub async fn seal_str(&self, plain: &str) -> Result<Sealed, VaultError> {
+        self.seal(plain.as_bytes()).await
+    }
+
+    /// Opens a UTF-8 secret.
+    pub async fn open_str(&self, sealed: &Sealed) -> Result<String, VaultError> {
+        String::from_utf8(self.open(sealed).await?).map_err(|_| VaultError::Corrupt)
+    }
+}
