@@ -174,8 +174,12 @@ pub fn ksef_numbers_in(texts: &[String]) -> Vec<String> {
         })
         .map(|w| w.trim_end_matches('.'))
         .filter(|w| ksef_core::ksef_number::KsefNumber::parse(w).is_ok())
-        .map(str::to_owned)
-        .collect()
+        .fold(Vec::new(), |mut found: Vec<String>, w| {
+            if !found.iter().any(|f| f == w) {
+                found.push(w.to_owned());
+            }
+            found
+        })
 }
 
 // ---------------------------------------------------------------- the send itself

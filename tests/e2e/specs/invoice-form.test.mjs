@@ -1,0 +1,90 @@
+// Fakturowanie: drafts survive a reload, live totals, validation messages next to the fields.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+
+let browser, stack, page, failed;
+
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+beforeEach(async () => {
+  stack = await new Stack().start();
+  page = await browser.newPage();
+  failed = true;
+});
+afterEach(async (t) => {
+  if (failed) await screenshotOnFailure(t, page);
+  await page?.close();
+  await stack?.stop();
+});
+
+const field = (path) => page.locator(`input[name="${path}"]`);
+
+async function openForm() {
+  await page.goto(`${stack.url}/#/fakturowanie`);
+  await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
+}
+
+test('a draft is saved within a second of typing and comes back after a reload', async () => {
+  await openForm();
+  await page.waitForURL(/draft=/);
+  await field('buyer.name').fill('Kwiaciarnia Róża');
+  await field('lines[0].description').fill('Projekt logo');
+  await field('lines[0].unit_price').fill('1000');
+  await field('lines[0].quantity').fill('2');
+  // Live per-rate totals (23% is the default rate).
+  await page.getByTestId('total-net').filter({ hasText: '2000.00' }).first().waitFor();
+  assert.equal(await page.getByTestId('total-vat').first().innerText(), '460.00');
+  assert.equal(await page.getByTestId('total-gross').first().innerText(), '2460.00');
+  assert.equal(await page.getByTestId('total-rate-23').count() > 0, true, 'a row for the 23% rate');
+
+  await page.waitForTimeout(1000); // the brief: stored within a second of the last change
+  const url = page.url();
+  await page.reload();
+  await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
+  assert.equal(page.url(), url, 'the draft id stays in the address');
+  assert.equal(await field('buyer.name').inputValue(), 'Kwiaciarnia Róża');
+  assert.equal(await field('lines[0].description').inputValue(), 'Projekt logo');
+  assert.equal(await field('lines[0].quantity').inputValue(), '2');
+  await page.getByTestId('total-gross').filter({ hasText: '2460.00' }).first().waitFor();
+  assert.match(await page.getByTestId('preview-buyer').innerText(), /Kwiaciarnia Róża/);
+
+  // The list shows it as a draft.
+  await page.goto(`${stack.url}/#/faktury`);
+  const row = page.getByTestId('invoice-row');
+  await row.first().waitFor({ timeout: 30000 });
+  assert.equal(await row.count(), 1);
+  assert.equal(await row.first().getAttribute('data-state'), 'draft');
+  assert.match(await row.first().innerText(), /Kwiaciarnia Róża/);
+  assert.match(await row.first().innerText(), /Szkic/);
+  failed = false;
+});
+
+test('validation messages appear next to the wrong fields and go away when fixed', async () => {
+  const demo = await stack.demo();
+  await openForm();
+  await field('buyer.nip').fill('1234567890');
+  await page.getByTestId('check-invoice').click();
+
+  const nipError = page.locator('label:has(input[name="buyer.nip"]) [data-testid="error-buyer.nip"]');
+  await nipError.waitFor();
+  assert.match(await nipError.innerText(), /NIP/);
+  assert.equal(await field('buyer.nip').getAttribute('aria-invalid'), 'true');
+  const descError = page.locator('label:has(input[name="lines[0].description"]) [data-testid="error-lines[0].description"]');
+  assert.equal(await descError.innerText(), 'To pole jest wymagane.');
+  assert.match(await page.getByTestId('form-errors').innerText(), /Popraw zaznaczone pola/);
+
+  await field('buyer.nip').fill(demo.nip);
+  await page.getByTestId('error-buyer.nip').waitFor({ state: 'detached' });
+  assert.equal(await field('buyer.nip').getAttribute('aria-invalid'), 'false');
+  await field('lines[0].description').fill('Usługa');
+  await page.getByTestId('error-lines[0].description').waitFor({ state: 'detached' });
+
+  // The same messages in English.
+  await page.getByRole('button', { name: 'English' }).click();
+  await field('seller.name').fill('');
+  const sellerError = page.getByTestId('error-seller.name');
+  await sellerError.waitFor();
+  assert.equal(await sellerError.innerText(), 'This field is required.');
+  failed = false;
+});

@@ -1,0 +1,172 @@
+// Wyślij do KSeF from the invoice form against the real simulator: reference → status →
+// KSeF number, rejections with details, and a send whose answer is lost resumes by status
+// without sending twice.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+
+let browser, stack, page, failed;
+
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+beforeEach(async () => {
+  stack = await new Stack().start();
+  page = await browser.newPage();
+  failed = true;
+});
+afterEach(async (t) => {
+  if (failed) await screenshotOnFailure(t, page);
+  await page?.close();
+  await stack?.stop();
+});
+
+const PASS = 'tajne hasło 2026';
+const BUYER_NIP = '5265877635';
+// Valid NIPs; the rejection test uses one that is not the demo company's.
+const OTHER_NIPS = ['1234563218', '5265877635'];
+const field = (path) => page.locator(`input[name="${path}"]`);
+const SEND_PATH = /\/ksef\/sim\/v2\/sessions\/online\/[^/]+\/invoices$/;
+
+async function logIn() {
+  const demo = await stack.demo();
+  await page.goto(`${stack.url}/#/companies`);
+  const nip = page.getByTestId('company-nip');
+  await nip.waitFor({ timeout: 30000 });
+  await nip.fill(demo.nip);
+  await page.getByTestId('company-name').fill(demo.companyName || 'Demo');
+  if ((await nip.inputValue()) !== demo.nip) await nip.fill(demo.nip);
+  await page.getByTestId('company-save').click();
+  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
+  await page.getByTestId('nav-access').click();
+  await page.getByTestId('vault-passphrase').fill(PASS);
+  await page.getByTestId('vault-passphrase-again').fill(PASS);
+  await page.getByTestId('vault-create').click();
+  await page.getByTestId('token-label').fill('Token demo');
+  await page.getByTestId('token-value').fill(demo.ksefToken);
+  await page.getByTestId('token-add').click();
+  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+  await page.getByTestId('login').click();
+  await page.getByTestId('session-nip').waitFor({ timeout: 30000 });
+  return demo;
+}
+
+/** Opens a new invoice (no reload: the login lives in memory) and fills it completely. */
+async function fillInvoice(number) {
+  await page.getByTestId('nav-faktury').click();
+  await page.getByTestId('new-invoice').click();
+  await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
+  await page.waitForURL(/draft=/);
+  await field('number').fill(number);
+  await field('seller.address_line1').fill('ul. Prosta 1, 00-001 Warszawa');
+  await field('buyer.nip').fill(BUYER_NIP);
+  await field('buyer.name').fill('Kwiaciarnia Róża sp. z o.o.');
+  await field('buyer.country').fill('PL');
+  await field('buyer.address_line1').fill('ul. Kwiatowa 2, 30-001 Kraków');
+  await field('lines[0].description').fill('Projekt logo');
+  await field('lines[0].unit_price').fill('1000');
+}
+
+test('Wyślij do KSeF: reference number at once, then the KSeF number, UPO and the list state', async () => {
+  await logIn();
+  await fillInvoice('FV/1/e2e');
+  await page.getByTestId('send-ksef').click();
+  const ksef = page.getByTestId('ksef-number');
+  await ksef.waitFor({ timeout: 60000 });
+  const number = await ksef.innerText();
+  assert.match(number, /^\d{10}-\d{8}-[0-9A-F]{12}-[0-9A-F]{2}$/);
+  assert.equal(await page.getByTestId('send-panel').getAttribute('data-state'), 'accepted');
+  // UPO through the relay, not the simulator's own host.
+  const upo = page.getByTestId('upo-link');
+  const href = await upo.getAttribute('href');
+  assert.match(href, /^\/ksef\/sim\/storage\//);
+  const resp = await page.request.get(`${stack.url}${href}`);
+  assert.equal(resp.status(), 200);
+  assert.match(await resp.text(), /UPO|Potwierdzenie/);
+  // Sent invoices are no longer editable.
+  assert.equal(await field('buyer.name').isDisabled(), true);
+
+  await page.getByTestId('nav-faktury').click();
+  const row = page.getByTestId('invoice-row').first();
+  await row.waitFor({ timeout: 30000 });
+  assert.equal(await row.getAttribute('data-state'), 'accepted');
+  assert.equal(await row.getByTestId('invoice-ksef').innerText(), number);
+  failed = false;
+});
+
+test('with slow processing the reference shows first; Pobierz status brings the KSeF number', async () => {
+  await logIn();
+  await fetch(`${stack.simUrl}/sim/processing-delay`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: 4000 }),
+  });
+  await fillInvoice('FV/2/e2e');
+  await page.getByTestId('send-ksef').click();
+  const reference = page.getByTestId('invoice-reference');
+  await reference.waitFor({ timeout: 30000 });
+  assert.match(await reference.innerText(), /-EE-/);
+  assert.equal(await page.getByTestId('send-panel').getAttribute('data-state'), 'sent');
+  await page.getByTestId('ksef-number').waitFor({ timeout: 60000 });
+  failed = false;
+});
+
+test('a rejection shows its details and what to do; a duplicate names the existing KSeF number', async () => {
+  const demo = await logIn();
+  // Seller NIP outside the login context: KSeF refuses (no permission for that NIP).
+  await fillInvoice('FV/3/e2e');
+  await field('seller.nip').fill(OTHER_NIPS.find((n) => n !== demo.nip));
+  await page.getByTestId('send-ksef').click();
+  const rejection = page.getByTestId('rejection');
+  await rejection.waitFor({ timeout: 60000 });
+  assert.match(await rejection.innerText(), /KSeF odrzucił fakturę/);
+  assert.equal(await page.getByTestId('send-panel').getAttribute('data-state'), 'rejected');
+
+  // Fix it and send: accepted. Then the same invoice again as a new draft: 440 duplicate.
+  await field('seller.nip').fill(demo.nip);
+  await page.getByTestId('send-ksef').click();
+  await page.getByTestId('ksef-number').waitFor({ timeout: 60000 });
+  const ksef = await page.getByTestId('ksef-number').innerText();
+  await fillInvoice('FV/3/e2e');
+  await page.getByTestId('send-ksef').click();
+  await rejection.waitFor({ timeout: 60000 });
+  assert.match(await rejection.innerText(), /440/);
+  assert.match(await rejection.innerText(), /nie wysyłaj jej ponownie/);
+  assert.equal(await page.getByTestId('duplicate-of').locator('code').innerText(), ksef);
+  failed = false;
+});
+
+test('a send whose answer is lost resumes by status and never sends twice', async () => {
+  await logIn();
+  let posts = 0;
+  // The invoice reaches KSeF but the answer never reaches the browser (connection reset).
+  await page.route(SEND_PATH, async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    posts += 1;
+    if (posts === 1) {
+      await route.fetch();
+      return route.abort('connectionreset');
+    }
+    return route.continue();
+  });
+  await fillInvoice('FV/4/e2e');
+  await page.getByTestId('send-ksef').click();
+  const err = page.getByTestId('send-error');
+  await err.waitFor({ timeout: 60000 });
+  assert.equal(await page.getByTestId('send-panel').getAttribute('data-state'), 'sending');
+  assert.match(await err.innerText(), /nie zostanie wysłana dwa razy/);
+  // The state survives a look at the list (stored before the request went out).
+  await page.getByTestId('retry-send').click();
+  await page.getByTestId('ksef-number').waitFor({ timeout: 60000 });
+  assert.equal(posts, 1, 'the invoice was sent once');
+
+  // A dropped connection before KSeF got it: resumed by status, then sent exactly once more.
+  await fetch(`${stack.simUrl}/sim/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'POST', path: '/v2/sessions/online/{referenceNumber}/invoices', kind: 'drop' }),
+  });
+  await fillInvoice('FV/5/e2e');
+  await page.getByTestId('send-ksef').click();
+  await err.waitFor({ timeout: 60000 });
+  await page.getByTestId('retry-send').click();
+  await page.getByTestId('ksef-number').waitFor({ timeout: 60000 });
+  assert.equal(posts, 3, 'one dropped request, one after the status check found nothing');
+  failed = false;
+});
