@@ -2,15 +2,15 @@
 //! protocol flows behind a `Transport` trait. No I/O, no clock, no global RNG,
 //! so everything here runs in native `cargo test` and in the browser alike.
 
-pub mod fa3;
-pub mod invoice;
-pub mod money;
-pub mod nip;
+pub mod api;
 pub mod crypto;
 pub mod error;
-pub mod ksef_number;
-pub mod qr;
-pub mod api;
-pub mod transport;
+pub mod fa3;
 pub mod flow;
+pub mod invoice;
+pub mod ksef_number;
+pub mod money;
+pub mod nip;
+pub mod qr;
+pub mod transport;
 pub mod xades;
