@@ -1,0 +1,157 @@
+//! IndexedDB store: round trips and schema upgrades, in headless Chromium.
+#![cfg(target_arch = "wasm32")]
+
+use kwit_web::store::{self, Record, SCHEMA_VERSION, Store};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Item {
+    id: String,
+    name: String,
+    #[serde(default)]
+    added_in_v2: Option<String>,
+}
+
+impl Record for Item {
+    const STORE: Store = Store::Companies;
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+}
+
+fn item(id: &str, name: &str) -> Item {
+    Item {
+        id: id.into(),
+        name: name.into(),
+        added_in_v2: None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn put_get_list_delete_round_trip() {
+    let name = "kwit-test-roundtrip";
+    store::delete_database(name).await.unwrap();
+    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    assert_eq!(db.version(), SCHEMA_VERSION);
+    let mut names = db.store_names();
+    names.sort();
+    assert_eq!(
+        names,
+        ["companies", "credentials", "drafts", "invoices", "settings"]
+    );
+
+    db.put(Store::Drafts, "b", &item("b", "Druga"))
+        .await
+        .unwrap();
+    db.put(Store::Drafts, "a", &item("a", "Pierwsza"))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.get::<Item>(Store::Drafts, "a").await.unwrap(),
+        Some(item("a", "Pierwsza"))
+    );
+    assert_eq!(db.get::<Item>(Store::Drafts, "zzz").await.unwrap(), None);
+    // Stores are separate: the same key in another store is another record.
+    assert_eq!(db.get::<Item>(Store::Invoices, "a").await.unwrap(), None);
+
+    db.put(Store::Drafts, "a", &item("a", "Zmieniona"))
+        .await
+        .unwrap();
+    let all: Vec<Item> = db.list(Store::Drafts).await.unwrap();
+    assert_eq!(all, vec![item("a", "Zmieniona"), item("b", "Druga")]);
+
+    db.delete(Store::Drafts, "a").await.unwrap();
+    let all: Vec<Item> = db.list(Store::Drafts).await.unwrap();
+    assert_eq!(all, vec![item("b", "Druga")]);
+
+    // Typed records pick their store and key.
+    db.save(&item("c1", "Firma")).await.unwrap();
+    assert_eq!(db.load::<Item>("c1").await.unwrap().unwrap().name, "Firma");
+    assert_eq!(db.load_all::<Item>().await.unwrap().len(), 1);
+    db.remove::<Item>("c1").await.unwrap();
+    assert!(db.load_all::<Item>().await.unwrap().is_empty());
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn data_survives_reopening() {
+    let name = "kwit-test-reopen";
+    store::delete_database(name).await.unwrap();
+    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    db.put(Store::Settings, "lang", &"en".to_string())
+        .await
+        .unwrap();
+    db.close();
+    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    assert_eq!(
+        db.get::<String>(Store::Settings, "lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("en")
+    );
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn version_1_database_upgrades_and_keeps_its_data() {
+    let name = "kwit-test-upgrade";
+    store::delete_database(name).await.unwrap();
+    let v1 = store::open_named(name, 1).await.unwrap();
+    let mut names = v1.store_names();
+    names.sort();
+    assert_eq!(
+        names,
+        ["companies", "drafts", "settings"],
+        "v1 had no credentials/invoices"
+    );
+    // A v1 record without the field added later.
+    v1.put(
+        Store::Companies,
+        "c1",
+        &serde_json::json!({"id": "c1", "name": "Stara firma"}),
+    )
+    .await
+    .unwrap();
+    v1.put(Store::Drafts, "d1", &item("d1", "Szkic"))
+        .await
+        .unwrap();
+    v1.close();
+
+    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    assert_eq!(db.version(), SCHEMA_VERSION);
+    let mut names = db.store_names();
+    names.sort();
+    assert_eq!(
+        names,
+        ["companies", "credentials", "drafts", "invoices", "settings"]
+    );
+    let c: Item = db
+        .get(Store::Companies, "c1")
+        .await
+        .unwrap()
+        .expect("v1 company kept");
+    assert_eq!(c, item("c1", "Stara firma"));
+    assert_eq!(
+        db.list::<Item>(Store::Drafts).await.unwrap(),
+        vec![item("d1", "Szkic")]
+    );
+    // New stores work after the upgrade.
+    db.put(Store::Credentials, "k1", &item("k1", "token"))
+        .await
+        .unwrap();
+    assert_eq!(db.list::<Item>(Store::Credentials).await.unwrap().len(), 1);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+fn new_ids_are_unique_uuids() {
+    let a = store::new_id();
+    let b = store::new_id();
+    assert_ne!(a, b);
+    assert_eq!(a.len(), 36);
+    assert_eq!(&a[14..15], "4");
+}
