@@ -20,6 +20,7 @@ pub mod state;
 pub mod tokens;
 pub mod upo;
 pub mod util;
+pub mod xades;
 
 pub use config::SimConfig;
 pub use error::ApiError;

@@ -95,6 +95,7 @@ fn api_routes() -> Router<AppState> {
     Router::new()
         .merge(crate::keys::routes())
         .merge(crate::auth::routes())
+        .merge(crate::xades::routes())
         .merge(crate::tokens::routes())
         .merge(crate::limits::routes())
         .merge(crate::certificates::routes())

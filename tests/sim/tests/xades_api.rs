@@ -1,0 +1,504 @@
+//! `POST /auth/xades-signature` over real HTTP, with documents signed independently by the
+//! `xmlsec1` CLI (Debian package `xmlsec1`) and certificates made by `openssl req -x509`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use common::*;
+use ksef_sim::RunningSim;
+use serde_json::{Value, json};
+
+const NIP: &str = "5265877635";
+const OTHER_NIP: &str = "7010002137";
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+
+fn temp_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "ksef-sim-xades-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .expect("tool runs (apt-get install openssl xmlsec1)");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A self-signed certificate with `subject` and its key (`rsa` or `ec` P-256), as PEM files.
+fn self_signed(dir: &Path, name: &str, ec: bool, subject: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let crt = dir.join(format!("{name}.crt"));
+    let mut cmd = Command::new("openssl");
+    cmd.args(["req", "-x509", "-nodes", "-days", "2", "-subj", subject]);
+    if ec {
+        cmd.args(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+    } else {
+        cmd.args(["-newkey", "rsa:2048"]);
+    }
+    cmd.arg("-keyout").arg(&key).arg("-out").arg(&crt);
+    run(&mut cmd);
+    (key, crt)
+}
+
+/// An unsigned `AuthTokenRequest` with an enveloped XAdES signature template (the shape the
+/// official clients produce: exc-c14n, document reference + SignedProperties reference).
+fn template(challenge: &str, nip: &str, algorithm: &str) -> String {
+    format!(
+        r##"<?xml version="1.0" encoding="utf-8"?>
+<AuthTokenRequest xmlns="http://ksef.mf.gov.pl/auth/token/2.0"><Challenge>{challenge}</Challenge><ContextIdentifier><Nip>{nip}</Nip></ContextIdentifier><SubjectIdentifierType>certificateSubject</SubjectIdentifierType><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="Signature"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{algorithm}"/><ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference><ds:Reference Type="http://uri.etsi.org/01903#SignedProperties" URI="#SignedProperties"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo><ds:Object><xades:QualifyingProperties xmlns:xades="http://uri.etsi.org/01903/v1.3.2#" Target="#Signature"><xades:SignedProperties Id="SignedProperties"><xades:SignedSignatureProperties><xades:SigningTime>2026-01-01T00:00:00Z</xades:SigningTime></xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties></ds:Object></ds:Signature></AuthTokenRequest>
+"##
+    )
+}
+
+/// Signs `xml` with `xmlsec1 --sign`.
+fn xmlsec_sign(dir: &Path, xml: &str, key: &Path, crt: &Path) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let tpl = dir.join(format!("tpl-{n}.xml"));
+    let out = dir.join(format!("signed-{n}.xml"));
+    std::fs::write(&tpl, xml).unwrap();
+    let mut pair = key.as_os_str().to_owned();
+    pair.push(",");
+    pair.push(crt.as_os_str());
+    run(Command::new("xmlsec1")
+        .args([
+            "--sign",
+            "--id-attr:Id",
+            "SignedProperties",
+            "--privkey-pem",
+        ])
+        .arg(pair)
+        .arg("--output")
+        .arg(&out)
+        .arg(&tpl));
+    std::fs::read_to_string(out).unwrap()
+}
+
+async fn challenge(sim: &RunningSim) -> String {
+    let r = post(sim, "/auth/challenge", "/auth/challenge", None, None).await;
+    assert_eq!(r.status, 200);
+    r.body["challenge"].as_str().unwrap().to_string()
+}
+
+/// `POST /auth/xades-signature` with an XML body; the answer is checked against open-api.json.
+async fn submit(sim: &RunningSim, xml: &str) -> (u16, Value) {
+    let resp = client()
+        .post(format!("{}/v2/auth/xades-signature", sim.base_url))
+        .header("content-type", "application/xml")
+        .body(xml.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if let Some(schema) =
+        common::schema::response_schema("POST", "/auth/xades-signature", status, &ct)
+    {
+        let errors = common::schema::validate(schema, &body);
+        assert!(
+            errors.is_empty(),
+            "violates open-api.json: {errors:?}\n{body}"
+        );
+    }
+    (status, body)
+}
+
+/// Submits, waits for the final status; returns `(status body, authenticationToken)`.
+async fn xades_login(sim: &RunningSim, xml: &str) -> (Value, String) {
+    let (status, body) = submit(sim, xml).await;
+    assert_eq!(status, 202, "{body}");
+    let reference = body["referenceNumber"].as_str().unwrap();
+    let token = body["authenticationToken"]["token"].as_str().unwrap();
+    (wait_auth(sim, reference, token).await, token.to_string())
+}
+
+async fn redeem(sim: &RunningSim, auth_token: &str) -> String {
+    let r = post(
+        sim,
+        "/auth/token/redeem",
+        "/auth/token/redeem",
+        Some(auth_token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["accessToken"]["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn rsa_signed_document_logs_in_and_can_create_a_ksef_token() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let subject = format!("/CN=Jan Testowy/serialNumber=TINPL-{NIP}/C=PL");
+    let (key, crt) = self_signed(&dir, "rsa", false, &subject);
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        &key,
+        &crt,
+    );
+    let (status, auth_token) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    assert_eq!(
+        status["authenticationMethodInfo"]["category"],
+        "XadesSignature"
+    );
+    let access = redeem(&sim, &auth_token).await;
+
+    // A certificate login may create KSeF tokens (a token login may not).
+    let r = post(
+        &sim,
+        "/tokens",
+        "/tokens",
+        Some(&access),
+        Some(json!({"permissions":["InvoiceRead","InvoiceWrite"],"description":"Kwit — faktury"})),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    // The new token works for a token login in the same context once active.
+    let mut ok = false;
+    for _ in 0..100 {
+        let (reference, op_token) = start_token_login(&sim, &token, NIP).await;
+        let st = wait_auth(&sim, &reference, &op_token).await;
+        if st["status"]["code"] == 200 {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    assert!(
+        ok,
+        "the KSeF token created after a XAdES login never became usable"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn ecdsa_p256_signed_document_logs_in() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let subject = format!("/CN=Firma Testowa/organizationIdentifier=VATPL-{NIP}/O=Firma/C=PL");
+    let (key, crt) = self_signed(&dir, "ec", true, &subject);
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, ECDSA_SHA256),
+        &key,
+        &crt,
+    );
+    let (status, auth_token) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    assert_eq!(
+        status["authenticationMethodInfo"]["code"],
+        "xades.qualified-seal"
+    );
+    let access = redeem(&sim, &auth_token).await;
+    let r = get(&sim, "/tokens", "/tokens", Some(&access)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn document_altered_after_signing_is_rejected() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "rsa",
+        false,
+        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
+    );
+    let ch = challenge(&sim).await;
+    let signed = xmlsec_sign(&dir, &template(&ch, NIP, RSA_SHA256), &key, &crt);
+
+    // Context changed after signing → digest of the document no longer matches.
+    let altered = signed.replace(
+        &format!("<Nip>{NIP}</Nip>"),
+        &format!("<Nip>{OTHER_NIP}</Nip>"),
+    );
+    assert_ne!(altered, signed);
+    let (status, body) = submit(&sim, &altered).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        9105
+    );
+
+    // Signed properties changed → their reference digest fails.
+    let altered = signed.replace("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z");
+    let (status, body) = submit(&sim, &altered).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        9105
+    );
+
+    // SignatureValue changed → it no longer verifies over SignedInfo.
+    let start = signed.find("<ds:SignatureValue>").unwrap() + "<ds:SignatureValue>".len();
+    let mut bytes = signed.clone().into_bytes();
+    bytes[start + 5] = if bytes[start + 5] == b'A' { b'B' } else { b'A' };
+    let (status, body) = submit(&sim, &String::from_utf8(bytes).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        9105
+    );
+
+    // Not XML at all; no signature.
+    let (status, body) = submit(&sim, "<AuthTokenRequest").await;
+    assert_eq!(
+        (
+            status,
+            body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()
+        ),
+        (400, json!(21001))
+    );
+    let unsigned = template(&ch, NIP, RSA_SHA256);
+    let sig_start = unsigned.find("<ds:Signature ").unwrap();
+    let sig_end = unsigned.find("</AuthTokenRequest>").unwrap();
+    let unsigned = format!("{}{}", &unsigned[..sig_start], &unsigned[sig_end..]);
+    let (status, body) = submit(&sim, &unsigned).await;
+    assert_eq!(
+        (
+            status,
+            body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()
+        ),
+        (400, json!(9102))
+    );
+
+    // The rejected attempts did not use up the challenge: the untouched document still works.
+    let (status, _) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn certificate_of_another_nip_fails_with_415() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "other",
+        false,
+        &format!("/CN=Inny/serialNumber=TINPL-{OTHER_NIP}"),
+    );
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        &key,
+        &crt,
+    );
+    let (status, auth_token) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 415, "{status}");
+    let r = post(
+        &sim,
+        "/auth/token/redeem",
+        "/auth/token/redeem",
+        Some(&auth_token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), 21301);
+
+    // A certificate without any NIP in its subject is not a valid identity.
+    let (key, crt) = self_signed(&dir, "anon", false, "/CN=Nobody");
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        &key,
+        &crt,
+    );
+    let (status, body) = submit(&sim, &signed).await;
+    assert_eq!(
+        (
+            status,
+            body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()
+        ),
+        (400, json!(21115))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn reused_or_unknown_challenge_is_rejected() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "rsa",
+        false,
+        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
+    );
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        &key,
+        &crt,
+    );
+    let (status, _) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    let (status, body) = submit(&sim, &signed).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        21111
+    );
+
+    let unknown = xmlsec_sign(
+        &dir,
+        &template("20250604-CR-461EA5B000-537A6BA15D-D7", NIP, RSA_SHA256),
+        &key,
+        &crt,
+    );
+    let (status, body) = submit(&sim, &unknown).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        21111
+    );
+    sim.shutdown().await;
+}
+
+/// A KSeF certificate issued by the simulator CA (CSR made by openssl) logs in as
+/// `xades.internal-certificate`; once revoked it is refused.
+#[tokio::test]
+async fn simulator_issued_certificate_logs_in_until_revoked() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "rsa",
+        false,
+        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
+    );
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        &key,
+        &crt,
+    );
+    let (status, auth_token) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    let access = redeem(&sim, &auth_token).await;
+
+    let ksef_key = dir.join("ksef.key");
+    let csr = dir.join("ksef.csr");
+    run(Command::new("openssl")
+        .args([
+            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-outform", "DER",
+        ])
+        .args([
+            "-subj",
+            &format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL"),
+        ])
+        .arg("-keyout")
+        .arg(&ksef_key)
+        .arg("-out")
+        .arg(&csr));
+    let csr_b64 = b64.encode(std::fs::read(&csr).unwrap());
+    let r = post(
+        &sim,
+        "/certificates/enrollments",
+        "/certificates/enrollments",
+        Some(&access),
+        Some(json!({"certificateName":"Kwit","certificateType":"Authentication","csr": csr_b64})),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let reference = r.body["referenceNumber"].as_str().unwrap().to_string();
+    let r = get(
+        &sim,
+        "/certificates/enrollments/{referenceNumber}",
+        &format!("/certificates/enrollments/{reference}"),
+        Some(&access),
+    )
+    .await;
+    let serial = r.body["certificateSerialNumber"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = post(
+        &sim,
+        "/certificates/retrieve",
+        "/certificates/retrieve",
+        Some(&access),
+        Some(json!({"certificateSerialNumbers": [serial]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let der_b64 = r.body["certificates"][0]["certificate"].as_str().unwrap();
+    let pem: String = der_b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    let ksef_crt = dir.join("ksef.crt");
+    std::fs::write(
+        &ksef_crt,
+        format!("-----BEGIN CERTIFICATE-----\n{pem}-----END CERTIFICATE-----\n"),
+    )
+    .unwrap();
+
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        &ksef_key,
+        &ksef_crt,
+    );
+    let (status, _) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    assert_eq!(
+        status["authenticationMethodInfo"]["code"],
+        "xades.internal-certificate"
+    );
+
+    let r = post(
+        &sim,
+        "/certificates/{certificateSerialNumber}/revoke",
+        &format!("/certificates/{serial}/revoke"),
+        Some(&access),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        &ksef_key,
+        &ksef_crt,
+    );
+    let (status, body) = submit(&sim, &signed).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        21115
+    );
+    sim.shutdown().await;
+}
