@@ -434,12 +434,44 @@ fn certificate_kind(
         return Ok(AuthMethod::InternalCertificate);
     }
     if tbs.issuer() == tbs.subject() {
-        // Self-signed certificates are accepted only on TEST — as this simulator does.
+        // Self-signed certificates are accepted only on TEST — as this simulator does; the
+        // self-signature must still hold (sha256WithRSAEncryption / ecdsa-with-SHA256).
+        verify_self_signature(cert, &tbs_der)?;
         return Ok(AuthMethod::SelfSignedSignature);
     }
     Err(invalid_certificate(
         "Niezaufany łańcuch certyfikatów: wymagany certyfikat samopodpisany (TEST) lub wydany przez KSeF.",
     ))
+}
+
+fn verify_self_signature(cert: &Certificate, tbs_der: &[u8]) -> Result<(), ApiError> {
+    const SHA256_WITH_RSA: &str = "1.2.840.113549.1.1.11";
+    const ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
+    let spki = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| invalid_certificate(e.to_string()))?;
+    let sig = cert.signature().raw_bytes();
+    let broken = || invalid_certificate("Podpis certyfikatu samopodpisanego jest nieprawidłowy.");
+    match cert.signature_algorithm().oid.to_string().as_str() {
+        SHA256_WITH_RSA => {
+            let key = rsa::PublicKey::from_public_key_der(&spki).map_err(|_| broken())?;
+            let sig = rsa::pkcs1v15::Signature::try_from(sig).map_err(|_| broken())?;
+            rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key)
+                .verify(tbs_der, &sig)
+                .map_err(|_| broken())
+        }
+        ECDSA_WITH_SHA256 => {
+            let key =
+                p256::ecdsa::VerifyingKey::from_public_key_der(&spki).map_err(|_| broken())?;
+            let sig = p256::ecdsa::Signature::from_der(sig).map_err(|_| broken())?;
+            key.verify(tbs_der, &sig).map_err(|_| broken())
+        }
+        other => Err(invalid_certificate(format!(
+            "Nieobsługiwany algorytm podpisu certyfikatu: {other} (symulator: sha256WithRSAEncryption, ecdsa-with-SHA256)."
+        ))),
+    }
 }
 
 fn fingerprint(der: &[u8]) -> String {

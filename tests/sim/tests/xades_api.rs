@@ -325,6 +325,38 @@ async fn certificate_of_another_nip_fails_with_415() {
     assert_eq!(r.status, 400);
     assert_eq!(r.code(), 21301);
 
+    // A self-signed certificate whose own signature is broken is refused.
+    let (key, crt) = self_signed(
+        &dir,
+        "own",
+        false,
+        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
+    );
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        &key,
+        &crt,
+    );
+    let end = signed.find("</ds:X509Certificate>").unwrap();
+    let body = signed[..end].trim_end().trim_end_matches('=');
+    let pos = body.len() - 4;
+    let mut bytes = signed.clone().into_bytes();
+    bytes[pos] = if bytes[pos] == b'A' { b'B' } else { b'A' };
+    let (status, body) = submit(&sim, &String::from_utf8(bytes).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        21115
+    );
+    assert!(
+        body["exception"]["exceptionDetailList"][0]["details"][0]
+            .as_str()
+            .unwrap()
+            .contains("Podpis certyfikatu"),
+        "{body}"
+    );
+
     // A certificate without any NIP in its subject is not a valid identity.
     let (key, crt) = self_signed(&dir, "anon", false, "/CN=Nobody");
     let signed = xmlsec_sign(
