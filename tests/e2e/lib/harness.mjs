@@ -73,10 +73,14 @@ export class Stack {
   }
 
   static async #stop(child) {
-    if (!child || child.exitCode !== null) return;
+    // A child killed by a signal keeps exitCode === null and sets signalCode instead.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const done = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
+    // Never hang a test run on a process that ignores SIGTERM.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
     await done;
+    clearTimeout(timer);
   }
 
   stopSim() { return Stack.#stop(this.sim); }
