@@ -224,29 +224,41 @@ pub struct RelayProcess {
 impl RelayProcess {
     /// Starts the binary on a free port with `args`, logging everything at TRACE.
     pub fn start(args: &[&str]) -> Self {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let listen = format!("127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kwit-relay"))
-            .args(["--listen", &listen])
-            .args(args)
-            .env("RUST_LOG", "trace")
-            .env("KWIT_LOG_FORMAT", "json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kwit-relay binary starts");
-        let addr: SocketAddr = listen.parse().unwrap();
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                return Self { child, addr };
+        // A port freed by the probe listener can be taken by another test's server before the
+        // relay binds it; the relay then exits at once. So the relay must still be running
+        // after the port answers, or we try again on a fresh port.
+        for _ in 0..5 {
+            let port = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap().port()
+            };
+            let listen = format!("127.0.0.1:{port}");
+            let mut child = Command::new(env!("CARGO_BIN_EXE_kwit-relay"))
+                .args(["--listen", &listen])
+                .args(args)
+                .env("RUST_LOG", "trace")
+                .env("KWIT_LOG_FORMAT", "json")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("kwit-relay binary starts");
+            let addr: SocketAddr = listen.parse().unwrap();
+            for _ in 0..200 {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                if std::net::TcpStream::connect(addr).is_ok() {
+                    std::thread::sleep(Duration::from_millis(200));
+                    if matches!(child.try_wait(), Ok(None)) {
+                        return Self { child, addr };
+                    }
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(25));
             }
-            std::thread::sleep(Duration::from_millis(25));
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        let _ = child.kill();
-        let _ = child.wait();
         panic!("kwit-relay did not start listening");
     }
 
