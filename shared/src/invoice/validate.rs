@@ -8,7 +8,7 @@ use super::{BuyerId, Invoice, InvoiceKind, Line, VatRate};
 use crate::money::{Decimal, fraction_digits, is_country_code, is_currency_code, parse_decimal};
 use crate::nip::Nip;
 use time::Date;
-use time::macros::{date, format_description};
+use time::macros::date;
 
 /// `TDataT` bounds.
 pub const MIN_DATE: Date = date!(2006 - 01 - 01);
@@ -81,9 +81,22 @@ pub(crate) fn date_field(
     }
 }
 
-/// `YYYY-MM-DD` → date.
+/// `YYYY-MM-DD` → date. Parsed by hand: `time`'s generic format-description parser costs
+/// about 12 KB of wasm, and this is the only format Kwit reads.
 pub fn parse_date(s: &str) -> Option<Date> {
-    Date::parse(s.trim(), format_description!("[year]-[month]-[day]")).ok()
+    let b = s.trim().as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(digits(0..4)?).ok()?;
+    let month = time::Month::try_from(u8::try_from(digits(5..7)?).ok()?).ok()?;
+    let day = u8::try_from(digits(8..10)?).ok()?;
+    Date::from_calendar_date(year, month, day).ok()
 }
 
 /// `YYYY-MM-DD`.
