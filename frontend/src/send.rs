@@ -14,7 +14,7 @@ use ksef_core::error::Error as KsefError;
 use ksef_core::fa3::write_fa3;
 use ksef_core::flow::{self, AcceptedInvoice, KsefClient, OnlineSession, PublicKeys, SentInvoice};
 use ksef_core::invoice::{InvoiceDraft, ValidationErrors};
-use ksef_core::transport::{HttpRequest, HttpResponse};
+use ksef_core::transport::HttpResponse;
 use leptos::prelude::*;
 use serde::Deserialize;
 
@@ -26,37 +26,7 @@ use crate::session::Session;
 
 // ---------------------------------------------------------------- browser transport
 
-/// `fetch` through the relay (same origin) for the `ksef_core` flows.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FetchTransport;
-
-impl ksef_core::transport::Transport for FetchTransport {
-    type Error = String;
-
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
-        let (parts, body) = request.into_parts();
-        let mut builder = gloo_net::http::RequestBuilder::new(&parts.uri.to_string())
-            .method(parts.method.clone());
-        for (name, value) in &parts.headers {
-            if let Ok(v) = value.to_str() {
-                builder = builder.header(name.as_str(), v);
-            }
-        }
-        let request = if body.is_empty() {
-            builder.build()
-        } else {
-            builder.body(js_sys::Uint8Array::from(body.as_slice()))
-        }
-        .map_err(|e| e.to_string())?;
-        let resp = request.send().await.map_err(|e| e.to_string())?;
-        let mut out = http::Response::builder().status(resp.status());
-        for (name, value) in resp.headers().entries() {
-            out = out.header(name, value);
-        }
-        let bytes = resp.binary().await.map_err(|e| e.to_string())?;
-        out.body(bytes).map_err(|e| e.to_string())
-    }
-}
+pub use crate::net::{BrowserSleep, FetchTransport};
 
 /// Waits `ms` milliseconds on the browser's timer.
 pub async fn sleep_ms(ms: u64) {
@@ -71,20 +41,9 @@ pub async fn sleep_ms(ms: u64) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-type BrowserSleep = fn(u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
-
-fn browser_sleep(ms: u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
-    Box::pin(sleep_ms(ms))
-}
-
 /// A KSeF client for `env` through the relay; storage links go to `/ksef/{env}/storage`.
 pub fn client(env: Env) -> KsefClient<FetchTransport, BrowserSleep> {
-    KsefClient::new(
-        FetchTransport,
-        browser_sleep as BrowserSleep,
-        format!("/ksef/{}/v2", env.slug()),
-    )
-    .with_storage_base(format!("/ksef/{}/storage", env.slug()))
+    crate::net::ksef_client(env)
 }
 
 /// Rewrites an absolute storage link KSeF returned (`{any host}/storage/...`) to the relay.
