@@ -12,10 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rsa::pkcs8::DecodePublicKey;
-use rsa::signature::Verifier;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use time::OffsetDateTime;
 use x509_cert::der::{Decode, Encode};
 use x509_cert::name::Name;
@@ -145,6 +143,155 @@ fn cert_error(code: u32, description: &str, detail: String) -> ApiError {
     ApiError::bad(code, description, vec![detail])
 }
 
+/// 25004 description (open-api `POST /certificates/enrollments`).
+const CSR_INVALID: &str = "Niepoprawny format CSR lub niepoprawny podpis CSR.";
+const KEY_INVALID: &str = "Nieprawidłowy typ lub długość klucza.";
+const ALGORITHM_INVALID: &str = "Nieprawidłowy algorytm podpisu CSR.";
+
+/// Digest of a CSR signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CsrDigest {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl CsrDigest {
+    fn digest(self, data: &[u8]) -> Vec<u8> {
+        use sha2::Digest;
+        match self {
+            CsrDigest::Sha1 => sha1::Sha1::digest(data).to_vec(),
+            CsrDigest::Sha256 => sha2::Sha256::digest(data).to_vec(),
+            CsrDigest::Sha384 => sha2::Sha384::digest(data).to_vec(),
+            CsrDigest::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        }
+    }
+    fn pkcs1v15(self) -> rsa::pkcs1v15::Pkcs1v15Sign {
+        match self {
+            CsrDigest::Sha1 => rsa::pkcs1v15::Pkcs1v15Sign::new::<sha1::Sha1>(),
+            CsrDigest::Sha256 => rsa::pkcs1v15::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            CsrDigest::Sha384 => rsa::pkcs1v15::Pkcs1v15Sign::new::<sha2::Sha384>(),
+            CsrDigest::Sha512 => rsa::pkcs1v15::Pkcs1v15Sign::new::<sha2::Sha512>(),
+        }
+    }
+}
+
+/// CSR signature algorithms KSeF accepts (open-api `POST /certificates/enrollments`:
+/// RSA PKCS#1 v1.5, RSA PSS, ECDSA; SHA1/256/384/512) — `(is ECDSA, digest)`. RSA-PSS is
+/// not implemented by the simulator (→ 25011 with a detail saying so).
+fn csr_algorithm(oid: &str) -> Option<(bool, CsrDigest)> {
+    Some(match oid {
+        "1.2.840.113549.1.1.5" => (false, CsrDigest::Sha1),
+        "1.2.840.113549.1.1.11" => (false, CsrDigest::Sha256),
+        "1.2.840.113549.1.1.12" => (false, CsrDigest::Sha384),
+        "1.2.840.113549.1.1.13" => (false, CsrDigest::Sha512),
+        "1.2.840.10045.4.1" => (true, CsrDigest::Sha1),
+        "1.2.840.10045.4.3.2" => (true, CsrDigest::Sha256),
+        "1.2.840.10045.4.3.3" => (true, CsrDigest::Sha384),
+        "1.2.840.10045.4.3.4" => (true, CsrDigest::Sha512),
+        _ => return None,
+    })
+}
+
+const OID_RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+const OID_RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
+
+fn csr_spki_der(csr: &x509_cert::request::CertReq) -> Result<Vec<u8>, ApiError> {
+    csr.info
+        .public_key
+        .to_der()
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Checks the CSR key (RSA 2048 or EC P-256 — 25010 otherwise), its signature algorithm
+/// (25011) and its self-signature (25004). Rules: open-api `POST /certificates/enrollments`.
+fn verify_csr(csr: &x509_cert::request::CertReq) -> Result<(), ApiError> {
+    let info_der = csr
+        .info
+        .to_der()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let spki_der = csr_spki_der(csr)?;
+    let key_oid = csr.info.public_key.algorithm.oid.to_string();
+    enum Key {
+        Rsa(rsa::PublicKey),
+        Ec(p256::ecdsa::VerifyingKey),
+    }
+    let key = match key_oid.as_str() {
+        OID_RSA_ENCRYPTION => {
+            let key = rsa::PublicKey::from_public_key_der(&spki_der).map_err(|_| {
+                cert_error(25004, CSR_INVALID, "Nie można odczytać klucza RSA z CSR.".into())
+            })?;
+            use rsa::traits::PublicKeyParts;
+            let bits = key.n().bit_width();
+            if bits != 2048 {
+                return Err(cert_error(
+                    25010,
+                    KEY_INVALID,
+                    format!("Klucz RSA ma {bits} bitów; KSeF przyjmuje klucze RSA o długości 2048 bitów albo EC P-256. / RSA keys must be 2048-bit (or use EC P-256)."),
+                ));
+            }
+            Key::Rsa(key)
+        }
+        OID_EC_PUBLIC_KEY => Key::Ec(
+            p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der).map_err(|_| {
+                cert_error(
+                    25010,
+                    KEY_INVALID,
+                    "Klucz EC musi być na krzywej NIST P-256 (secp256r1). / EC keys must use the P-256 curve.".into(),
+                )
+            })?,
+        ),
+        other => {
+            return Err(cert_error(
+                25010,
+                KEY_INVALID,
+                format!("Nieobsługiwany typ klucza {other}; dozwolone: RSA 2048 albo EC P-256. / Use RSA 2048 or EC P-256."),
+            ));
+        }
+    };
+    let alg_oid = csr.algorithm.oid.to_string();
+    let Some((ecdsa, digest)) = csr_algorithm(&alg_oid) else {
+        let detail = if alg_oid == OID_RSASSA_PSS {
+            "RSA-PSS nie jest obsługiwane przez symulator; użyj RSA PKCS#1 v1.5 albo ECDSA. / RSA-PSS is not implemented by the simulator.".to_string()
+        } else {
+            format!(
+                "Algorytm podpisu {alg_oid} nie jest dozwolony (RSA PKCS#1 v1.5 lub ECDSA z SHA-1/256/384/512). / Unsupported CSR signature algorithm."
+            )
+        };
+        return Err(cert_error(25011, ALGORITHM_INVALID, detail));
+    };
+    let hashed = digest.digest(&info_der);
+    let signature = csr.signature.raw_bytes();
+    let bad_signature = || {
+        cert_error(
+            25004,
+            CSR_INVALID,
+            "Podpis CSR jest nieprawidłowy. / The CSR signature does not verify.".into(),
+        )
+    };
+    match (key, ecdsa) {
+        (Key::Rsa(key), false) => key
+            .verify(digest.pkcs1v15(), &hashed, signature)
+            .map_err(|_| bad_signature()),
+        (Key::Ec(key), true) => {
+            use p256::ecdsa::signature::hazmat::PrehashVerifier;
+            // RFC 3279: ECDSA-Sig-Value (DER SEQUENCE of r, s).
+            let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| bad_signature())?;
+            key.verify_prehash(&hashed, &sig)
+                .map_err(|_| bad_signature())
+        }
+        _ => Err(cert_error(
+            25011,
+            ALGORITHM_INVALID,
+            format!(
+                "Algorytm podpisu {alg_oid} nie pasuje do typu klucza {key_oid}. / The signature algorithm does not match the key type."
+            ),
+        )),
+    }
+}
+
 /// `POST /certificates/enrollments` → 202; the certificate is issued at once.
 async fn enroll(
     State(state): State<AppState>,
@@ -170,76 +317,19 @@ async fn enroll(
     let der = util::b64_decode(&req.csr).ok_or_else(|| {
         cert_error(
             25004,
-            "Nieprawidłowy CSR.",
+            CSR_INVALID,
             "Pole csr nie jest poprawnym Base64 (DER).".into(),
         )
     })?;
-    let csr = x509_cert::request::CertReq::from_der(&der).map_err(|e| {
-        cert_error(
-            25004,
-            "Nieprawidłowy CSR.",
-            format!("Nie można odczytać CSR: {e}."),
-        )
-    })?;
-    let info_der = csr
-        .info
-        .to_der()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let spki_der = csr
-        .info
-        .public_key
-        .to_der()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    // sha256WithRSAEncryption; EC P-256 CSRs are not supported by this simulator.
-    const RSA_SHA256: &str = "1.2.840.113549.1.1.11";
-    if csr.algorithm.oid.to_string() != RSA_SHA256 {
-        return Err(cert_error(
-            25011,
-            "Nieobsługiwany algorytm podpisu CSR.",
-            format!(
-                "Algorytm {} nie jest obsługiwany przez symulator (tylko RSA SHA-256).",
-                csr.algorithm.oid
-            ),
-        ));
-    }
-    let key = rsa::PublicKey::from_public_key_der(&spki_der).map_err(|_| {
-        cert_error(
-            25010,
-            "Nieobsługiwany typ klucza.",
-            "Oczekiwano klucza RSA.".into(),
-        )
-    })?;
-    use rsa::traits::PublicKeyParts;
-    if key.size() * 8 < 2048 {
-        return Err(cert_error(
-            25010,
-            "Nieobsługiwany typ klucza.",
-            "Klucz RSA musi mieć co najmniej 2048 bitów.".into(),
-        ));
-    }
-    let signature =
-        rsa::pkcs1v15::Signature::try_from(csr.signature.raw_bytes()).map_err(|_| {
-            cert_error(
-                25004,
-                "Nieprawidłowy CSR.",
-                "Nieprawidłowy podpis CSR.".into(),
-            )
-        })?;
-    rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key)
-        .verify(&info_der, &signature)
-        .map_err(|_| {
-            cert_error(
-                25004,
-                "Nieprawidłowy CSR.",
-                "Podpis CSR jest nieprawidłowy.".into(),
-            )
-        })?;
+    let csr = x509_cert::request::CertReq::from_der(&der)
+        .map_err(|e| cert_error(25004, CSR_INVALID, format!("Nie można odczytać CSR: {e}.")))?;
+    verify_csr(&csr)?;
     // The CSR subject must carry the login identity ("we własnym imieniu").
     let subject_text = csr.info.subject.to_string();
     if !subject_text.contains(&auth.subject.value) {
         return Err(cert_error(
             25003,
-            "Dane w CSR nie są zgodne z danymi certyfikacyjnymi.",
+            "Dane w CSR nie zgadzają się z danymi w użytym wektorze uwierzytelniającym.",
             format!(
                 "Temat CSR musi zawierać identyfikator {}.",
                 auth.subject.value
@@ -261,7 +351,7 @@ async fn enroll(
     let cert_der = build_certificate(
         csr.info.subject.clone(),
         issuer,
-        &spki_der,
+        &csr_spki_der(&csr)?,
         &serial,
         valid_from,
         valid_to,
@@ -481,8 +571,9 @@ pub fn routes() -> Router<AppState> {
 
 #[cfg(test)]
 mod tests {
-    //! The signature-login path (XAdES verification is not in the simulator yet, so the
-    //! login is placed in the state directly) — CSR in, CA-signed certificate out.
+    //! Enrollment in-process (`oneshot`): the certificate login is placed in the state
+    //! directly to keep this unit test free of XAdES signing; real XAdES logins followed by
+    //! enrollment (RSA and EC P-256 CSRs) are in `tests/xades_api.rs`.
 
     use std::str::FromStr;
 

@@ -149,6 +149,108 @@ async fn redeem(sim: &RunningSim, auth_token: &str) -> String {
     r.body["accessToken"]["token"].as_str().unwrap().to_string()
 }
 
+/// A CSR made by `openssl req -new` with `key_args` (e.g. `["-newkey","rsa:2048"]`) and
+/// `digest` (`-sha256`…): `(private key PEM path, CSR DER)`.
+fn openssl_csr(
+    dir: &Path,
+    name: &str,
+    key_args: &[&str],
+    digest: &str,
+    subject: &str,
+) -> (PathBuf, Vec<u8>) {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    run(Command::new("openssl")
+        .args(["req", "-new", "-nodes", "-outform", "DER", digest])
+        .args(key_args)
+        .args(["-subj", subject])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr));
+    (key, std::fs::read(&csr).unwrap())
+}
+
+/// `POST /certificates/enrollments` with a DER CSR.
+async fn enroll(sim: &RunningSim, access: &str, csr_der: &[u8], kind: &str) -> Resp {
+    use base64::Engine;
+    let csr_b64 = base64::engine::general_purpose::STANDARD.encode(csr_der);
+    post(
+        sim,
+        "/certificates/enrollments",
+        "/certificates/enrollments",
+        Some(access),
+        Some(json!({"certificateName":"Kwit","certificateType": kind,"csr": csr_b64})),
+    )
+    .await
+}
+
+/// Follows an accepted enrollment (its 202 body) to the issued certificate: status →
+/// serial → retrieve; writes it as PEM. Returns `(serial, PEM path)`.
+async fn issued_certificate(
+    sim: &RunningSim,
+    access: &str,
+    accepted: &Value,
+    dir: &Path,
+    name: &str,
+) -> (String, PathBuf) {
+    let reference = accepted["referenceNumber"].as_str().unwrap();
+    let r = get(
+        sim,
+        "/certificates/enrollments/{referenceNumber}",
+        &format!("/certificates/enrollments/{reference}"),
+        Some(access),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"]["code"], 200, "{}", r.body);
+    let serial = r.body["certificateSerialNumber"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = post(
+        sim,
+        "/certificates/retrieve",
+        "/certificates/retrieve",
+        Some(access),
+        Some(json!({"certificateSerialNumbers": [serial]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let der_b64 = r.body["certificates"][0]["certificate"].as_str().unwrap();
+    let pem: String = der_b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    let crt = dir.join(format!("{name}.crt"));
+    std::fs::write(
+        &crt,
+        format!("-----BEGIN CERTIFICATE-----\n{pem}-----END CERTIFICATE-----\n"),
+    )
+    .unwrap();
+    (serial, crt)
+}
+
+/// A self-signed TINPL login (XAdES, RSA) → access token with owner rights in `NIP`.
+async fn certificate_access(sim: &RunningSim, dir: &Path) -> String {
+    let (key, crt) = self_signed(
+        dir,
+        "login",
+        false,
+        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
+    );
+    let signed = xmlsec_sign(
+        dir,
+        &template(&challenge(sim).await, NIP, RSA_SHA256),
+        &key,
+        &crt,
+    );
+    let (status, auth_token) = xades_login(sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    redeem(sim, &auth_token).await
+}
+
 #[tokio::test]
 async fn rsa_signed_document_logs_in_and_can_create_a_ksef_token() {
     let sim = start().await;
@@ -420,8 +522,6 @@ async fn reused_or_unknown_challenge_is_rejected() {
 /// `xades.internal-certificate`; once revoked it is refused.
 #[tokio::test]
 async fn simulator_issued_certificate_logs_in_until_revoked() {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
     let sim = start().await;
     let dir = temp_dir();
     let (key, crt) = self_signed(
@@ -440,64 +540,16 @@ async fn simulator_issued_certificate_logs_in_until_revoked() {
     assert_eq!(status["status"]["code"], 200, "{status}");
     let access = redeem(&sim, &auth_token).await;
 
-    let ksef_key = dir.join("ksef.key");
-    let csr = dir.join("ksef.csr");
-    run(Command::new("openssl")
-        .args([
-            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-outform", "DER",
-        ])
-        .args([
-            "-subj",
-            &format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL"),
-        ])
-        .arg("-keyout")
-        .arg(&ksef_key)
-        .arg("-out")
-        .arg(&csr));
-    let csr_b64 = b64.encode(std::fs::read(&csr).unwrap());
-    let r = post(
-        &sim,
-        "/certificates/enrollments",
-        "/certificates/enrollments",
-        Some(&access),
-        Some(json!({"certificateName":"Kwit","certificateType":"Authentication","csr": csr_b64})),
-    )
-    .await;
+    let (ksef_key, csr) = openssl_csr(
+        &dir,
+        "ksef",
+        &["-newkey", "rsa:2048"],
+        "-sha256",
+        &format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL"),
+    );
+    let r = enroll(&sim, &access, &csr, "Authentication").await;
     assert_eq!(r.status, 202, "{}", r.body);
-    let reference = r.body["referenceNumber"].as_str().unwrap().to_string();
-    let r = get(
-        &sim,
-        "/certificates/enrollments/{referenceNumber}",
-        &format!("/certificates/enrollments/{reference}"),
-        Some(&access),
-    )
-    .await;
-    let serial = r.body["certificateSerialNumber"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = post(
-        &sim,
-        "/certificates/retrieve",
-        "/certificates/retrieve",
-        Some(&access),
-        Some(json!({"certificateSerialNumbers": [serial]})),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let der_b64 = r.body["certificates"][0]["certificate"].as_str().unwrap();
-    let pem: String = der_b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
-        .collect();
-    let ksef_crt = dir.join("ksef.crt");
-    std::fs::write(
-        &ksef_crt,
-        format!("-----BEGIN CERTIFICATE-----\n{pem}-----END CERTIFICATE-----\n"),
-    )
-    .unwrap();
-
+    let (serial, ksef_crt) = issued_certificate(&sim, &access, &r.body, &dir, "ksef").await;
     let signed = xmlsec_sign(
         &dir,
         &template(&challenge(&sim).await, NIP, RSA_SHA256),
@@ -532,5 +584,167 @@ async fn simulator_issued_certificate_logs_in_until_revoked() {
         body["exception"]["exceptionDetailList"][0]["exceptionCode"],
         21115
     );
+    sim.shutdown().await;
+}
+
+/// KSeF recommends EC keys: an EC P-256 CSR (ecdsa-with-SHA256, made by openssl) is
+/// enrolled, the issued certificate carries the CSR's key, is signed by the simulator CA and
+/// logs in by XAdES (ecdsa-sha256); an Offline one signs a KOD II link that verifies with
+/// the issued certificate (kody-qr.md: ECDSA P-256/SHA-256 over the URL path).
+#[tokio::test]
+async fn ec_p256_csr_is_enrolled_and_the_certificate_logs_in_and_signs_kod_ii() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let access = certificate_access(&sim, &dir).await;
+    let subject = format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL");
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    let (ec_key, csr) = openssl_csr(&dir, "ec", &ec, "-sha256", &subject);
+    let r = enroll(&sim, &access, &csr, "Authentication").await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let (_, ec_crt) = issued_certificate(&sim, &access, &r.body, &dir, "ec").await;
+
+    // The issued certificate holds the CSR's EC key and is signed by the simulator CA.
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&ec_crt)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("id-ecPublicKey") && text.contains("P-256"),
+        "{text}"
+    );
+    assert!(text.contains("KSeF Simulator CA"), "{text}");
+    let pub_of = |args: &[&str], path: &Path| {
+        let out = Command::new("openssl")
+            .args(args)
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    assert_eq!(
+        pub_of(&["x509", "-noout", "-pubkey", "-in"], &ec_crt),
+        pub_of(&["pkey", "-pubout", "-in"], &ec_key)
+    );
+
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, ECDSA_SHA256),
+        &ec_key,
+        &ec_crt,
+    );
+    let (status, _) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    assert_eq!(
+        status["authenticationMethodInfo"]["code"],
+        "xades.internal-certificate"
+    );
+
+    // Offline certificate → KOD II: ECDSA P-256/SHA-256 over the link path, checked with the
+    // public key of the issued certificate.
+    let (off_key, csr) = openssl_csr(&dir, "offline", &ec, "-sha256", &subject);
+    let r = enroll(&sim, &access, &csr, "Offline").await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let (serial, off_crt) = issued_certificate(&sim, &access, &r.body, &dir, "offline").await;
+    let link = dir.join("kod2.txt");
+    std::fs::write(
+        &link,
+        format!("qr-test.ksef.mf.gov.pl/certificate/Nip/{NIP}/{NIP}/{serial}/UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE"),
+    )
+    .unwrap();
+    let sig = dir.join("kod2.sig");
+    run(Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(&off_key)
+        .arg("-out")
+        .arg(&sig)
+        .arg(&link));
+    let pubkey = dir.join("offline.pub");
+    std::fs::write(
+        &pubkey,
+        pub_of(&["x509", "-noout", "-pubkey", "-in"], &off_crt),
+    )
+    .unwrap();
+    run(Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(&pubkey)
+        .arg("-signature")
+        .arg(&sig)
+        .arg(&link));
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "keyUsage", "-in"])
+        .arg(&off_crt)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("Non Repudiation"),
+        "Offline certificates are for KOD II (non-repudiation)"
+    );
+    sim.shutdown().await;
+}
+
+/// CSRs outside the documented key types/algorithms get 25010/25011, a changed CSR 25004,
+/// a subject of someone else 25003 (open-api `POST /certificates/enrollments`).
+#[tokio::test]
+async fn csr_outside_ksef_rules_is_refused_with_the_ksef_code() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let access = certificate_access(&sim, &dir).await;
+    let subject = format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL");
+    let cases: [(&str, &[&str], &str, u64); 4] = [
+        ("rsa1024", &["-newkey", "rsa:1024"], "-sha256", 25010),
+        ("rsa3072", &["-newkey", "rsa:3072"], "-sha256", 25010),
+        (
+            "p384",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            "-sha256",
+            25010,
+        ),
+        ("ed25519", &["-newkey", "ed25519"], "-sha256", 25010),
+    ];
+    for (name, key_args, digest, code) in cases {
+        let digest_args = if name == "ed25519" { "-noenc" } else { digest };
+        let (_, csr) = openssl_csr(&dir, name, key_args, digest_args, &subject);
+        let r = enroll(&sim, &access, &csr, "Authentication").await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (400, code),
+            "{name}: {}",
+            r.body
+        );
+    }
+
+    // SHA-1/384/512 are allowed digests for the CSR signature (open-api), RSA and EC alike.
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    for (name, key_args, digest) in [
+        ("rsa-sha1", &["-newkey", "rsa:2048"][..], "-sha1"),
+        ("ec-sha384", &ec[..], "-sha384"),
+        ("ec-sha512", &ec[..], "-sha512"),
+    ] {
+        let (_, csr) = openssl_csr(&dir, name, key_args, digest, &subject);
+        let r = enroll(&sim, &access, &csr, "Authentication").await;
+        assert_eq!(r.status, 202, "{name}: {}", r.body);
+    }
+
+    // An EC CSR changed after signing → 25004; another subject → 25003.
+    let (_, mut csr) = openssl_csr(&dir, "ec-bad", &ec, "-sha256", &subject);
+    let at = csr
+        .windows(NIP.len())
+        .position(|w| w == NIP.as_bytes())
+        .unwrap();
+    csr[at + 9] = if csr[at + 9] == b'1' { b'2' } else { b'1' };
+    let r = enroll(&sim, &access, &csr, "Authentication").await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 25004), "{}", r.body);
+    let (_, csr) = openssl_csr(
+        &dir,
+        "ec-other",
+        &ec,
+        "-sha256",
+        &format!("/CN=Inny/organizationIdentifier=VATPL-{OTHER_NIP}/O=Inny/C=PL"),
+    );
+    let r = enroll(&sim, &access, &csr, "Authentication").await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 25003), "{}", r.body);
     sim.shutdown().await;
 }
