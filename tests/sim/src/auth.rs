@@ -191,7 +191,7 @@ impl AuthMethod {
 }
 
 /// Final or pending result of an auth operation (`StatusInfo`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AuthOutcome {
     pub code: u16,
     pub description: String,
@@ -220,7 +220,7 @@ impl AuthOutcome {
 }
 
 /// One `/auth/...` operation (`referenceNumber` `...-AU-...`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AuthOperation {
     pub reference_number: String,
     pub start_date: OffsetDateTime,
@@ -242,7 +242,7 @@ pub struct AuthOperation {
     pub cert_fingerprint: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ChallengeRecord {
     pub issued: OffsetDateTime,
     pub timestamp_ms: i64,
@@ -250,7 +250,7 @@ pub struct ChallengeRecord {
 }
 
 /// Auth data in [`crate::state::SimState`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct AuthStore {
     pub challenges: HashMap<String, ChallengeRecord>,
     pub operations: HashMap<String, AuthOperation>,

@@ -38,9 +38,10 @@ pub const LIMITS: CertificateLimits = CertificateLimits {
 };
 
 /// A certificate issued by the simulator's CA.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IssuedCertificate {
     pub serial_hex: String,
+    #[serde(with = "crate::persist::base64_bytes")]
     pub der: Vec<u8>,
     pub name: String,
     pub kind: String,
@@ -54,7 +55,7 @@ pub struct IssuedCertificate {
     pub revoked: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Enrollment {
     pub reference_number: String,
     pub owner: String,
@@ -63,7 +64,7 @@ pub struct Enrollment {
 }
 
 /// Issued certificates by serial number (hex, upper case), enrollments by reference.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CertificateStore {
     pub issued: HashMap<String, IssuedCertificate>,
     pub enrollments: HashMap<String, Enrollment>,

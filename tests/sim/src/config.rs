@@ -13,7 +13,8 @@ pub struct SimConfig {
     pub listen: SocketAddr,
     /// Base for absolute storage links (`{public_url}/storage/...`). `None` = `http://{bound addr}`.
     pub public_url: Option<String>,
-    /// If set, state is loaded from / saved to this JSON file (best effort).
+    /// If set, state is loaded from this JSON file at start (when it exists) and saved to it
+    /// after changes and on graceful shutdown (`persist.rs` says what and when).
     pub state_file: Option<PathBuf>,
     /// Lifetime of access tokens (KSeF: 15 minutes).
     pub access_token_ttl: Duration,

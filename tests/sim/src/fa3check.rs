@@ -26,9 +26,11 @@ use time::Date;
 pub const FA3_NAMESPACE: &str = "http://crd.gov.pl/wzor/2025/06/25/13775/";
 
 /// A rejection of one invoice: the status KSeF shows for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rejection {
     pub code: u16,
+    /// Derived from `code` ([`status_description`]); restored after loading a state file.
+    #[serde(skip)]
     pub description: &'static str,
     pub details: Vec<String>,
     /// `status.extensions` (duplicates: the original's session and KSeF number).
@@ -65,7 +67,7 @@ pub fn status_description(code: u16) -> &'static str {
 }
 
 /// How the buyer (`Podmiot2`) is identified; names follow `InvoiceQueryBuyerIdentifierType`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Identifier {
     /// `Nip`, `VatUe`, `Other`, `None` (buyer) or `InternalId` (third subjects).
     pub kind: String,
@@ -73,7 +75,7 @@ pub struct Identifier {
 }
 
 /// A `Podmiot3` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ThirdSubject {
     pub identifier: Identifier,
     pub name: Option<String>,
@@ -82,7 +84,7 @@ pub struct ThirdSubject {
 }
 
 /// Everything the simulator needs from an invoice for statuses, UPO and metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct InvoiceFacts {
     pub system_code: String,
     pub seller_nip: String,

@@ -49,9 +49,36 @@ pub struct KeyMaterial {
     pub ca_key: PrivateKey,
 }
 
+static KEYS: OnceLock<KeyMaterial> = OnceLock::new();
+
+/// Makes `material` this process's keys (a state file loaded at start, `persist.rs`). Fine
+/// when no key was used yet or the same keys are installed again; an error when the process
+/// already has other keys (then material encrypted for the file's keys could not be read).
+pub fn install_key_material(material: KeyMaterial) -> Result<(), String> {
+    let spki = |k: &PrivateKey| {
+        k.to_public_key()
+            .to_public_key_der()
+            .map(|d| d.into_vec())
+            .ok()
+    };
+    let fingerprint = |m: &KeyMaterial| {
+        m.token_keys
+            .iter()
+            .chain(&m.symmetric_keys)
+            .chain(std::iter::once(&m.ca_key))
+            .map(spki)
+            .collect::<Vec<_>>()
+    };
+    let wanted = fingerprint(&material);
+    match KEYS.set(material) {
+        Ok(()) => Ok(()),
+        Err(_) if fingerprint(key_material()) == wanted => Ok(()),
+        Err(_) => Err("Ten proces ma już inne klucze symulatora niż plik stanu; uruchom osobny proces. / This process already uses other simulator keys than the state file.".into()),
+    }
+}
+
 /// Generates (on first call, in parallel threads) and returns the process-wide key material.
 pub fn key_material() -> &'static KeyMaterial {
-    static KEYS: OnceLock<KeyMaterial> = OnceLock::new();
     KEYS.get_or_init(|| {
         let mut keys: Vec<PrivateKey> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..5)

@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod keys;
 pub mod ksef_number;
 pub mod limits;
+pub mod persist;
 pub mod query;
 pub mod server;
 pub mod sessions;

@@ -76,7 +76,30 @@ async fn main() -> ExitCode {
     );
     println!("Demo KSeF token: {}", sim.demo.ksef_token);
     println!("Control API: {}/sim/demo", sim.base_url);
-    let _ = tokio::signal::ctrl_c().await;
+    if let Some(path) = &sim.state.config.state_file {
+        println!("State file: {}", path.display());
+    }
+    stop_requested().await;
+    println!("Zatrzymywanie / stopping (requests in flight are finished)…");
     sim.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Ctrl+C (SIGINT) or SIGTERM (service managers, `kill`, container stops).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            Err(e) => eprintln!("SIGTERM handler unavailable: {e}"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

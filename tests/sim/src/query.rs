@@ -16,7 +16,7 @@ use crate::util::rfc3339;
 pub const RECORD_CAP: usize = 10_000;
 
 /// One invoice that got a KSeF number (sent through a session or seeded).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InvoiceRecord {
     pub ksef_number: String,
     pub facts: InvoiceFacts,
@@ -28,6 +28,7 @@ pub struct InvoiceRecord {
     pub invoicing_mode: String,
     pub hash_of_corrected_invoice: Option<String>,
     pub session_reference: String,
+    #[serde(with = "crate::persist::base64_arc")]
     pub xml: Arc<Vec<u8>>,
 }
 

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -127,11 +128,32 @@ pub fn app(state: AppState) -> Router {
         .merge(control::routes())
         .merge(crate::invoices::control_routes())
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), mark_dirty))
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn(system_warning))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
+
+/// Requests that may change data mark the state for the state-file saver (`persist.rs`).
+async fn mark_dirty(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let reads_only = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let response = next.run(req).await;
+    if !reads_only {
+        state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    response
+}
+
+/// How long a graceful shutdown waits for requests in flight before closing connections.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// A running simulator (see [`spawn`]).
 pub struct RunningSim {
@@ -142,13 +164,22 @@ pub struct RunningSim {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    saver: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningSim {
-    /// Stops accepting, closes open connections, waits for the server task.
+    /// Graceful shutdown: stops accepting, lets requests in flight finish (at most
+    /// [`SHUTDOWN_GRACE`]), closes idle connections, then saves the state file if one is set.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        if let Some(saver) = self.saver {
+            saver.abort();
+            let _ = saver.await;
+        }
+        if let Some(path) = self.state.config.state_file.clone() {
+            crate::persist::save_logged(self.state.clone(), path).await;
+        }
     }
 }
 
@@ -162,13 +193,27 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<RunningSim> {
         .clone()
         .unwrap_or_else(|| base_url.clone());
     let seed = config.seed_demo;
+    let state_file = config.state_file.clone();
     // Key generation is CPU-bound (first call per process): keep it off the async workers.
-    let state = tokio::task::spawn_blocking(move || AppState::new(config, public_url))
-        .await
-        .map_err(std::io::Error::other)?;
-    if seed {
-        control::seed_demo(&state);
+    // A state file brings its own keys, installed before any are generated.
+    let (mut state, loaded) = tokio::task::spawn_blocking(move || {
+        let loaded = match &config.state_file {
+            Some(path) => crate::persist::load(path)?,
+            None => None,
+        };
+        Ok::<_, std::io::Error>((AppState::new(config, public_url), loaded))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    match loaded {
+        Some(loaded) => crate::persist::restore(&mut state, loaded),
+        None if seed => control::seed_demo(&state),
+        None => {}
     }
+    let saver = state_file.map(|path| {
+        state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+        crate::persist::spawn_saver(state.clone(), path)
+    });
     let router = app(state.clone());
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(serve(listener, router, rx));
@@ -179,6 +224,7 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<RunningSim> {
         state,
         shutdown: tx,
         task,
+        saver,
     })
 }
 
@@ -190,18 +236,30 @@ async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Recei
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 let router = router.clone();
-                connections.spawn(serve_connection(stream, peer, router));
+                connections.spawn(serve_connection(stream, peer, router, shutdown.clone()));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
-    connections.abort_all();
-    while connections.join_next().await.is_some() {}
+    // Connections saw the same signal: each finishes its request in flight and closes.
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
+    }
 }
 
 /// Serves one HTTP/1.1 connection; a response marked [`DropConnection`] closes the socket
 /// without sending anything.
-async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, router: Router) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let drop_now = Arc::new(Notify::new());
     let signal = drop_now.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -223,6 +281,19 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, route
     });
     let conn =
         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let stopping = async {
+        if !*shutdown.borrow_and_update() {
+            let _ = shutdown.changed().await;
+        }
+    };
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = drop_now.notified() => return,
+        _ = stopping => {}
+    }
+    // Graceful: a request in flight is answered, then the connection closes (idle ones at once).
+    conn.as_mut().graceful_shutdown();
     tokio::select! {
         _ = conn => {}
         _ = drop_now.notified() => {}

@@ -47,16 +47,20 @@ const LINK_TTL: time::Duration = time::Duration::hours(1);
 const SESSION_TTL: time::Duration = time::Duration::hours(12);
 
 /// Sessions, accepted invoices and exports of one simulator (a field of `SimState`).
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct InvoiceStore {
     pub sessions: BTreeMap<String, OnlineSession>,
     /// Invoices with a KSeF number, in acceptance order.
     pub invoices: Vec<InvoiceRecord>,
-    /// KSeF number → index in `invoices`.
+    /// KSeF number → index in `invoices` (rebuilt on load).
+    #[serde(skip)]
     pub by_ksef: HashMap<String, usize>,
-    /// Duplicate key (seller NIP, RodzajFaktury, P_2) → (KSeF number, session reference).
+    /// Duplicate key (seller NIP, RodzajFaktury, P_2) → (KSeF number, session reference)
+    /// (rebuilt on load).
+    #[serde(skip)]
     pub duplicates: HashMap<(String, String, String), (String, String)>,
-    /// Export jobs (export handlers in `invoices.rs`).
+    /// Export jobs (export handlers in `invoices.rs`); not saved in the state file.
+    #[serde(skip)]
     pub exports: BTreeMap<String, crate::invoices::ExportJob>,
     /// Hashes of rejected offline invoices that already got an accepted technical correction.
     pub corrected: std::collections::HashSet<String>,
@@ -76,6 +80,7 @@ impl InvoiceStore {
 }
 
 /// One interactive session.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct OnlineSession {
     pub reference: String,
     pub context_kind: String,
@@ -95,6 +100,7 @@ pub struct OnlineSession {
 }
 
 /// One invoice sent in a session.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct SessionInvoice {
     pub ordinal: usize,
     pub reference: String,
@@ -107,7 +113,7 @@ pub struct SessionInvoice {
 }
 
 /// What an accepted invoice got.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Accepted {
     pub ksef_number: String,
     pub seller_nip: String,

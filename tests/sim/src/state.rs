@@ -5,6 +5,7 @@
 //! `.await`.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::limits::RateLimiter;
 use crate::tokens::TokenStore;
 
 /// Demo company seeded at start (also `GET /sim/demo`).
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoInfo {
     pub nip: String,
@@ -58,6 +59,8 @@ pub struct AppState {
     pub public_url: Arc<String>,
     pub inner: Arc<Mutex<SimState>>,
     pub demo: Arc<Mutex<DemoInfo>>,
+    /// Set after a request that may have changed data; the state-file saver clears it.
+    pub dirty: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
             public_url: Arc::new(public_url.trim_end_matches('/').to_string()),
             inner: Arc::new(Mutex::new(state)),
             demo: Arc::new(Mutex::new(DemoInfo::default())),
+            dirty: Arc::new(AtomicBool::new(false)),
         }
     }
 

@@ -28,7 +28,7 @@ pub enum TokenStatus {
     Failed,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct KsefToken {
     pub reference_number: String,
     pub secret_sha256: [u8; 32],
@@ -70,7 +70,7 @@ impl KsefToken {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct TokenStore {
     pub tokens: HashMap<String, KsefToken>,
 }

@@ -11,7 +11,7 @@ pub const UPO_NAMESPACE: &str = "http://upo.schematy.mf.gov.pl/KSeF/v4-3";
 pub const MAX_DOCUMENTS_PER_PAGE: usize = 10_000;
 
 /// How the session was authenticated (`Uwierzytelnienie`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Authentication {
     /// `NumerReferencyjnyTokenaKSeF` — the KSeF token's reference number.
     KsefToken(String),

@@ -15,6 +15,18 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use x509_cert::der::{Decode, Encode};
 
+/// Anything that serves the simulator API: an in-process [`RunningSim`] or a sim binary.
+pub trait SimUrl {
+    /// `http://host:port` (no trailing slash, no `/v2`).
+    fn base_url(&self) -> &str;
+}
+
+impl SimUrl for RunningSim {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
+
 pub async fn start() -> RunningSim {
     start_with(SimConfig::for_tests()).await
 }
@@ -50,7 +62,7 @@ impl Resp {
 /// Sends a request and checks the response body against the open-api.json schema for
 /// `template` (the documented path) and the status, when the spec documents one.
 pub async fn call(
-    sim: &RunningSim,
+    sim: &impl SimUrl,
     method: Method,
     template: &str,
     path: &str,
@@ -58,7 +70,7 @@ pub async fn call(
     body: Option<Value>,
     extra: &[(&str, &str)],
 ) -> Resp {
-    let mut req = client().request(method.clone(), format!("{}/v2{path}", sim.base_url));
+    let mut req = client().request(method.clone(), format!("{}/v2{path}", sim.base_url()));
     if let Some(t) = bearer {
         req = req.bearer_auth(t);
     }
@@ -103,12 +115,12 @@ pub async fn call(
     }
 }
 
-pub async fn get(sim: &RunningSim, template: &str, path: &str, bearer: Option<&str>) -> Resp {
+pub async fn get(sim: &impl SimUrl, template: &str, path: &str, bearer: Option<&str>) -> Resp {
     call(sim, Method::GET, template, path, bearer, None, &[]).await
 }
 
 pub async fn post(
-    sim: &RunningSim,
+    sim: &impl SimUrl,
     template: &str,
     path: &str,
     bearer: Option<&str>,
@@ -118,11 +130,11 @@ pub async fn post(
 }
 
 /// The KSeF-token key: `(publicKeyId, RSA public key)` picked as a client does (latest validFrom).
-pub async fn token_key(sim: &RunningSim) -> (String, rsa::PublicKey) {
+pub async fn token_key(sim: &impl SimUrl) -> (String, rsa::PublicKey) {
     pick_key(sim, "KsefTokenEncryption").await
 }
 
-pub async fn pick_key(sim: &RunningSim, usage: &str) -> (String, rsa::PublicKey) {
+pub async fn pick_key(sim: &impl SimUrl, usage: &str) -> (String, rsa::PublicKey) {
     let r = get(
         sim,
         "/security/public-key-certificates",
@@ -159,7 +171,7 @@ pub fn oaep_encrypt(key: &rsa::PublicKey, data: &[u8]) -> String {
 }
 
 /// Starts a KSeF-token login; returns `(referenceNumber, authenticationToken)`.
-pub async fn start_token_login(sim: &RunningSim, token: &str, nip: &str) -> (String, String) {
+pub async fn start_token_login(sim: &impl SimUrl, token: &str, nip: &str) -> (String, String) {
     let (key_id, key) = token_key(sim).await;
     let ch = post(sim, "/auth/challenge", "/auth/challenge", None, None).await;
     assert_eq!(ch.status, 200);
@@ -185,7 +197,7 @@ pub async fn start_token_login(sim: &RunningSim, token: &str, nip: &str) -> (Str
 }
 
 /// Polls `/auth/{ref}` until the status is final.
-pub async fn wait_auth(sim: &RunningSim, reference: &str, auth_token: &str) -> Value {
+pub async fn wait_auth(sim: &impl SimUrl, reference: &str, auth_token: &str) -> Value {
     for _ in 0..100 {
         let r = get(
             sim,
@@ -204,7 +216,7 @@ pub async fn wait_auth(sim: &RunningSim, reference: &str, auth_token: &str) -> V
 }
 
 /// Full token login → `(accessToken, refreshToken)`.
-pub async fn login(sim: &RunningSim, token: &str, nip: &str) -> (String, String) {
+pub async fn login(sim: &impl SimUrl, token: &str, nip: &str) -> (String, String) {
     let (reference, auth_token) = start_token_login(sim, token, nip).await;
     let status = wait_auth(sim, &reference, &auth_token).await;
     assert_eq!(status["status"]["code"], 200, "{status}");
@@ -227,9 +239,9 @@ pub async fn login(sim: &RunningSim, token: &str, nip: &str) -> (String, String)
 }
 
 /// Mints a token through the control API.
-pub async fn mint(sim: &RunningSim, nip: &str, permissions: &[&str]) -> String {
+pub async fn mint(sim: &impl SimUrl, nip: &str, permissions: &[&str]) -> String {
     let r = client()
-        .post(format!("{}/sim/tokens", sim.base_url))
+        .post(format!("{}/sim/tokens", sim.base_url()))
         .json(&json!({"nip": nip, "permissions": permissions}))
         .send()
         .await
@@ -239,9 +251,9 @@ pub async fn mint(sim: &RunningSim, nip: &str, permissions: &[&str]) -> String {
     v["token"].as_str().unwrap().to_string()
 }
 
-pub async fn fault(sim: &RunningSim, rule: Value) {
+pub async fn fault(sim: &impl SimUrl, rule: Value) {
     let r = client()
-        .post(format!("{}/sim/faults", sim.base_url))
+        .post(format!("{}/sim/faults", sim.base_url()))
         .json(&rule)
         .send()
         .await
