@@ -213,8 +213,8 @@ async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), Stri
         .ok_or_else(|| {
             t(
                 lang,
-                "Brak domyślnego tokena lub certyfikatu. Dodaj token KSeF albo ustaw istniejący jako domyślny.",
-                "No default token or certificate. Add a KSeF token or set an existing one as default.",
+                "Brak domyślnego tokena lub certyfikatu. Sprawdź, czy masz ustawiony domyślny certyfikat lub domyślny token: dodaj token KSeF albo ustaw istniejący jako domyślny.",
+                "No default token or certificate. Check that a default certificate or default token is set: add a KSeF token or set an existing one as default.",
             )
             .to_owned()
         })?;
