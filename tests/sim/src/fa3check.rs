@@ -306,6 +306,24 @@ const UPO_FILES: [(&str, &str); 1] = [(
     include_str!("../../../schemas/upo/upo-v4-3.xsd"),
 )];
 
+/// The vendored `AuthTokenRequest` v2.1 schema (open-api `POST /auth/xades-signature`).
+const AUTH_21: (&str, &str) = (
+    "auth/schemat_auth_v2-1.xsd",
+    include_str!("../../../schemas/auth/schemat_auth_v2-1.xsd"),
+);
+const AUTH_20_NAME: &str = "auth/schemat_auth_v2-0.xsd";
+
+/// The v2.0 schema (`schemas/auth/schemat_auth_v2-0.xsd`) writes its `AllowedIps` patterns in
+/// .NET regex syntax (`^…$`, `\b`) that XSD regex — and so libxml2 — rejects. v2.1 is the same
+/// schema with those patterns in XSD syntax, so v2.0 documents are validated with v2.1's
+/// rules in the v2.0 namespace.
+fn auth_20_schema() -> String {
+    AUTH_21.1.replace(
+        "http://ksef.mf.gov.pl/auth/token/2.1",
+        "http://ksef.mf.gov.pl/auth/token/2.0",
+    )
+}
+
 /// Writes the embedded schemas once per process into a temp dir (libxml2 resolves
 /// `xsd:import` against files), returning the main schema path.
 fn schema_path(kind: SchemaKind) -> Result<PathBuf, String> {
@@ -313,7 +331,9 @@ fn schema_path(kind: SchemaKind) -> Result<PathBuf, String> {
     let dir = DIR
         .get_or_init(|| {
             let dir = std::env::temp_dir().join(format!("ksef-sim-xsd-{}", std::process::id()));
-            for (name, body) in FA3_FILES.iter().chain(UPO_FILES.iter()) {
+            let auth_20 = auth_20_schema();
+            let auth = [AUTH_21, (AUTH_20_NAME, auth_20.as_str())];
+            for (name, body) in FA3_FILES.iter().chain(&UPO_FILES).chain(&auth) {
                 let path = dir.join(name);
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
@@ -326,6 +346,8 @@ fn schema_path(kind: SchemaKind) -> Result<PathBuf, String> {
     Ok(dir.join(match kind {
         SchemaKind::Fa3 => FA3_FILES[0].0,
         SchemaKind::Upo => UPO_FILES[0].0,
+        SchemaKind::Auth20 => AUTH_20_NAME,
+        SchemaKind::Auth21 => AUTH_21.0,
     }))
 }
 
@@ -333,6 +355,8 @@ fn schema_path(kind: SchemaKind) -> Result<PathBuf, String> {
 enum SchemaKind {
     Fa3,
     Upo,
+    Auth20,
+    Auth21,
 }
 
 thread_local! {
@@ -342,6 +366,16 @@ thread_local! {
 }
 
 fn validate_against(kind: SchemaKind, xml: &[u8]) -> Result<(), Vec<String>> {
+    validate_prepared(kind, xml, |_| {})
+}
+
+/// Parses `xml`, lets `prepare` change the tree (e.g. drop an enveloped signature), then
+/// validates against the schema of `kind`.
+fn validate_prepared(
+    kind: SchemaKind,
+    xml: &[u8],
+    prepare: impl FnOnce(&libxml::tree::Document),
+) -> Result<(), Vec<String>> {
     let parser = Parser::default();
     let options = ParserOptions {
         recover: false,
@@ -355,6 +389,7 @@ fn validate_against(kind: SchemaKind, xml: &[u8]) -> Result<(), Vec<String>> {
         .map_err(|_| {
             vec!["Plik nie jest poprawnym dokumentem XML. / Malformed XML.".to_string()]
         })?;
+    prepare(&doc);
     VALIDATORS.with(|cell| {
         let mut validators = cell.borrow_mut();
         if !validators.iter().any(|(k, _)| *k == kind) {
@@ -395,6 +430,30 @@ fn validate_against(kind: SchemaKind, xml: &[u8]) -> Result<(), Vec<String>> {
 /// Validates against the official FA(3) XSD (`schemas/fa3/schemat_FA(3)_v1-0E.xsd`).
 pub fn validate_xsd(xml: &[u8]) -> Result<(), Vec<String>> {
     validate_against(SchemaKind::Fa3, xml)
+}
+
+/// Validates a signed `AuthTokenRequest` against its XSD (v2.0 or v2.1 by namespace). The
+/// schema has no place for `ds:Signature`, so the enveloped signature (a child of the root,
+/// removed by the enveloped-signature transform anyway) is dropped before validation.
+pub fn validate_auth_xsd(xml: &[u8], v21: bool) -> Result<(), Vec<String>> {
+    let kind = if v21 {
+        SchemaKind::Auth21
+    } else {
+        SchemaKind::Auth20
+    };
+    validate_prepared(kind, xml, |doc| {
+        if let Some(root) = doc.get_root_element() {
+            for mut child in root.get_child_elements() {
+                let is_signature = child.get_name() == "Signature"
+                    && child
+                        .get_namespace()
+                        .is_some_and(|ns| ns.get_href() == "http://www.w3.org/2000/09/xmldsig#");
+                if is_signature {
+                    child.unlink_node();
+                }
+            }
+        }
+    })
 }
 
 /// Validates against the UPO v4-3 XSD (`schemas/upo/upo-v4-3.xsd`).

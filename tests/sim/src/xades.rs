@@ -5,8 +5,12 @@
 //! (enveloped-signature, C14N 1.0/1.1/exclusive), `SignedInfo` is canonicalized with its
 //! `CanonicalizationMethod` and `SignatureValue` is checked with the key of the embedded
 //! certificate (RSA PKCS#1 v1.5 SHA-256, ECDSA P-256 SHA-256 raw `r||s` or DER).
-//! Certificates: self-signed with the NIP in the subject (as on TEST), or issued by the
-//! simulator CA (`certificates.rs`) and not revoked.
+//! The document is validated against the auth XSD (21401), the XAdES `SignedProperties`
+//! must be signed and name the KeyInfo certificate (`SigningCertificate`) and carry a
+//! plausible `SigningTime`.
+//! Certificates: self-signed with the NIP in the subject (as on TEST, refused with status 460
+//! under `verifyCertificateChain=true`), or issued by the simulator CA (`certificates.rs`)
+//! and not revoked.
 
 use axum::Router;
 use axum::extract::{Query, Request, State};
@@ -38,7 +42,15 @@ const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+const NS_XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
+const SHA1_URI: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+const SHA384_URI: &str = "http://www.w3.org/2001/04/xmldsig-more#sha384";
+const SHA512_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha512";
 const OID_SERIAL_NUMBER: &str = "2.5.4.5";
+/// Allowed clock difference for `SigningTime`: not later than now + this, not earlier than
+/// the challenge's issue time − this. The docs give no number; the official C# client signs
+/// with `SigningTime = now − 1 min`, so a few minutes of skew must pass.
+pub const SIGNING_TIME_SKEW: time::Duration = time::Duration::minutes(5);
 const OID_ORG_IDENTIFIER: &str = "2.5.4.97";
 
 fn unreadable(detail: impl Into<String>) -> ApiError {
@@ -57,8 +69,9 @@ fn invalid_certificate(detail: impl Into<String>) -> ApiError {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct XadesQuery {
+    /// open-api: boolean query parameter; forces the chain (and OCSP/CRL) check on
+    /// environments that accept self-signed certificates.
     #[serde(default)]
-    #[allow(dead_code)]
     verify_certificate_chain: Option<String>,
 }
 
@@ -69,6 +82,8 @@ pub struct VerifiedRequest {
     pub context: ContextId,
     pub subject_identifier_type: String,
     pub certificate_der: Vec<u8>,
+    /// XAdES `SigningTime`.
+    pub signing_time: time::OffsetDateTime,
 }
 
 fn element_named(doc: &Document<'_>, id: NodeId, ns: &str, local: &str) -> bool {
@@ -119,7 +134,7 @@ fn prefix_list(doc: &Document<'_>, method: NodeId) -> Vec<String> {
 }
 
 /// Parses and cryptographically verifies a signed `AuthTokenRequest`; synchronous KSeF
-/// errors (21001, 9101, 9102, 9103, 9105, 21115) on failure.
+/// errors (21001, 21217, 9101, 21401, 9102, 9103, 9105, 21115) on failure.
 pub fn verify_document(body: &[u8]) -> Result<VerifiedRequest, ApiError> {
     let xml = std::str::from_utf8(body)
         .map_err(|_| ApiError::bad(21217, "Nieprawidłowe kodowanie znaków.", vec![]))?;
@@ -139,6 +154,10 @@ pub fn verify_document(body: &[u8]) -> Result<VerifiedRequest, ApiError> {
             "Element główny musi być AuthTokenRequest (http://ksef.mf.gov.pl/auth/token/2.0 lub 2.1).",
         ));
     };
+    // open-api `POST /auth/xades-signature`: 21401 with the validator's text.
+    crate::fa3check::validate_auth_xsd(body, ns == NS_AUTH_21).map_err(|details| {
+        ApiError::bad(21401, "Dokument nie jest zgodny ze schemą (xsd).", details)
+    })?;
     let field = |name: &str| {
         doc.first_child_element_by_name_ns(root, ns, name)
             .map(|id| text(&doc, id))
@@ -216,12 +235,14 @@ pub fn verify_document(body: &[u8]) -> Result<VerifiedRequest, ApiError> {
         ));
     }
     let mut covers_document = false;
+    let mut referenced = Vec::new();
     for reference in references {
         let uri = doc.get_attribute(reference, "URI").unwrap_or_default();
         let (target, mut set) = if uri.is_empty() {
             covers_document = true;
             (root, NodeSet::all_without_comments(&doc))
         } else if let Some(id) = uri.strip_prefix('#') {
+            referenced.push(id.to_string());
             let node = *ids.get(id).ok_or_else(|| {
                 invalid_signature(format!("Referencja {uri} wskazuje nieistniejący element."))
             })?;
@@ -303,12 +324,256 @@ pub fn verify_document(body: &[u8]) -> Result<VerifiedRequest, ApiError> {
         .to_der()
         .map_err(|e| invalid_certificate(e.to_string()))?;
     verify_signature_value(&sig_alg, &spki, &signed_info_bytes, &signature_value)?;
+    let signing_time =
+        check_signed_properties(&doc, signature, &referenced, &cert, &certificate_der)?;
     Ok(VerifiedRequest {
         challenge,
         context,
         subject_identifier_type,
         certificate_der,
+        signing_time,
     })
+}
+
+/// XAdES (ETSI EN 319 132) qualifying properties: `SignedProperties` must be covered by a
+/// `SignedInfo` reference, `SigningCertificate(V2)/Cert` must name the certificate in
+/// `KeyInfo` (`CertDigest`; `IssuerSerial` when given) and `SigningTime` must be present.
+/// Failures are signature failures (9105) with a detail saying which property is wrong.
+fn check_signed_properties(
+    doc: &Document<'_>,
+    signature: NodeId,
+    referenced: &[String],
+    cert: &Certificate,
+    cert_der: &[u8],
+) -> Result<time::OffsetDateTime, ApiError> {
+    let missing = |what: &str| {
+        invalid_signature(format!(
+            "Brak {what} w podpisie XAdES (QualifyingProperties/SignedProperties). / Missing {what}."
+        ))
+    };
+    let props = doc
+        .get_elements_by_tag_name_ns(NS_XADES, "SignedProperties")
+        .into_iter()
+        .find(|p| is_ancestor(doc, signature, *p))
+        .ok_or_else(|| missing("SignedProperties"))?;
+    let id = doc.get_attribute(props, "Id").unwrap_or_default();
+    if id.is_empty() || !referenced.iter().any(|r| r == id) {
+        return Err(invalid_signature(
+            "SignedProperties nie są objęte podpisem (brak referencji do ich Id w SignedInfo). / SignedProperties are not signed.",
+        ));
+    }
+    let signature_props = doc
+        .first_child_element_by_name_ns(props, NS_XADES, "SignedSignatureProperties")
+        .ok_or_else(|| missing("SignedSignatureProperties"))?;
+    let signing_time = doc
+        .first_child_element_by_name_ns(signature_props, NS_XADES, "SigningTime")
+        .ok_or_else(|| missing("SigningTime"))?;
+    let signing_time = parse_signing_time(&text(doc, signing_time)).ok_or_else(|| {
+        invalid_signature("SigningTime nie jest poprawną datą xsd:dateTime. / SigningTime is not a valid dateTime.")
+    })?;
+    let signing_cert = doc
+        .first_child_element_by_name_ns(signature_props, NS_XADES, "SigningCertificate")
+        .or_else(|| {
+            doc.first_child_element_by_name_ns(signature_props, NS_XADES, "SigningCertificateV2")
+        })
+        .ok_or_else(|| missing("SigningCertificate"))?;
+    let tbs = cert.tbs_certificate();
+    let serial = decimal(tbs.serial_number().as_bytes());
+    let mut problem = "SigningCertificate nie zawiera elementu Cert.".to_string();
+    for cert_node in doc.child_elements_by_name_ns(signing_cert, NS_XADES, "Cert") {
+        let Some(digest_node) =
+            doc.first_child_element_by_name_ns(cert_node, NS_XADES, "CertDigest")
+        else {
+            problem = "Cert bez CertDigest.".into();
+            continue;
+        };
+        let alg = doc
+            .first_child_element_by_name_ns(digest_node, NS_DS, "DigestMethod")
+            .and_then(|m| doc.get_attribute(m, "Algorithm"))
+            .unwrap_or_default();
+        let Some(actual) = digest_with(alg, cert_der) else {
+            problem = format!("Nieobsługiwany algorytm CertDigest: {alg}.");
+            continue;
+        };
+        let expected = doc
+            .first_child_element_by_name_ns(digest_node, NS_DS, "DigestValue")
+            .map(|v| text(doc, v).split_whitespace().collect::<String>())
+            .and_then(|v| util::b64_decode(&v));
+        if expected.as_deref() != Some(actual.as_slice()) {
+            problem = "CertDigest nie jest skrótem certyfikatu z KeyInfo.".into();
+            continue;
+        }
+        if let Some(issuer_serial) =
+            doc.first_child_element_by_name_ns(cert_node, NS_XADES, "IssuerSerial")
+        {
+            let serial_text = doc
+                .first_child_element_by_name_ns(issuer_serial, NS_DS, "X509SerialNumber")
+                .map(|n| text(doc, n))
+                .unwrap_or_default();
+            if serial_text.trim_start_matches('0') != serial.trim_start_matches('0') {
+                problem = format!(
+                    "IssuerSerial/X509SerialNumber {serial_text} nie jest numerem seryjnym certyfikatu z KeyInfo ({serial})."
+                );
+                continue;
+            }
+            let issuer_text = doc
+                .first_child_element_by_name_ns(issuer_serial, NS_DS, "X509IssuerName")
+                .map(|n| text(doc, n))
+                .unwrap_or_default();
+            if !same_name(&issuer_text, tbs.issuer()) {
+                problem = format!(
+                    "IssuerSerial/X509IssuerName „{issuer_text}” nie jest wystawcą certyfikatu z KeyInfo ({}).",
+                    tbs.issuer()
+                );
+                continue;
+            }
+        }
+        return Ok(signing_time);
+    }
+    Err(invalid_signature(format!(
+        "SigningCertificate nie wskazuje certyfikatu użytego do podpisu: {problem} / SigningCertificate does not match the KeyInfo certificate."
+    )))
+}
+
+/// `xsd:dateTime`; without a zone it is taken as UTC.
+fn parse_signing_time(s: &str) -> Option<time::OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .or_else(|| time::OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())
+}
+
+fn digest_with(alg: &str, data: &[u8]) -> Option<Vec<u8>> {
+    Some(match alg {
+        SHA1_URI => sha1::Sha1::digest(data).to_vec(),
+        SHA256_URI => Sha256::digest(data).to_vec(),
+        SHA384_URI => sha2::Sha384::digest(data).to_vec(),
+        SHA512_URI => sha2::Sha512::digest(data).to_vec(),
+        _ => return None,
+    })
+}
+
+/// Big-endian unsigned bytes as a decimal string (`X509SerialNumber` is an xsd:integer).
+fn decimal(bytes: &[u8]) -> String {
+    let mut digits = vec![0u8]; // little-endian base-10
+    for &b in bytes {
+        let mut carry = b as u32;
+        for d in digits.iter_mut() {
+            let v = *d as u32 * 256 + carry;
+            *d = (v % 10) as u8;
+            carry = v / 10;
+        }
+        while carry > 0 {
+            digits.push((carry % 10) as u8);
+            carry /= 10;
+        }
+    }
+    while digits.len() > 1 && digits.last() == Some(&0) {
+        digits.pop();
+    }
+    digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
+}
+
+/// Compares an RFC 4514-style DN text with a certificate name as a set of (type, value)
+/// pairs — order, spacing and case of the text vary between signing tools. A text with an
+/// attribute type the simulator does not know is not held against the client.
+fn same_name(text: &str, name: &x509_cert::name::Name) -> bool {
+    let normalize = |v: &str| {
+        v.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let mut from_cert: Vec<(String, String)> = name
+        .iter()
+        .map(|atv| {
+            let value = std::str::from_utf8(atv.value.value()).unwrap_or_default();
+            (atv.oid.to_string(), normalize(value))
+        })
+        .collect();
+    let mut from_text = Vec::new();
+    for part in split_unescaped(text, &[',', ';', '+']) {
+        let Some((kind, value)) = part.split_once('=') else {
+            return false;
+        };
+        let Some(oid) = attribute_oid(kind.trim()) else {
+            return true;
+        };
+        let value = unescape_dn(value.trim());
+        if value.starts_with('#') {
+            return true;
+        }
+        from_text.push((oid, normalize(&value)));
+    }
+    from_cert.sort();
+    from_text.sort();
+    from_cert == from_text
+}
+
+fn split_unescaped(s: &str, separators: &[char]) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut escaped = false;
+    for c in s.chars() {
+        if escaped {
+            parts.last_mut().expect("one part").push(c);
+            escaped = false;
+            continue;
+        }
+        if c == '\\' {
+            escaped = true;
+            parts.last_mut().expect("one part").push(c);
+        } else if separators.contains(&c) {
+            parts.push(String::new());
+        } else {
+            parts.last_mut().expect("one part").push(c);
+        }
+    }
+    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+fn unescape_dn(v: &str) -> String {
+    let v = v.trim_matches('"');
+    let mut out = String::new();
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn attribute_oid(kind: &str) -> Option<String> {
+    let lower = kind.to_ascii_lowercase();
+    let numeric = lower.strip_prefix("oid.").unwrap_or(&lower);
+    if numeric.chars().all(|c| c.is_ascii_digit() || c == '.') && numeric.contains('.') {
+        return Some(numeric.to_string());
+    }
+    Some(
+        match lower.as_str() {
+            "cn" => "2.5.4.3",
+            "c" => "2.5.4.6",
+            "o" => "2.5.4.10",
+            "ou" => "2.5.4.11",
+            "l" => "2.5.4.7",
+            "st" | "s" => "2.5.4.8",
+            "street" => "2.5.4.9",
+            "serialnumber" => "2.5.4.5",
+            "organizationidentifier" => "2.5.4.97",
+            "givenname" | "gn" | "g" => "2.5.4.42",
+            "sn" | "surname" => "2.5.4.4",
+            "title" => "2.5.4.12",
+            "e" | "emailaddress" => "1.2.840.113549.1.9.1",
+            "dc" => "0.9.2342.19200300.100.1.25",
+            "uid" => "0.9.2342.19200300.100.1.1",
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
 
 fn is_ancestor(doc: &Document<'_>, ancestor: NodeId, mut node: NodeId) -> bool {
@@ -482,7 +747,7 @@ fn fingerprint(der: &[u8]) -> String {
 async fn xades_signature(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(_q): Query<XadesQuery>,
+    Query(q): Query<XadesQuery>,
     req: Request,
 ) -> Result<Response, ApiError> {
     let content_type = headers
@@ -493,6 +758,16 @@ async fn xades_signature(
     if !content_type.starts_with("application/xml") && !content_type.starts_with("text/xml") {
         return Err(ApiError::UnsupportedMediaType);
     }
+    let verify_chain = match q.verify_certificate_chain.as_deref() {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(ApiError::validation(format!(
+                "verifyCertificateChain musi mieć wartość true albo false (jest: {v})."
+            )));
+        }
+    };
     let body = crate::server::read_body(req, &state).await?;
     let doc = verify_document(&body)?;
     let cert = Certificate::from_der(&doc.certificate_der)
@@ -500,11 +775,37 @@ async fn xades_signature(
     let mut method = certificate_kind(&state, &cert, &doc.certificate_der)?;
     doc.context.validate()?;
     let now = util::now();
-    // The challenge is consumed only by a correctly signed document.
-    let _ = state
-        .lock()
-        .auth
-        .consume_challenge(&doc.challenge, state.config.challenge_ttl)?;
+    {
+        let mut st = state.lock();
+        // SigningTime: not in the future, not before the challenge existed (± skew).
+        if let Some(issued) = st.auth.challenges.get(&doc.challenge).map(|c| c.issued) {
+            if doc.signing_time > now + SIGNING_TIME_SKEW {
+                return Err(invalid_signature(format!(
+                    "SigningTime {} jest w przyszłości; sprawdź zegar komputera. / SigningTime is in the future; check the clock.",
+                    util::rfc3339(doc.signing_time)
+                )));
+            }
+            if doc.signing_time < issued - SIGNING_TIME_SKEW {
+                return Err(invalid_signature(format!(
+                    "SigningTime {} jest wcześniejszy niż wydanie wyzwania ({}); podpisz dokument ponownie z nowym wyzwaniem. / Signed before the challenge was issued.",
+                    util::rfc3339(doc.signing_time),
+                    util::rfc3339(issued)
+                )));
+            }
+        }
+        // The challenge is consumed only by a correctly signed document.
+        let _ = st
+            .auth
+            .consume_challenge(&doc.challenge, state.config.challenge_ttl)?;
+    }
+    // verifyCertificateChain=true: self-signed certificates have no trusted chain (they are
+    // accepted on TEST only without the check); the outcome is an async 460 (open-api
+    // AuthenticationOperationStatusResponse: "Niezaufany łańcuch certyfikatów").
+    let untrusted_chain = verify_chain
+        && matches!(
+            method,
+            AuthMethod::SelfSignedSignature | AuthMethod::SelfSignedSeal
+        );
 
     let no_permissions = |detail: String| {
         AuthOutcome::failed(
@@ -514,8 +815,27 @@ async fn xades_signature(
         )
     };
     let fp = fingerprint(&doc.certificate_der);
-    let (subject, outcome, permissions) = if doc.subject_identifier_type == "certificateFingerprint"
-    {
+    let (subject, outcome, permissions) = if untrusted_chain {
+        let subject = match subject_nip(&cert) {
+            Some((nip, _)) => SubjectId {
+                kind: "Nip".into(),
+                value: nip,
+            },
+            None => SubjectId {
+                kind: "Fingerprint".into(),
+                value: fp.clone(),
+            },
+        };
+        (
+            subject,
+            AuthOutcome::failed(
+                460,
+                "Uwierzytelnianie zakończone niepowodzeniem z powodu błędu certyfikatu",
+                "Niezaufany łańcuch certyfikatów",
+            ),
+            vec![],
+        )
+    } else if doc.subject_identifier_type == "certificateFingerprint" {
         // No permission grants to fingerprints exist in the simulator.
         (
             SubjectId {

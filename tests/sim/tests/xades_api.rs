@@ -55,19 +55,103 @@ fn self_signed(dir: &Path, name: &str, ec: bool, subject: &str) -> (PathBuf, Pat
 }
 
 /// An unsigned `AuthTokenRequest` with an enveloped XAdES signature template (the shape the
-/// official clients produce: exc-c14n, document reference + SignedProperties reference).
+/// official clients produce: exc-c14n, document reference + SignedProperties reference with
+/// SigningTime and SigningCertificate). `{SIGNING_TIME}`, `{CERT_DIGEST}`, `{ISSUER}`
+/// and `{SERIAL}` are filled in by [`xmlsec_sign`] from the signing certificate unless a
+/// test put its own values there first.
 fn template(challenge: &str, nip: &str, algorithm: &str) -> String {
     format!(
         r##"<?xml version="1.0" encoding="utf-8"?>
-<AuthTokenRequest xmlns="http://ksef.mf.gov.pl/auth/token/2.0"><Challenge>{challenge}</Challenge><ContextIdentifier><Nip>{nip}</Nip></ContextIdentifier><SubjectIdentifierType>certificateSubject</SubjectIdentifierType><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="Signature"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{algorithm}"/><ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference><ds:Reference Type="http://uri.etsi.org/01903#SignedProperties" URI="#SignedProperties"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo><ds:Object><xades:QualifyingProperties xmlns:xades="http://uri.etsi.org/01903/v1.3.2#" Target="#Signature"><xades:SignedProperties Id="SignedProperties"><xades:SignedSignatureProperties><xades:SigningTime>2026-01-01T00:00:00Z</xades:SigningTime></xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties></ds:Object></ds:Signature></AuthTokenRequest>
+<AuthTokenRequest xmlns="http://ksef.mf.gov.pl/auth/token/2.0"><Challenge>{challenge}</Challenge><ContextIdentifier><Nip>{nip}</Nip></ContextIdentifier><SubjectIdentifierType>certificateSubject</SubjectIdentifierType><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="Signature"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{algorithm}"/><ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference><ds:Reference Type="http://uri.etsi.org/01903#SignedProperties" URI="#SignedProperties"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo><ds:Object><xades:QualifyingProperties xmlns:xades="http://uri.etsi.org/01903/v1.3.2#" Target="#Signature"><xades:SignedProperties Id="SignedProperties"><xades:SignedSignatureProperties><xades:SigningTime>{{SIGNING_TIME}}</xades:SigningTime><xades:SigningCertificate><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>{{CERT_DIGEST}}</ds:DigestValue></xades:CertDigest><xades:IssuerSerial><ds:X509IssuerName>{{ISSUER}}</ds:X509IssuerName><ds:X509SerialNumber>{{SERIAL}}</ds:X509SerialNumber></xades:IssuerSerial></xades:Cert></xades:SigningCertificate></xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties></ds:Object></ds:Signature></AuthTokenRequest>
 "##
     )
+}
+
+fn openssl_out(args: &[&str], crt: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .arg(crt)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Big-endian hex as decimal (X509SerialNumber is an integer; openssl prints hex).
+fn hex_to_decimal(hex: &str) -> String {
+    let mut digits = vec![0u32]; // little-endian base 10
+    for c in hex.chars() {
+        let mut carry = c.to_digit(16).unwrap();
+        for d in digits.iter_mut() {
+            let v = *d * 16 + carry;
+            *d = v % 10;
+            carry = v / 10;
+        }
+        while carry > 0 {
+            digits.push(carry % 10);
+            carry /= 10;
+        }
+    }
+    while digits.len() > 1 && digits.last() == Some(&0) {
+        digits.pop();
+    }
+    digits.iter().rev().map(|d| d.to_string()).collect()
+}
+
+/// SigningTime as the official C# client writes it: now − 1 minute.
+fn signing_time(offset: time::Duration) -> String {
+    (time::OffsetDateTime::now_utc() + offset)
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// The XAdES SigningCertificate values of `crt`: (Base64 SHA-256 of DER, issuer, serial).
+fn cert_properties(crt: &Path) -> (String, String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let der = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(crt)
+        .output()
+        .unwrap()
+        .stdout;
+    let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&der));
+    let issuer = openssl_out(
+        &["x509", "-noout", "-issuer", "-nameopt", "RFC2253", "-in"],
+        crt,
+    );
+    let issuer = issuer
+        .trim_start_matches("issuer=")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;");
+    let serial = openssl_out(&["x509", "-noout", "-serial", "-in"], crt);
+    (
+        digest,
+        issuer,
+        hex_to_decimal(serial.trim_start_matches("serial=")),
+    )
+}
+
+/// `xml` with the text of the first `<tag>` replaced.
+fn set_element(xml: &str, tag: &str, value: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open).unwrap() + open.len();
+    let end = start + xml[start..].find('<').unwrap();
+    format!("{}{value}{}", &xml[..start], &xml[end..])
 }
 
 /// Signs `xml` with `xmlsec1 --sign`.
 fn xmlsec_sign(dir: &Path, xml: &str, key: &Path, crt: &Path) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
+    let (digest, issuer, serial) = cert_properties(crt);
+    let xml = xml
+        .replace("{SIGNING_TIME}", &signing_time(time::Duration::minutes(-1)))
+        .replace("{CERT_DIGEST}", &digest)
+        .replace("{ISSUER}", &issuer)
+        .replace("{SERIAL}", &serial);
     let tpl = dir.join(format!("tpl-{n}.xml"));
     let out = dir.join(format!("signed-{n}.xml"));
     std::fs::write(&tpl, xml).unwrap();
@@ -96,8 +180,13 @@ async fn challenge(sim: &RunningSim) -> String {
 
 /// `POST /auth/xades-signature` with an XML body; the answer is checked against open-api.json.
 async fn submit(sim: &RunningSim, xml: &str) -> (u16, Value) {
+    submit_with(sim, xml, "").await
+}
+
+/// [`submit`] with a query string (`?verifyCertificateChain=true`).
+async fn submit_with(sim: &RunningSim, xml: &str, query: &str) -> (u16, Value) {
     let resp = client()
-        .post(format!("{}/v2/auth/xades-signature", sim.base_url))
+        .post(format!("{}/v2/auth/xades-signature{query}", sim.base_url))
         .header("content-type", "application/xml")
         .body(xml.to_string())
         .send()
@@ -351,7 +440,12 @@ async fn document_altered_after_signing_is_rejected() {
     );
 
     // Signed properties changed → their reference digest fails.
-    let altered = signed.replace("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z");
+    let altered = set_element(
+        &signed,
+        "xades:SigningTime",
+        &signing_time(time::Duration::minutes(-2)),
+    );
+    assert_ne!(altered, signed);
     let (status, body) = submit(&sim, &altered).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(
@@ -434,18 +528,23 @@ async fn certificate_of_another_nip_fails_with_415() {
         false,
         &format!("/CN=T/serialNumber=TINPL-{NIP}"),
     );
+    // The certificate's signature bytes are changed before signing, so the XAdES
+    // SigningCertificate digest names the broken certificate and only its self-signature fails.
+    let pem = std::fs::read_to_string(&crt).unwrap();
+    let end = pem.find("-----END").unwrap();
+    let body = pem[..end].trim_end().trim_end_matches('=');
+    let pos = body.len() - 4;
+    let mut bytes = pem.clone().into_bytes();
+    bytes[pos] = if bytes[pos] == b'A' { b'B' } else { b'A' };
+    let broken = dir.join("own-broken.crt");
+    std::fs::write(&broken, bytes).unwrap();
     let signed = xmlsec_sign(
         &dir,
         &template(&challenge(&sim).await, NIP, RSA_SHA256),
         &key,
-        &crt,
+        &broken,
     );
-    let end = signed.find("</ds:X509Certificate>").unwrap();
-    let body = signed[..end].trim_end().trim_end_matches('=');
-    let pos = body.len() - 4;
-    let mut bytes = signed.clone().into_bytes();
-    bytes[pos] = if bytes[pos] == b'A' { b'B' } else { b'A' };
-    let (status, body) = submit(&sim, &String::from_utf8(bytes).unwrap()).await;
+    let (status, body) = submit(&sim, &signed).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(
         body["exception"]["exceptionDetailList"][0]["exceptionCode"],
@@ -746,5 +845,250 @@ async fn csr_outside_ksef_rules_is_refused_with_the_ksef_code() {
     );
     let r = enroll(&sim, &access, &csr, "Authentication").await;
     assert_eq!((r.status.as_u16(), r.code()), (400, 25003), "{}", r.body);
+    sim.shutdown().await;
+}
+
+fn code(body: &Value) -> Value {
+    body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()
+}
+
+fn detail(body: &Value) -> String {
+    body["exception"]["exceptionDetailList"][0]["details"].to_string()
+}
+
+/// A document that breaks the auth XSD is refused with 21401 and the validator's text,
+/// though correctly signed (open-api `POST /auth/xades-signature`); v2.0 and v2.1 documents
+/// that follow their schema (with an `AuthorizationPolicy`) pass.
+#[tokio::test]
+async fn schema_invalid_document_is_rejected_with_21401() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "rsa",
+        false,
+        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
+    );
+    let sign = |xml: String| xmlsec_sign(&dir, &xml, &key, &crt);
+
+    // An element the schema does not know.
+    let extra = template(&challenge(&sim).await, NIP, RSA_SHA256).replace(
+        "</SubjectIdentifierType>",
+        "</SubjectIdentifierType><Extra>1</Extra>",
+    );
+    let (status, body) = submit(&sim, &sign(extra)).await;
+    assert_eq!((status, code(&body)), (400, json!(21401)), "{body}");
+    assert!(detail(&body).contains("Extra"), "{body}");
+    assert_eq!(
+        body["exception"]["exceptionDetailList"][0]["exceptionDescription"],
+        "Dokument nie jest zgodny ze schemą (xsd)."
+    );
+    // A NIP of 9 digits breaks TNIP.
+    let short = template(&challenge(&sim).await, "526587763", RSA_SHA256);
+    let (status, body) = submit(&sim, &sign(short)).await;
+    assert_eq!((status, code(&body)), (400, json!(21401)), "{body}");
+
+    // Valid documents in both namespaces, with an IP policy, log in.
+    for ns in ["2.0", "2.1"] {
+        let xml = template(&challenge(&sim).await, NIP, RSA_SHA256)
+            .replace(
+                "http://ksef.mf.gov.pl/auth/token/2.0",
+                &format!("http://ksef.mf.gov.pl/auth/token/{ns}"),
+            )
+            .replace(
+                "</SubjectIdentifierType>",
+                "</SubjectIdentifierType><AuthorizationPolicy><AllowedIps><Ip4Address>127.0.0.1</Ip4Address><Ip4Mask>10.0.0.0/8</Ip4Mask></AllowedIps></AuthorizationPolicy>",
+            );
+        let (status, _) = xades_login(&sim, &sign(xml)).await;
+        assert_eq!(status["status"]["code"], 200, "{ns}: {status}");
+    }
+    sim.shutdown().await;
+}
+
+/// XAdES SigningCertificate must name the certificate in KeyInfo: a digest of another
+/// certificate, another serial number or another issuer → 9105; SignedProperties left out of
+/// SignedInfo → 9105.
+#[tokio::test]
+async fn signing_certificate_that_does_not_match_key_info_is_rejected() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "rsa",
+        false,
+        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
+    );
+    let (_, other_crt) = self_signed(
+        &dir,
+        "other",
+        false,
+        &format!("/CN=Inny/serialNumber=TINPL-{NIP}"),
+    );
+    let (other_digest, _, other_serial) = cert_properties(&other_crt);
+    let ch = challenge(&sim).await;
+    let cases = [
+        ("{CERT_DIGEST}", other_digest.as_str(), "CertDigest"),
+        ("{SERIAL}", other_serial.as_str(), "X509SerialNumber"),
+        ("{ISSUER}", "CN=Someone Else,C=PL", "X509IssuerName"),
+    ];
+    for (marker, value, expected) in cases {
+        let xml = template(&ch, NIP, RSA_SHA256).replace(marker, value);
+        let (status, body) = submit(&sim, &xmlsec_sign(&dir, &xml, &key, &crt)).await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, json!(9105)),
+            "{marker}: {body}"
+        );
+        assert!(detail(&body).contains(expected), "{marker}: {body}");
+    }
+    // The signed properties are not covered by the signature.
+    let xml = template(&ch, NIP, RSA_SHA256);
+    let start = xml.find("<ds:Reference Type=").unwrap();
+    let end = start + xml[start..].find("</ds:Reference>").unwrap() + "</ds:Reference>".len();
+    let xml = format!("{}{}", &xml[..start], &xml[end..]);
+    let (status, body) = submit(&sim, &xmlsec_sign(&dir, &xml, &key, &crt)).await;
+    assert_eq!((status, code(&body)), (400, json!(9105)), "{body}");
+    assert!(detail(&body).contains("SignedProperties"), "{body}");
+
+    // None of these used up the challenge.
+    let good = xmlsec_sign(&dir, &template(&ch, NIP, RSA_SHA256), &key, &crt);
+    let (status, _) = xades_login(&sim, &good).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    sim.shutdown().await;
+}
+
+/// SigningTime must be there and sane: not in the future, not before the challenge was
+/// issued (± `SIGNING_TIME_SKEW`, 5 minutes).
+#[tokio::test]
+async fn missing_or_implausible_signing_time_is_rejected() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "ec",
+        true,
+        &format!("/CN=F/organizationIdentifier=VATPL-{NIP}/O=F/C=PL"),
+    );
+    let ch = challenge(&sim).await;
+    let without = template(&ch, NIP, ECDSA_SHA256)
+        .replace("<xades:SigningTime>{SIGNING_TIME}</xades:SigningTime>", "");
+    let (status, body) = submit(&sim, &xmlsec_sign(&dir, &without, &key, &crt)).await;
+    assert_eq!((status, code(&body)), (400, json!(9105)), "{body}");
+    assert!(detail(&body).contains("SigningTime"), "{body}");
+    for (offset, what) in [
+        (time::Duration::hours(1), "przyszłości"),
+        (time::Duration::hours(-1), "wyzwania"),
+    ] {
+        let xml = template(&ch, NIP, ECDSA_SHA256).replace("{SIGNING_TIME}", &signing_time(offset));
+        let (status, body) = submit(&sim, &xmlsec_sign(&dir, &xml, &key, &crt)).await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, json!(9105)),
+            "{offset}: {body}"
+        );
+        assert!(detail(&body).contains(what), "{offset}: {body}");
+    }
+    // Within the tolerance (the C# client's now − 1 minute, or a clock 3 minutes ahead).
+    let xml = template(&ch, NIP, ECDSA_SHA256)
+        .replace("{SIGNING_TIME}", &signing_time(time::Duration::minutes(3)));
+    let (status, _) = xades_login(&sim, &xmlsec_sign(&dir, &xml, &key, &crt)).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    sim.shutdown().await;
+}
+
+/// `verifyCertificateChain=true`: a self-signed certificate has no trusted chain → the
+/// operation ends with 460 "Niezaufany łańcuch certyfikatów" (open-api
+/// `AuthenticationOperationStatusResponse`); without the check (or `false`) it logs in as on
+/// TEST; a certificate issued by the simulator's CA passes the check.
+#[tokio::test]
+async fn verify_certificate_chain_refuses_self_signed_but_trusts_simulator_certificates() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "rsa",
+        false,
+        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
+    );
+    let signed = |ch: &str| xmlsec_sign(&dir, &template(ch, NIP, RSA_SHA256), &key, &crt);
+
+    let (status, body) = submit_with(
+        &sim,
+        &signed(&challenge(&sim).await),
+        "?verifyCertificateChain=true",
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let reference = body["referenceNumber"].as_str().unwrap();
+    let auth_token = body["authenticationToken"]["token"].as_str().unwrap();
+    let st = wait_auth(&sim, reference, auth_token).await;
+    assert_eq!(st["status"]["code"], 460, "{st}");
+    assert_eq!(
+        st["status"]["details"][0], "Niezaufany łańcuch certyfikatów",
+        "{st}"
+    );
+    let r = post(
+        &sim,
+        "/auth/token/redeem",
+        "/auth/token/redeem",
+        Some(auth_token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let (status, body) = submit_with(
+        &sim,
+        &signed(&challenge(&sim).await),
+        "?verifyCertificateChain=false",
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let st = wait_auth(
+        &sim,
+        body["referenceNumber"].as_str().unwrap(),
+        body["authenticationToken"]["token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(st["status"]["code"], 200, "{st}");
+    let (status, body) = submit_with(
+        &sim,
+        &signed(&challenge(&sim).await),
+        "?verifyCertificateChain=maybe",
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, json!(21405)), "{body}");
+
+    // A KSeF certificate from the simulator CA has a trusted chain.
+    let access = certificate_access(&sim, &dir).await;
+    let (ksef_key, csr) = openssl_csr(
+        &dir,
+        "chain",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "-sha256",
+        &format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL"),
+    );
+    let r = enroll(&sim, &access, &csr, "Authentication").await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let (_, ksef_crt) = issued_certificate(&sim, &access, &r.body, &dir, "chain").await;
+    let xml = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, ECDSA_SHA256),
+        &ksef_key,
+        &ksef_crt,
+    );
+    let (status, body) = submit_with(&sim, &xml, "?verifyCertificateChain=true").await;
+    assert_eq!(status, 202, "{body}");
+    let st = wait_auth(
+        &sim,
+        body["referenceNumber"].as_str().unwrap(),
+        body["authenticationToken"]["token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(st["status"]["code"], 200, "{st}");
+    assert_eq!(
+        st["authenticationMethodInfo"]["code"],
+        "xades.internal-certificate"
+    );
     sim.shutdown().await;
 }
