@@ -261,7 +261,7 @@ impl Config {
 /// Accepts `scheme://host[:port]` only: an origin, exactly as browsers send it.
 fn parse_origin(raw: &str) -> Result<String, String> {
     let origin = raw.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(origin).map_err(|e| format!("{origin}: {e}"))?;
+    let url = url::Url::parse(origin).map_err(|e| format!("{origin}: {e}"))?;
     let ok = matches!(url.scheme(), "http" | "https")
         && url.host_str().is_some()
         && url.path() == "/"
@@ -278,7 +278,7 @@ fn parse_origin(raw: &str) -> Result<String, String> {
 
 /// Accepts `http(s)://host[:port]` with no path, user info or query.
 fn parse_sim_url(raw: &str) -> Result<String, String> {
-    let url = reqwest::Url::parse(raw.trim()).map_err(|e| format!("{raw}: {e}"))?;
+    let url = url::Url::parse(raw.trim()).map_err(|e| format!("{raw}: {e}"))?;
     let ok = matches!(url.scheme(), "http" | "https")
         && url.host_str().is_some()
         && url.path() == "/"

@@ -11,7 +11,6 @@ use tracing_subscriber::EnvFilter;
 /// Crates whose logs could carry URLs (with storage signatures) or headers at
 /// debug/trace level; they stay silent whatever the filter says.
 const SILENCED: &[&str] = &[
-    "reqwest",
     "hyper",
     "hyper_util",
     "h2",
@@ -97,13 +96,13 @@ async fn run(config: Config) -> std::io::Result<()> {
     // Printed plainly too, so scripts can wait for it.
     println!("kwit-relay listening on http://{addr}");
 
-    let app = kwit_relay::app(config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = kwit_relay::app(config);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let serve = kwit_relay::serve(listener, app, async move {
         wait_for_signal(&shutdown).await;
         let _ = signalled_tx.send(());
     });
-    let serve = std::pin::pin!(serve.into_future());
+    let serve = std::pin::pin!(serve);
     tokio::select! {
         result = serve => result?,
         () = async {

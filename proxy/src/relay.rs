@@ -4,67 +4,163 @@
 //! router's decoding: every segment must be plain unreserved characters, so encoded
 //! slashes or dots, `..`, `@`, `:` and absolute URLs can never reach the upstream URL.
 //! Bodies are streamed both ways; nothing of the request or response is logged.
+//!
+//! The upstream client is hyper's pooled HTTP/1.1 client over rustls, used directly:
+//! the request body is the client's own body (length-limited, no re-framing into a
+//! stream), the response body goes back as it arrived, and the per-connection read
+//! buffer is capped so a thousand parallel downloads do not each hold 400 KiB.
 
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use axum::http::uri::{Authority, PathAndQuery, Scheme};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{LengthLimitError, Limited};
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::AppState;
-use crate::config::Environment;
+use crate::config::{Config, Environment};
 use crate::error::RelayError;
 
 /// Longest accepted path (after `/ksef/{env}/`) and query, in bytes.
 pub(crate) const MAX_PATH_LEN: usize = 1024;
 pub(crate) const MAX_QUERY_LEN: usize = 4096;
 
+/// Largest read buffer per upstream connection. hyper's default (~400 KiB) is for
+/// throughput of one big transfer; a relay holds hundreds of connections at once, and
+/// 64 KiB reads already move a 1 MB body in 16 steps.
+const UPSTREAM_MAX_BUF: usize = 64 * 1024;
+
 /// Request headers KSeF (and its storage) needs; everything else — cookies,
 /// hop-by-hop headers, `Host`, `Origin`, `X-Forwarded-*` — stays behind.
+/// `Content-Length` is not copied: hyper sets it from the body's real framing (the
+/// client's own `Content-Length`, or chunked when the client sent chunked).
 /// (ksef-guide.md §1.1 and §12.)
-const FORWARDED_REQUEST_HEADERS: &[&str] = &[
-    "authorization",
-    "content-type",
-    "content-length",
-    "accept",
-    "accept-encoding",
-    "accept-language",
-    "x-continuation-token",
-    "x-error-format",
-    "x-ksef-feature",
-    "x-test-system-warning",
-    "x-ms-blob-type",
-    "x-ms-version",
-    "x-ms-date",
+static FORWARDED_REQUEST_HEADERS: [HeaderName; 12] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    header::ACCEPT,
+    header::ACCEPT_ENCODING,
+    header::ACCEPT_LANGUAGE,
+    HeaderName::from_static("x-continuation-token"),
+    HeaderName::from_static("x-error-format"),
+    HeaderName::from_static("x-ksef-feature"),
+    HeaderName::from_static("x-test-system-warning"),
+    HeaderName::from_static("x-ms-blob-type"),
+    HeaderName::from_static("x-ms-version"),
+    HeaderName::from_static("x-ms-date"),
 ];
 
 /// Response headers that must not be passed back: hop-by-hop ones, cookies, and
 /// headers the relay sets itself.
-const DROPPED_RESPONSE_HEADERS: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "set-cookie",
-    "set-cookie2",
-    "alt-svc",
-    "strict-transport-security",
-    "content-security-policy",
-    "access-control-allow-origin",
-    "access-control-allow-credentials",
-    "access-control-allow-headers",
-    "access-control-allow-methods",
-    "access-control-expose-headers",
-    "access-control-max-age",
+static DROPPED_RESPONSE_HEADERS: [HeaderName; 19] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::SET_COOKIE,
+    HeaderName::from_static("set-cookie2"),
+    header::ALT_SVC,
+    header::STRICT_TRANSPORT_SECURITY,
+    header::CONTENT_SECURITY_POLICY,
+    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    header::ACCESS_CONTROL_ALLOW_HEADERS,
+    header::ACCESS_CONTROL_ALLOW_METHODS,
+    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+    header::ACCESS_CONTROL_MAX_AGE,
 ];
+
+const USER_AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("kwit-relay/", env!("CARGO_PKG_VERSION")));
+
+/// The pooled upstream client: keep-alive HTTP/1.1, rustls for `https://` hosts
+/// (platform trust store), plain TCP for a local simulator URL.
+pub(crate) type UpstreamClient = Client<HttpsConnector<HttpConnector>, Limited<Body>>;
+
+/// Builds the upstream client. Redirects are never followed (hyper's client has no
+/// redirect logic at all); `Host` is set from the fixed upstream URL.
+///
+/// # Panics
+/// Only if the TLS backend cannot be initialised at all (a broken build, not input).
+pub(crate) fn upstream_client(config: &Config) -> UpstreamClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(config.connect_timeout()));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_platform_verifier(rustls::crypto::aws_lc_rs::default_provider())
+        .expect("the rustls TLS backend must initialise")
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .http1_max_buf_size(UPSTREAM_MAX_BUF)
+        .build(https)
+}
+
+/// An enabled environment's upstream, parsed once at start-up.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstream {
+    scheme: Scheme,
+    authority: Authority,
+}
+
+/// Upstreams by environment; `None` when the environment is not enabled.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Upstreams {
+    by_env: [Option<Upstream>; 4],
+}
+
+impl Upstreams {
+    pub(crate) fn new(config: &Config) -> Self {
+        let mut by_env: [Option<Upstream>; 4] = Default::default();
+        for env in config.enabled_environments() {
+            let parsed = config
+                .upstream(env)
+                .and_then(|base| base.parse::<Uri>().ok())
+                .and_then(|uri| {
+                    let parts = uri.into_parts();
+                    Some(Upstream {
+                        scheme: parts.scheme?,
+                        authority: parts.authority?,
+                    })
+                });
+            by_env[env_index(env)] = parsed;
+        }
+        Self { by_env }
+    }
+
+    fn get(&self, env: Environment) -> Option<&Upstream> {
+        self.by_env[env_index(env)].as_ref()
+    }
+}
+
+fn env_index(env: Environment) -> usize {
+    match env {
+        Environment::Sim => 0,
+        Environment::Test => 1,
+        Environment::Demo => 2,
+        Environment::Prod => 3,
+    }
+}
 
 /// Which upstream tree a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,9 +325,9 @@ async fn forward_inner(
         Tree::Storage => "/ksef/{env}/storage/{*path}",
     };
     label.env = Some(target.env);
-    let base = state
-        .config
-        .upstream(target.env)
+    let upstream = state
+        .upstreams
+        .get(target.env)
         .ok_or_else(|| RelayError::EnvironmentDisabled(target.env.as_str().to_owned()))?;
 
     let query = req.uri().query();
@@ -271,112 +367,187 @@ async fn forward_inner(
         });
     }
 
-    let mut url = String::with_capacity(base.len() + target.rest.len() + 16);
-    url.push_str(base);
-    url.push('/');
-    url.push_str(target.tree.segment());
-    url.push('/');
-    url.push_str(target.rest);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    let url = reqwest::Url::parse(&url).map_err(|_| RelayError::ForbiddenPath)?;
-    // Defence in depth: the host can only be the configured one.
-    if url.origin().ascii_serialization() != base {
-        return Err(RelayError::ForbiddenPath);
-    }
-
     let tree = target.tree;
-    let (parts, body) = req.into_parts();
-    // Content-Length is passed on only when it is the body's real framing (hyper
-    // ignores it when the client also sent chunked encoding).
-    let exact_len = axum::body::HttpBody::size_hint(&body).exact();
-    let mut headers = HeaderMap::with_capacity(8);
-    for name in FORWARDED_REQUEST_HEADERS {
-        // Storage links are pre-signed: the bearer token must never travel there.
-        if tree == Tree::Storage && *name == "authorization" {
-            continue;
-        }
-        if *name == "content-length" {
-            if let Some(len) = exact_len.filter(|len| Some(*len) == declared_len) {
-                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-            }
-            continue;
-        }
-        for value in parts.headers.get_all(*name) {
-            headers.append(HeaderName::from_static(name), value.clone());
-        }
+    let mut path = String::with_capacity(
+        target.rest.len() + query.map_or(0, |q| q.len() + 1) + "/storage/".len(),
+    );
+    path.push('/');
+    path.push_str(tree.segment());
+    path.push('/');
+    path.push_str(target.rest);
+    if let Some(q) = query {
+        path.push('?');
+        path.push_str(q);
     }
-    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-    let body = reqwest::Body::wrap_stream(Limited::new(body, limit_usize).into_data_stream());
-
-    let request = state
-        .client
-        .request(method, url)
-        .headers(headers)
-        .body(body)
+    // The scheme and host come from the configuration only; the client controls
+    // nothing but the validated path and the query.
+    let uri = Uri::builder()
+        .scheme(upstream.scheme.clone())
+        .authority(upstream.authority.clone())
+        .path_and_query(PathAndQuery::try_from(path).map_err(|_| RelayError::ForbiddenPath)?)
         .build()
         .map_err(|_| RelayError::ForbiddenPath)?;
 
-    let upstream = match tokio::time::timeout(
+    let (parts, body) = req.into_parts();
+    let mut headers = HeaderMap::with_capacity(8);
+    for name in &FORWARDED_REQUEST_HEADERS {
+        // Storage links are pre-signed: the bearer token must never travel there.
+        if tree == Tree::Storage && name == header::AUTHORIZATION {
+            continue;
+        }
+        for value in parts.headers.get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers.insert(header::USER_AGENT, USER_AGENT);
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut request = http::Request::new(Limited::new(body, limit_usize));
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+
+    let response = match tokio::time::timeout(
         state.config.upstream_timeout(),
-        state.client.execute(request),
+        state.client.request(request),
     )
     .await
     {
         Err(_) => return Err(RelayError::UpstreamTimeout),
         Ok(Err(err)) => return Err(classify(&err, state.config.max_body_mib)),
-        Ok(Ok(resp)) => resp,
+        Ok(Ok(response)) => response,
     };
 
-    let status = upstream.status();
-    let is_html = upstream
-        .headers()
+    let (mut parts, body) = response.into_parts();
+    let is_html = parts
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| {
-            let ct = ct.trim_start().to_ascii_lowercase();
-            ct.starts_with("text/html") || ct.starts_with("application/xhtml")
+            let ct = ct.trim_start().as_bytes();
+            starts_with_ignore_case(ct, b"text/html")
+                || starts_with_ignore_case(ct, b"application/xhtml")
         });
     if is_html {
-        return Err(RelayError::UpstreamHtml(status.as_u16()));
+        return Err(RelayError::UpstreamHtml(parts.status.as_u16()));
     }
-
-    let mut builder = Response::builder().status(status);
-    if let Some(out) = builder.headers_mut() {
-        for (name, value) in upstream.headers() {
-            if !DROPPED_RESPONSE_HEADERS.contains(&name.as_str()) {
-                out.append(name.clone(), value.clone());
-            }
-        }
-        // The relay's answers are per-user; never let a shared cache keep them.
-        if !out.contains_key(header::CACHE_CONTROL) {
-            out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
+    for name in &DROPPED_RESPONSE_HEADERS {
+        parts.headers.remove(name);
     }
-    builder
-        .body(Body::from_stream(upstream.bytes_stream()))
-        .map_err(|_| RelayError::UpstreamUnreachable("invalid-response"))
+    // The relay's answers are per-user; never let a shared cache keep them.
+    if !parts.headers.contains_key(header::CACHE_CONTROL) {
+        parts
+            .headers
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // Extensions hyper's client attached (connection details) stay on this side.
+    parts.extensions = http::Extensions::new();
+    let body = Body::new(IdleTimeout::new(body, state.config.idle_timeout()));
+    Ok(Response::from_parts(parts, body))
 }
 
-/// Maps a reqwest error to a problem without ever looking at its URL.
-fn classify(err: &reqwest::Error, limit_mib: u64) -> RelayError {
+fn starts_with_ignore_case(haystack: &[u8], prefix: &[u8]) -> bool {
+    haystack.len() >= prefix.len() && haystack[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// Maps a client error to a problem without ever looking at its URL.
+fn classify(err: &hyper_util::client::legacy::Error, limit_mib: u64) -> RelayError {
+    let mut hyper_error = None;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
+        if e.is::<LengthLimitError>() {
             return RelayError::BodyTooLarge { limit_mib };
+        }
+        if e.is::<IdleTimeoutElapsed>()
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return RelayError::UpstreamTimeout;
+        }
+        if hyper_error.is_none() {
+            hyper_error = e.downcast_ref::<hyper::Error>();
         }
         source = e.source();
     }
-    if err.is_timeout() {
-        RelayError::UpstreamTimeout
-    } else if err.is_connect() {
+    if err.is_connect() {
         RelayError::UpstreamUnreachable("connect")
-    } else if err.is_body() || err.is_request() {
-        RelayError::UpstreamUnreachable("connection-reset")
-    } else {
+    } else if hyper_error.is_some_and(hyper::Error::is_parse) {
         RelayError::UpstreamUnreachable("protocol")
+    } else {
+        RelayError::UpstreamUnreachable("connection-reset")
+    }
+}
+
+/// The response body stalled for longer than `--idle-timeout`.
+#[derive(Debug)]
+struct IdleTimeoutElapsed;
+
+impl std::fmt::Display for IdleTimeoutElapsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("upstream body transfer stalled")
+    }
+}
+
+impl std::error::Error for IdleTimeoutElapsed {}
+
+/// The upstream response body, abandoned when no data arrives for `timeout`. The
+/// timer is only armed when the body is actually waiting, so a small answer that came
+/// with its headers costs nothing.
+struct IdleTimeout {
+    inner: Incoming,
+    timeout: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    armed: bool,
+}
+
+impl IdleTimeout {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            sleep: None,
+            armed: false,
+        }
+    }
+}
+
+impl hyper::body::Body for IdleTimeout {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.armed = false;
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        let deadline = tokio::time::Instant::now() + this.timeout;
+        let sleep = match &mut this.sleep {
+            Some(sleep) => {
+                if !this.armed {
+                    sleep.as_mut().reset(deadline);
+                }
+                sleep
+            }
+            None => this
+                .sleep
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        this.armed = true;
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(IdleTimeoutElapsed)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
@@ -152,13 +151,7 @@ pub(crate) async fn serve(dir: PathBuf, req: Request) -> Response {
 }
 
 /// Adds the security headers to every response (SPA, API and errors alike).
-pub(crate) async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    set_security_headers(response.headers_mut(), hsts);
-    response
-}
-
-fn set_security_headers(headers: &mut HeaderMap, hsts: bool) {
+pub(crate) fn set_security_headers(headers: &mut HeaderMap, hsts: bool) {
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,

@@ -99,6 +99,34 @@ async fn storage_links_keep_their_query_and_lose_the_bearer_token() {
 }
 
 #[tokio::test]
+async fn request_framing_is_kept_as_the_client_sent_it() {
+    let relay = relay_to_mock(&[]).await;
+    // A GET without a body goes out without one: no chunked framing, no length.
+    let response = relay
+        .clone()
+        .oneshot(get("/ksef/sim/v2/echo/sessions"))
+        .await
+        .unwrap();
+    let echo = body_json(response).await;
+    let h = &echo["headers"];
+    assert!(h.get("transfer-encoding").is_none(), "{h}");
+    assert!(h.get("content-length").is_none(), "{h}");
+    assert!(
+        h["user-agent"].as_str().unwrap().starts_with("kwit-relay/"),
+        "{h}"
+    );
+    // A body of unknown length (chunked from the browser) stays chunked and arrives whole.
+    let chunks = (0..3).map(|i| Ok::<_, std::io::Error>(Bytes::from(vec![i as u8; 1000])));
+    let request = Request::post("/ksef/sim/v2/echo/chunked")
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .unwrap();
+    let echo = body_json(relay.oneshot(request).await.unwrap()).await;
+    assert_eq!(echo["bodyLen"], 3000);
+    assert_eq!(echo["headers"]["transfer-encoding"], "chunked");
+    assert!(echo["headers"].get("content-length").is_none());
+}
+
+#[tokio::test]
 async fn refuses_path_escapes_without_calling_upstream() {
     let relay = relay_to_mock(&[]).await;
     let attempts = [
@@ -444,6 +472,38 @@ async fn response_is_streamed_before_upstream_finishes() {
     release_tx.send(()).unwrap();
     let rest = body.collect().await.unwrap().to_bytes();
     assert_eq!(rest, Bytes::from_static(b"second-chunk"));
+}
+
+#[tokio::test]
+async fn stalled_response_body_is_abandoned_after_the_idle_timeout() {
+    // The upstream sends its headers and one chunk, then goes silent for a minute.
+    let upstream = axum::Router::new().route(
+        "/v2/stall",
+        axum::routing::get(|| async {
+            let first = futures_util::stream::once(async {
+                Ok::<_, std::io::Error>(Bytes::from_static(b"first-chunk;"))
+            });
+            let never = futures_util::stream::once(async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok::<_, std::io::Error>(Bytes::from_static(b"too-late"))
+            });
+            Body::from_stream(futures_util::StreamExt::chain(first, never))
+        }),
+    );
+    let upstream = serve(upstream).await;
+    let relay = app(config_for(upstream, &["--idle-timeout", "1"]));
+    let started = Instant::now();
+    let response = relay.oneshot(get("/ksef/sim/v2/stall")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let result = tokio::time::timeout(Duration::from_secs(10), response.into_body().collect())
+        .await
+        .expect("the relay must give up on a stalled body by itself");
+    assert!(result.is_err(), "a stalled body must end in an error");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,64 @@
+//! The HTTP/1.1 accept loop: hyper's server directly instead of `axum::serve`, so each
+//! connection gets `TCP_NODELAY` (no Nagle delay on the last small segment of an
+//! answer) and a capped write/read buffer, with the same graceful shutdown: stop
+//! accepting, let requests in flight finish, close idle keep-alive connections.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower::Service as _;
+
+/// Largest buffer hyper keeps per client connection (request head, queued response
+/// chunks). The default (~400 KiB) times a thousand slow downloads is most of the
+/// memory a relay would otherwise use; request heads here are at most ~6 KiB.
+const CLIENT_MAX_BUF: usize = 64 * 1024;
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting and
+/// waits for the connections' requests in flight (callers bound that wait).
+/// Handlers see the peer address as `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.max_buf_size(CLIENT_MAX_BUF);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors or a connection reset before accept:
+                    // back off briefly instead of spinning.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            router.clone().call(req)
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that vanishes mid-request is not the relay's error.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
