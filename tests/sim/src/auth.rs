@@ -641,8 +641,6 @@ fn not_found(reference: &str) -> ApiError {
     )
 }
 
-const RETENTION_DAYS: i64 = 7;
-
 /// `GET /auth/{referenceNumber}` (Bearer authenticationToken of that operation).
 async fn auth_status(
     State(state): State<AppState>,
@@ -667,7 +665,7 @@ async fn auth_status(
         return Err(not_found(&reference));
     }
     let now = util::now();
-    if op.start_date + time::Duration::days(RETENTION_DAYS) < now {
+    if op.start_date + state.config.auth_retention < now {
         return Err(ApiError::Gone);
     }
     Ok(Json(status_json(op, now)))

@@ -408,7 +408,7 @@ async fn enrollment_status(
         .ok_or_else(|| {
             ApiError::validation(format!("Wniosek {reference} nie został znaleziony."))
         })?;
-    if e.requested + time::Duration::days(30) < util::now() {
+    if e.requested + state.config.enrollment_retention < util::now() {
         return Err(ApiError::Gone);
     }
     Ok(Json(json!({

@@ -28,6 +28,12 @@ pub struct SimConfig {
     pub auth_processing_delay: Duration,
     /// How long a new KSeF token stays `Pending` before it becomes `Active`.
     pub token_activation_delay: Duration,
+    /// How long `GET /auth/{ref}` answers before `410 Gone` (ksef-guide §3.5: 7 days).
+    pub auth_retention: Duration,
+    /// How long `GET /invoices/exports/{ref}` answers before `410 Gone` (ksef-guide §7: 7 days).
+    pub export_retention: Duration,
+    /// How long `GET /certificates/enrollments/{ref}` answers before `410 Gone` (30 days).
+    pub enrollment_retention: Duration,
     /// Publish two certificates per usage (planned key rotation scenario).
     pub key_rotation: bool,
     /// Rate-limit profile in force at start.
@@ -52,6 +58,9 @@ impl Default for SimConfig {
             challenge_ttl: Duration::from_secs(10 * 60),
             auth_processing_delay: Duration::from_millis(300),
             token_activation_delay: Duration::from_millis(300),
+            auth_retention: Duration::from_secs(7 * 24 * 3600),
+            export_retention: Duration::from_secs(7 * 24 * 3600),
+            enrollment_retention: Duration::from_secs(30 * 24 * 3600),
             key_rotation: false,
             rate_profile: RateProfile::Test,
             seed_demo: true,

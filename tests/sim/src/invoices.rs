@@ -282,6 +282,10 @@ async fn export_status(
                 )],
             )
         })?;
+    // Export status is kept 7 days (ksef-guide §7), then 410 Gone.
+    if job.created + state.config.export_retention < now {
+        return Err(ApiError::Gone);
+    }
     if now < job.ready_at {
         return Ok(axum::Json(
             json!({"status": {"code": 100, "description": "Eksport faktur w toku"}}),
@@ -295,7 +299,7 @@ async fn export_status(
         }
         Ok(r) => r,
     };
-    let expires = rfc3339(job.ready_at + time::Duration::days(7));
+    let expires = rfc3339(job.created + state.config.export_retention);
     let parts: Vec<Value> = r
         .package
         .parts

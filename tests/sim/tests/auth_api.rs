@@ -907,3 +907,39 @@ async fn certificate_endpoints_refuse_token_logins_as_ksef_does() {
     assert_eq!(r.code(), 21405);
     sim.shutdown().await;
 }
+
+/// `GET /auth/{referenceNumber}` is kept 7 days, then `410 Gone` as RFC 7807 problem details
+/// (open-api `GoneProblemDetails`, ksef-guide §3.5); the retention is shortened here.
+#[tokio::test]
+async fn auth_status_after_its_retention_is_410_gone() {
+    let sim = start_with(SimConfig {
+        auth_retention: Duration::from_millis(600),
+        ..SimConfig::for_tests()
+    })
+    .await;
+    let (reference, auth_token) =
+        start_token_login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
+    let status = wait_auth(&sim, &reference, &auth_token).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = get(
+        &sim,
+        "/auth/{referenceNumber}",
+        &format!("/auth/{reference}"),
+        Some(&auth_token),
+    )
+    .await;
+    assert_eq!(r.status, 410, "{}", r.body);
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
+    assert_eq!(r.body["status"], 410);
+    assert_eq!(
+        r.body["detail"],
+        "Operacja wygasła i nie jest już dostępna."
+    );
+    assert_eq!(r.body["instance"], format!("/v2/auth/{reference}"));
+    sim.shutdown().await;
+}

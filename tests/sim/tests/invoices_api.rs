@@ -885,3 +885,71 @@ async fn query_reports_is_truncated_at_ten_thousand_records() {
     assert!(!r.body["invoices"].as_array().unwrap().is_empty());
     sim.shutdown().await;
 }
+
+/// Export status is kept 7 days, then `410 Gone` (ksef-guide §7, open-api
+/// `GET /invoices/exports/{referenceNumber}`); an unknown `publicKeyId` in the export request is
+/// 21470 (open-api `POST /invoices/exports`).
+#[tokio::test]
+async fn expired_export_is_410_gone_and_unknown_key_id_is_21470() {
+    let sim = start_with(ksef_sim::SimConfig {
+        export_retention: Duration::from_millis(800),
+        ..ksef_sim::SimConfig::for_tests()
+    })
+    .await;
+    let token = access(&sim).await;
+    let (key_id, key) = pick_key(&sim, "SymmetricKeyEncryption").await;
+    let request = |id: String| {
+        json!({
+            "encryption": {"encryptedSymmetricKey": oaep_encrypt(&key, &KEY), "initializationVector": STANDARD.encode(IV), "publicKeyId": id},
+            "filters": {"subjectType": "Subject2", "dateRange": {"dateType": "PermanentStorage", "from": days_ago(80)}}
+        })
+    };
+    let r = post(
+        &sim,
+        "/invoices/exports",
+        "/invoices/exports",
+        Some(&token),
+        Some(request(STANDARD.encode([9u8; 32]))),
+    )
+    .await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 21470), "{}", r.body);
+
+    let r = post(
+        &sim,
+        "/invoices/exports",
+        "/invoices/exports",
+        Some(&token),
+        Some(request(key_id)),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let reference = r.body["referenceNumber"].as_str().unwrap().to_string();
+    let path = format!("/invoices/exports/{reference}");
+    let r = get(
+        &sim,
+        "/invoices/exports/{referenceNumber}",
+        &path,
+        Some(&token),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let r = get(
+        &sim,
+        "/invoices/exports/{referenceNumber}",
+        &path,
+        Some(&token),
+    )
+    .await;
+    assert_eq!(r.status, 410, "{}", r.body);
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
+    assert_eq!(
+        r.body["detail"],
+        "Operacja wygasła i nie jest już dostępna."
+    );
+    sim.shutdown().await;
+}

@@ -1092,3 +1092,51 @@ async fn verify_certificate_chain_refuses_self_signed_but_trusts_simulator_certi
     );
     sim.shutdown().await;
 }
+
+/// A certificate enrollment's status is kept 30 days, then `410 Gone` (open-api
+/// `GET /certificates/enrollments/{referenceNumber}`); the retention is shortened here.
+#[tokio::test]
+async fn enrollment_status_after_its_retention_is_410_gone() {
+    let sim = start_with(ksef_sim::SimConfig {
+        enrollment_retention: std::time::Duration::from_millis(800),
+        ..ksef_sim::SimConfig::for_tests()
+    })
+    .await;
+    let dir = temp_dir();
+    let access = certificate_access(&sim, &dir).await;
+    let (_, csr) = openssl_csr(
+        &dir,
+        "gone",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "-sha256",
+        &format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL"),
+    );
+    let r = enroll(&sim, &access, &csr, "Offline").await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let reference = r.body["referenceNumber"].as_str().unwrap().to_string();
+    let path = format!("/certificates/enrollments/{reference}");
+    let r = get(
+        &sim,
+        "/certificates/enrollments/{referenceNumber}",
+        &path,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    let r = get(
+        &sim,
+        "/certificates/enrollments/{referenceNumber}",
+        &path,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.status, 410, "{}", r.body);
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
+    assert_eq!(r.body["title"], "Gone");
+    sim.shutdown().await;
+}
