@@ -168,6 +168,36 @@ impl CsrDigest {
             CsrDigest::Sha512 => sha2::Sha512::digest(data).to_vec(),
         }
     }
+    fn from_hash_oid(oid: &str) -> Option<Self> {
+        Some(match oid {
+            "1.3.14.3.2.26" => CsrDigest::Sha1,
+            "2.16.840.1.101.3.4.2.1" => CsrDigest::Sha256,
+            "2.16.840.1.101.3.4.2.2" => CsrDigest::Sha384,
+            "2.16.840.1.101.3.4.2.3" => CsrDigest::Sha512,
+            _ => return None,
+        })
+    }
+    fn verify_pss(
+        self,
+        key: &rsa::PublicKey,
+        salt_len: usize,
+        hashed: &[u8],
+        sig: &[u8],
+    ) -> rsa::Result<()> {
+        use rsa::pss::Pss;
+        match self {
+            CsrDigest::Sha1 => key.verify(Pss::<sha1::Sha1>::new_with_salt(salt_len), hashed, sig),
+            CsrDigest::Sha256 => {
+                key.verify(Pss::<sha2::Sha256>::new_with_salt(salt_len), hashed, sig)
+            }
+            CsrDigest::Sha384 => {
+                key.verify(Pss::<sha2::Sha384>::new_with_salt(salt_len), hashed, sig)
+            }
+            CsrDigest::Sha512 => {
+                key.verify(Pss::<sha2::Sha512>::new_with_salt(salt_len), hashed, sig)
+            }
+        }
+    }
     fn pkcs1v15(self) -> rsa::pkcs1v15::Pkcs1v15Sign {
         match self {
             CsrDigest::Sha1 => rsa::pkcs1v15::Pkcs1v15Sign::new::<sha1::Sha1>(),
@@ -179,8 +209,8 @@ impl CsrDigest {
 }
 
 /// CSR signature algorithms KSeF accepts (open-api `POST /certificates/enrollments`:
-/// RSA PKCS#1 v1.5, RSA PSS, ECDSA; SHA1/256/384/512) — `(is ECDSA, digest)`. RSA-PSS is
-/// not implemented by the simulator (→ 25011 with a detail saying so).
+/// RSA PKCS#1 v1.5, RSA PSS, ECDSA; SHA1/256/384/512) — `(is ECDSA, digest)`; RSASSA-PSS
+/// carries its digest in its parameters ([`pss_parameters`]).
 fn csr_algorithm(oid: &str) -> Option<(bool, CsrDigest)> {
     Some(match oid {
         "1.2.840.113549.1.1.5" => (false, CsrDigest::Sha1),
@@ -198,6 +228,38 @@ fn csr_algorithm(oid: &str) -> Option<(bool, CsrDigest)> {
 const OID_RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 const OID_RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
+
+/// RSASSA-PSS-params (RFC 8017 A.2.3) of a CSR: `(digest, salt length)`; the MGF1 digest
+/// must be the same as the message digest.
+fn pss_parameters(csr: &x509_cert::request::CertReq) -> Result<(CsrDigest, usize), ApiError> {
+    let unsupported = |why: &str| {
+        cert_error(
+            25011,
+            ALGORITHM_INVALID,
+            format!("Parametry RSA-PSS: {why}. / Unsupported RSA-PSS parameters."),
+        )
+    };
+    let params_der = match &csr.algorithm.parameters {
+        Some(any) => any
+            .to_der()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        // Absent parameters = all defaults (SHA-1, MGF1-SHA-1, salt 20).
+        None => return Ok((CsrDigest::Sha1, 20)),
+    };
+    let params = rsa::pkcs1::RsaPssParams::<rsa::pkcs1::der::Any>::from_der(&params_der)
+        .map_err(|_| unsupported("nieczytelne"))?;
+    let digest = CsrDigest::from_hash_oid(&params.hash.oid.to_string())
+        .ok_or_else(|| unsupported("nieobsługiwana funkcja skrótu"))?;
+    let mgf_digest = params
+        .mask_gen
+        .parameters
+        .as_ref()
+        .and_then(|p| CsrDigest::from_hash_oid(&p.oid.to_string()));
+    if params.mask_gen.oid.to_string() != "1.2.840.113549.1.1.8" || mgf_digest != Some(digest) {
+        return Err(unsupported("MGF1 musi używać tej samej funkcji skrótu"));
+    }
+    Ok((digest, params.salt_len as usize))
+}
 
 fn csr_spki_der(csr: &x509_cert::request::CertReq) -> Result<Vec<u8>, ApiError> {
     csr.info
@@ -253,17 +315,6 @@ fn verify_csr(csr: &x509_cert::request::CertReq) -> Result<(), ApiError> {
         }
     };
     let alg_oid = csr.algorithm.oid.to_string();
-    let Some((ecdsa, digest)) = csr_algorithm(&alg_oid) else {
-        let detail = if alg_oid == OID_RSASSA_PSS {
-            "RSA-PSS nie jest obsługiwane przez symulator; użyj RSA PKCS#1 v1.5 albo ECDSA. / RSA-PSS is not implemented by the simulator.".to_string()
-        } else {
-            format!(
-                "Algorytm podpisu {alg_oid} nie jest dozwolony (RSA PKCS#1 v1.5 lub ECDSA z SHA-1/256/384/512). / Unsupported CSR signature algorithm."
-            )
-        };
-        return Err(cert_error(25011, ALGORITHM_INVALID, detail));
-    };
-    let hashed = digest.digest(&info_der);
     let signature = csr.signature.raw_bytes();
     let bad_signature = || {
         cert_error(
@@ -272,6 +323,26 @@ fn verify_csr(csr: &x509_cert::request::CertReq) -> Result<(), ApiError> {
             "Podpis CSR jest nieprawidłowy. / The CSR signature does not verify.".into(),
         )
     };
+    if alg_oid == OID_RSASSA_PSS {
+        let Key::Rsa(key) = key else {
+            return Err(cert_error(
+                25011,
+                ALGORITHM_INVALID,
+                "RSA-PSS wymaga klucza RSA. / RSA-PSS needs an RSA key.".into(),
+            ));
+        };
+        let (digest, salt_len) = pss_parameters(csr)?;
+        return digest
+            .verify_pss(&key, salt_len, &digest.digest(&info_der), signature)
+            .map_err(|_| bad_signature());
+    }
+    let Some((ecdsa, digest)) = csr_algorithm(&alg_oid) else {
+        let detail = format!(
+            "Algorytm podpisu {alg_oid} nie jest dozwolony (RSA PKCS#1 v1.5, RSA-PSS lub ECDSA z SHA-1/256/384/512). / Unsupported CSR signature algorithm."
+        );
+        return Err(cert_error(25011, ALGORITHM_INVALID, detail));
+    };
+    let hashed = digest.digest(&info_der);
     match (key, ecdsa) {
         (Key::Rsa(key), false) => key
             .verify(digest.pkcs1v15(), &hashed, signature)

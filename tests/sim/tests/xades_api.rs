@@ -815,17 +815,38 @@ async fn csr_outside_ksef_rules_is_refused_with_the_ksef_code() {
         );
     }
 
-    // SHA-1/384/512 are allowed digests for the CSR signature (open-api), RSA and EC alike.
+    // SHA-1/384/512 are allowed digests for the CSR signature (open-api), RSA and EC alike,
+    // and RSA-PSS is an allowed signature scheme.
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    let pss = [
+        "-newkey",
+        "rsa:2048",
+        "-sigopt",
+        "rsa_padding_mode:pss",
+        "-sigopt",
+        "rsa_pss_saltlen:32",
+    ];
     for (name, key_args, digest) in [
         ("rsa-sha1", &["-newkey", "rsa:2048"][..], "-sha1"),
         ("ec-sha384", &ec[..], "-sha384"),
         ("ec-sha512", &ec[..], "-sha512"),
+        ("rsa-pss-sha256", &pss[..], "-sha256"),
+        ("rsa-pss-sha512", &pss[..], "-sha512"),
     ] {
         let (_, csr) = openssl_csr(&dir, name, key_args, digest, &subject);
         let r = enroll(&sim, &access, &csr, "Authentication").await;
         assert_eq!(r.status, 202, "{name}: {}", r.body);
     }
+
+    // A PSS CSR changed after signing → 25004.
+    let (_, mut csr) = openssl_csr(&dir, "pss-bad", &pss, "-sha256", &subject);
+    let at = csr
+        .windows(NIP.len())
+        .position(|w| w == NIP.as_bytes())
+        .unwrap();
+    csr[at] = if csr[at] == b'5' { b'6' } else { b'5' };
+    let r = enroll(&sim, &access, &csr, "Authentication").await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 25004), "{}", r.body);
 
     // An EC CSR changed after signing → 25004; another subject → 25003.
     let (_, mut csr) = openssl_csr(&dir, "ec-bad", &ec, "-sha256", &subject);
