@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod crypto;
+pub mod csr;
 pub mod error;
 pub mod fa3;
 pub mod flow;

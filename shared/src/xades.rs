@@ -9,7 +9,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bergshamra_c14n::{C14nMode, canonicalize};
-use rsa::pkcs8::DecodePrivateKey;
+use rand_core::TryCryptoRng;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer};
 use sha2::Sha256;
 
@@ -56,6 +57,53 @@ impl SigningKey {
             })
     }
 
+    /// A fresh EC P-256 key (what KSeF recommends for its certificates, ksef-docs
+    /// `certyfikaty-KSeF.md` §3).
+    pub fn generate_p256<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self> {
+        use p256::elliptic_curve::Generate as _;
+        p256::ecdsa::SigningKey::try_generate_from_rng(rng)
+            .map(Self::EcdsaP256)
+            .map_err(|_| rng_error())
+    }
+
+    /// A fresh RSA 2048 key (the only RSA size KSeF accepts in a CSR). Slow in debug builds.
+    pub fn generate_rsa2048<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self> {
+        rsa::PrivateKey::new(rng, 2048)
+            .map(Self::Rsa)
+            .map_err(|e| Error::Crypto(format!("generowanie klucza RSA / RSA key generation: {e}")))
+    }
+
+    /// Unencrypted PKCS#8 DER (a secret: encrypt it before storing).
+    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>> {
+        let doc = match self {
+            Self::Rsa(k) => k.to_pkcs8_der(),
+            Self::EcdsaP256(k) => k.to_pkcs8_der(),
+        }
+        .map_err(|e| Error::Crypto(format!("PKCS#8: {e}")))?;
+        Ok(doc.as_bytes().to_vec())
+    }
+
+    /// Unencrypted PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), readable by
+    /// [`SigningKey::from_pkcs8`] and OpenSSL.
+    pub fn to_pkcs8_pem(&self) -> Result<String> {
+        x509_cert::der::pem::encode_string(
+            "PRIVATE KEY",
+            x509_cert::der::pem::LineEnding::LF,
+            &self.to_pkcs8_der()?,
+        )
+        .map_err(|e| Error::Crypto(format!("PEM: {e}")))
+    }
+
+    /// The public key as DER SubjectPublicKeyInfo.
+    pub fn public_key_der(&self) -> Result<Vec<u8>> {
+        match self {
+            Self::Rsa(k) => k.to_public_key().to_public_key_der(),
+            Self::EcdsaP256(k) => k.verifying_key().to_public_key_der(),
+        }
+        .map(|doc| doc.as_bytes().to_vec())
+        .map_err(|e| Error::Crypto(format!("SPKI: {e}")))
+    }
+
     fn algorithm(&self) -> &'static str {
         match self {
             Self::Rsa(_) => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
@@ -78,6 +126,10 @@ impl SigningKey {
             }
         }
     }
+}
+
+fn rng_error() -> Error {
+    Error::Crypto("generator liczb losowych zawiódł / RNG failure".into())
 }
 
 /// Accepts DER or PEM (any `-----BEGIN …-----` armour).
