@@ -97,12 +97,7 @@ async fn key_rotation_publishes_two_certificates_per_usage_and_both_decrypt() {
         "challenge": ch.body["challenge"], "contextIdentifier": {"type":"Nip","value": sim.demo.nip},
         "encryptedToken": enc, "publicKeyId": token_certs[0]["publicKeyId"]}))).await;
     assert_eq!(r.status, 202);
-    let status = wait_auth(
-        &sim,
-        r.body["referenceNumber"].as_str().unwrap(),
-        r.body["authenticationToken"]["token"].as_str().unwrap(),
-    )
-    .await;
+    let status = wait_started(&sim, &r.body).await;
     assert_eq!(status["status"]["code"], 200);
     sim.shutdown().await;
 }
@@ -129,27 +124,13 @@ async fn token_login_redeem_refresh_sessions_and_logout() {
     let (reference, auth_token) =
         start_token_login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
     // Redeem before the operation finished is refused.
-    let early = post(
-        &sim,
-        "/auth/token/redeem",
-        "/auth/token/redeem",
-        Some(&auth_token),
-        None,
-    )
-    .await;
+    let early = redeem_call(&sim, &auth_token).await;
     assert_eq!(early.status, 400);
     assert_eq!(early.code(), 21301);
     let status = wait_auth(&sim, &reference, &auth_token).await;
     assert_eq!(status["status"]["code"], 200);
     assert_eq!(status["authenticationMethodInfo"]["category"], "Token");
-    let r = post(
-        &sim,
-        "/auth/token/redeem",
-        "/auth/token/redeem",
-        Some(&auth_token),
-        None,
-    )
-    .await;
+    let r = redeem_call(&sim, &auth_token).await;
     assert_eq!(r.status, 200);
     let access = r.body["accessToken"]["token"].as_str().unwrap().to_string();
     let refresh = r.body["refreshToken"]["token"]
@@ -157,37 +138,16 @@ async fn token_login_redeem_refresh_sessions_and_logout() {
         .unwrap()
         .to_string();
     // Only once.
-    let again = post(
-        &sim,
-        "/auth/token/redeem",
-        "/auth/token/redeem",
-        Some(&auth_token),
-        None,
-    )
-    .await;
+    let again = redeem_call(&sim, &auth_token).await;
     assert_eq!(again.status, 400);
     assert_eq!(again.code(), 21301);
     // Refresh gives a new, working access token.
-    let r = post(
-        &sim,
-        "/auth/token/refresh",
-        "/auth/token/refresh",
-        Some(&refresh),
-        None,
-    )
-    .await;
+    let r = refresh_call(&sim, &refresh).await;
     assert_eq!(r.status, 200);
     let access2 = r.body["accessToken"]["token"].as_str().unwrap().to_string();
     assert_ne!(access, access2);
     // The access token is not a refresh token.
-    let wrong = post(
-        &sim,
-        "/auth/token/refresh",
-        "/auth/token/refresh",
-        Some(&access),
-        None,
-    )
-    .await;
+    let wrong = refresh_call(&sim, &access).await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.content_type.starts_with("application/problem+json"));
     let list = get(&sim, "/auth/sessions", "/auth/sessions", Some(&access2)).await;
@@ -209,14 +169,7 @@ async fn token_login_redeem_refresh_sessions_and_logout() {
     )
     .await;
     assert_eq!(r.status, 204);
-    let r = post(
-        &sim,
-        "/auth/token/refresh",
-        "/auth/token/refresh",
-        Some(&refresh),
-        None,
-    )
-    .await;
+    let r = refresh_call(&sim, &refresh).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.code(), 21301);
     // Revoking another session by reference.
@@ -243,14 +196,7 @@ async fn token_login_redeem_refresh_sessions_and_logout() {
     )
     .await;
     assert_eq!(r.status, 204);
-    let r = post(
-        &sim,
-        "/auth/token/refresh",
-        "/auth/token/refresh",
-        Some(&r3),
-        None,
-    )
-    .await;
+    let r = refresh_call(&sim, &r3).await;
     assert_eq!(r.code(), 21301, "session revoked by reference: {}", r.body);
     let _ = a3;
     sim.shutdown().await;
@@ -319,12 +265,7 @@ async fn ksef_token_rejections() {
         let enc = oaep_encrypt(&key, plain.as_bytes());
         let r = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":ctx}, "encryptedToken": enc})).await;
         assert_eq!(r.status, 202);
-        let st = wait_auth(
-            &sim,
-            r.body["referenceNumber"].as_str().unwrap(),
-            r.body["authenticationToken"]["token"].as_str().unwrap(),
-        )
-        .await;
+        let st = wait_started(&sim, &r.body).await;
         assert_eq!(st["status"]["code"], want, "{plain}: {st}");
         // A failed operation cannot be redeemed.
         let rd = post(
@@ -339,12 +280,7 @@ async fn ksef_token_rejections() {
     }
     let c = ch().await;
     let r = send(json!({"challenge": c["challenge"], "contextIdentifier": {"type":"Nip","value":nip}, "encryptedToken": STANDARD.encode([1u8; 256])})).await;
-    let st = wait_auth(
-        &sim,
-        r.body["referenceNumber"].as_str().unwrap(),
-        r.body["authenticationToken"]["token"].as_str().unwrap(),
-    )
-    .await;
+    let st = wait_started(&sim, &r.body).await;
     assert_eq!(st["status"]["code"], 450);
     sim.shutdown().await;
 }
@@ -352,58 +288,49 @@ async fn ksef_token_rejections() {
 #[tokio::test]
 async fn error_formats_and_bad_input() {
     let sim = start().await;
-    let url = format!("{}/v2/auth/ksef-token", sim.base_url);
-    let c = client();
-    // Malformed JSON → 400 21405, ExceptionResponse.
-    let r = c
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.headers()["content-type"], "application/json");
-    let v: serde_json::Value = r.json().await.unwrap();
-    let schema =
-        schema::response_schema("POST", "/auth/ksef-token", 400, "application/json").unwrap();
-    assert!(schema::validate(schema, &v).is_empty(), "{v}");
+    let send =
+        |content_type: &str, body: String, extra: &'static [(&'static str, &'static str)]| {
+            let raw = RawBody::new(content_type, body);
+            let sim = &sim;
+            async move {
+                call_raw(
+                    sim,
+                    Method::POST,
+                    "/auth/ksef-token",
+                    "/auth/ksef-token",
+                    None,
+                    Some(raw),
+                    extra,
+                )
+                .await
+            }
+        };
+    // Malformed JSON → 400 21405, ExceptionResponse (checked against the schema by call_raw).
+    assert!(schema::response_schema("POST", "/auth/ksef-token", 400, "application/json").is_some());
+    let r = send("application/json", "{not json".into(), &[]).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.content_type, "application/json");
     assert_eq!(
-        v["exception"]["exceptionDetailList"][0]["exceptionCode"],
+        r.body["exception"]["exceptionDetailList"][0]["exceptionCode"],
         21405
     );
     // Same with problem-details.
-    let r = c
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("X-Error-Format", "problem-details")
-        .body("[]")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let v: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(v["errors"][0]["code"], 21405);
-    assert_eq!(v["status"], 400);
+    let r = send(
+        "application/json",
+        "[]".into(),
+        &[("X-Error-Format", "problem-details")],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(r.body["errors"][0]["code"], 21405);
+    assert_eq!(r.body["status"], 400);
     // Wrong content type → 415; oversized → 413.
-    let r = c
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 415);
+    let r = send("text/plain", "{}".into(), &[]).await;
+    assert_eq!(r.status, 415);
     let big = format!("{{\"challenge\":\"{}\"}}", "x".repeat(6 * 1024 * 1024));
-    let r = c
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
+    let r = send("application/json", big, &[]).await;
+    assert_eq!(r.status, 413);
     // 401 is always problem-details.
     let r = get(&sim, "/auth/sessions", "/auth/sessions", None).await;
     assert_eq!(r.status, 401);
@@ -576,14 +503,7 @@ async fn ksef_tokens_permissions_and_lifecycle() {
         wait_auth(&sim, &reference, &auth_token).await["status"]["code"],
         450
     );
-    let r = post(
-        &sim,
-        "/auth/token/refresh",
-        "/auth/token/refresh",
-        Some(&refresh),
-        None,
-    )
-    .await;
+    let r = refresh_call(&sim, &refresh).await;
     assert_eq!(r.code(), 21301);
     // Another context's token is invisible.
     let r = get(
@@ -811,14 +731,7 @@ async fn short_token_lifetimes_expire() {
             .status,
         401
     );
-    let r = post(
-        &sim,
-        "/auth/token/refresh",
-        "/auth/token/refresh",
-        Some(&refresh),
-        None,
-    )
-    .await;
+    let r = refresh_call(&sim, &refresh).await;
     assert_eq!(r.status, 200);
     sim.shutdown().await;
 }

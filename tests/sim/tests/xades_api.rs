@@ -185,55 +185,29 @@ async fn submit(sim: &RunningSim, xml: &str) -> (u16, Value) {
 
 /// [`submit`] with a query string (`?verifyCertificateChain=true`).
 async fn submit_with(sim: &RunningSim, xml: &str, query: &str) -> (u16, Value) {
-    let resp = client()
-        .post(format!("{}/v2/auth/xades-signature{query}", sim.base_url))
-        .header("content-type", "application/xml")
-        .body(xml.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    if let Some(schema) =
-        common::schema::response_schema("POST", "/auth/xades-signature", status, &ct)
-    {
-        let errors = common::schema::validate(schema, &body);
-        assert!(
-            errors.is_empty(),
-            "violates open-api.json: {errors:?}\n{body}"
-        );
-    }
-    (status, body)
+    let r = call_raw(
+        sim,
+        reqwest::Method::POST,
+        "/auth/xades-signature",
+        &format!("/auth/xades-signature{query}"),
+        None,
+        Some(RawBody::new("application/xml", xml)),
+        &[],
+    )
+    .await;
+    (r.status.as_u16(), r.body)
 }
 
 /// Submits, waits for the final status; returns `(status body, authenticationToken)`.
 async fn xades_login(sim: &RunningSim, xml: &str) -> (Value, String) {
     let (status, body) = submit(sim, xml).await;
     assert_eq!(status, 202, "{body}");
-    let reference = body["referenceNumber"].as_str().unwrap();
     let token = body["authenticationToken"]["token"].as_str().unwrap();
-    (wait_auth(sim, reference, token).await, token.to_string())
+    (wait_started(sim, &body).await, token.to_string())
 }
 
 async fn redeem(sim: &RunningSim, auth_token: &str) -> String {
-    let r = post(
-        sim,
-        "/auth/token/redeem",
-        "/auth/token/redeem",
-        Some(auth_token),
-        None,
-    )
-    .await;
+    let r = redeem_call(sim, auth_token).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["accessToken"]["token"].as_str().unwrap().to_string()
 }
@@ -434,10 +408,7 @@ async fn document_altered_after_signing_is_rejected() {
     assert_ne!(altered, signed);
     let (status, body) = submit(&sim, &altered).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
-        9105
-    );
+    assert_eq!(exception_code(&body), 9105);
 
     // Signed properties changed → their reference digest fails.
     let altered = set_element(
@@ -448,10 +419,7 @@ async fn document_altered_after_signing_is_rejected() {
     assert_ne!(altered, signed);
     let (status, body) = submit(&sim, &altered).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
-        9105
-    );
+    assert_eq!(exception_code(&body), 9105);
 
     // SignatureValue changed → it no longer verifies over SignedInfo.
     let start = signed.find("<ds:SignatureValue>").unwrap() + "<ds:SignatureValue>".len();
@@ -459,32 +427,17 @@ async fn document_altered_after_signing_is_rejected() {
     bytes[start + 5] = if bytes[start + 5] == b'A' { b'B' } else { b'A' };
     let (status, body) = submit(&sim, &String::from_utf8(bytes).unwrap()).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
-        9105
-    );
+    assert_eq!(exception_code(&body), 9105);
 
     // Not XML at all; no signature.
     let (status, body) = submit(&sim, "<AuthTokenRequest").await;
-    assert_eq!(
-        (
-            status,
-            body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()
-        ),
-        (400, json!(21001))
-    );
+    assert_eq!((status, exception_code(&body)), (400, 21001));
     let unsigned = template(&ch, NIP, RSA_SHA256);
     let sig_start = unsigned.find("<ds:Signature ").unwrap();
     let sig_end = unsigned.find("</AuthTokenRequest>").unwrap();
     let unsigned = format!("{}{}", &unsigned[..sig_start], &unsigned[sig_end..]);
     let (status, body) = submit(&sim, &unsigned).await;
-    assert_eq!(
-        (
-            status,
-            body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()
-        ),
-        (400, json!(9102))
-    );
+    assert_eq!((status, exception_code(&body)), (400, 9102));
 
     // The rejected attempts did not use up the challenge: the untouched document still works.
     let (status, _) = xades_login(&sim, &signed).await;
@@ -510,14 +463,7 @@ async fn certificate_of_another_nip_fails_with_415() {
     );
     let (status, auth_token) = xades_login(&sim, &signed).await;
     assert_eq!(status["status"]["code"], 415, "{status}");
-    let r = post(
-        &sim,
-        "/auth/token/redeem",
-        "/auth/token/redeem",
-        Some(&auth_token),
-        None,
-    )
-    .await;
+    let r = redeem_call(&sim, &auth_token).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.code(), 21301);
 
@@ -546,10 +492,7 @@ async fn certificate_of_another_nip_fails_with_415() {
     );
     let (status, body) = submit(&sim, &signed).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
-        21115
-    );
+    assert_eq!(exception_code(&body), 21115);
     assert!(
         body["exception"]["exceptionDetailList"][0]["details"][0]
             .as_str()
@@ -567,13 +510,7 @@ async fn certificate_of_another_nip_fails_with_415() {
         &crt,
     );
     let (status, body) = submit(&sim, &signed).await;
-    assert_eq!(
-        (
-            status,
-            body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()
-        ),
-        (400, json!(21115))
-    );
+    assert_eq!((status, exception_code(&body)), (400, 21115));
     sim.shutdown().await;
 }
 
@@ -597,10 +534,7 @@ async fn reused_or_unknown_challenge_is_rejected() {
     assert_eq!(status["status"]["code"], 200, "{status}");
     let (status, body) = submit(&sim, &signed).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
-        21111
-    );
+    assert_eq!(exception_code(&body), 21111);
 
     let unknown = xmlsec_sign(
         &dir,
@@ -610,10 +544,7 @@ async fn reused_or_unknown_challenge_is_rejected() {
     );
     let (status, body) = submit(&sim, &unknown).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
-        21111
-    );
+    assert_eq!(exception_code(&body), 21111);
     sim.shutdown().await;
 }
 
@@ -679,10 +610,7 @@ async fn simulator_issued_certificate_logs_in_until_revoked() {
     );
     let (status, body) = submit(&sim, &signed).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        body["exception"]["exceptionDetailList"][0]["exceptionCode"],
-        21115
-    );
+    assert_eq!(exception_code(&body), 21115);
     sim.shutdown().await;
 }
 
@@ -869,10 +797,6 @@ async fn csr_outside_ksef_rules_is_refused_with_the_ksef_code() {
     sim.shutdown().await;
 }
 
-fn code(body: &Value) -> Value {
-    body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()
-}
-
 fn detail(body: &Value) -> String {
     body["exception"]["exceptionDetailList"][0]["details"].to_string()
 }
@@ -898,7 +822,7 @@ async fn schema_invalid_document_is_rejected_with_21401() {
         "</SubjectIdentifierType><Extra>1</Extra>",
     );
     let (status, body) = submit(&sim, &sign(extra)).await;
-    assert_eq!((status, code(&body)), (400, json!(21401)), "{body}");
+    assert_eq!((status, exception_code(&body)), (400, 21401), "{body}");
     assert!(detail(&body).contains("Extra"), "{body}");
     assert_eq!(
         body["exception"]["exceptionDetailList"][0]["exceptionDescription"],
@@ -907,7 +831,7 @@ async fn schema_invalid_document_is_rejected_with_21401() {
     // A NIP of 9 digits breaks TNIP.
     let short = template(&challenge(&sim).await, "526587763", RSA_SHA256);
     let (status, body) = submit(&sim, &sign(short)).await;
-    assert_eq!((status, code(&body)), (400, json!(21401)), "{body}");
+    assert_eq!((status, exception_code(&body)), (400, 21401), "{body}");
 
     // Valid documents in both namespaces, with an IP policy, log in.
     for ns in ["2.0", "2.1"] {
@@ -956,8 +880,8 @@ async fn signing_certificate_that_does_not_match_key_info_is_rejected() {
         let xml = template(&ch, NIP, RSA_SHA256).replace(marker, value);
         let (status, body) = submit(&sim, &xmlsec_sign(&dir, &xml, &key, &crt)).await;
         assert_eq!(
-            (status, code(&body)),
-            (400, json!(9105)),
+            (status, exception_code(&body)),
+            (400, 9105),
             "{marker}: {body}"
         );
         assert!(detail(&body).contains(expected), "{marker}: {body}");
@@ -968,7 +892,7 @@ async fn signing_certificate_that_does_not_match_key_info_is_rejected() {
     let end = start + xml[start..].find("</ds:Reference>").unwrap() + "</ds:Reference>".len();
     let xml = format!("{}{}", &xml[..start], &xml[end..]);
     let (status, body) = submit(&sim, &xmlsec_sign(&dir, &xml, &key, &crt)).await;
-    assert_eq!((status, code(&body)), (400, json!(9105)), "{body}");
+    assert_eq!((status, exception_code(&body)), (400, 9105), "{body}");
     assert!(detail(&body).contains("SignedProperties"), "{body}");
 
     // None of these used up the challenge.
@@ -994,7 +918,7 @@ async fn missing_or_implausible_signing_time_is_rejected() {
     let without = template(&ch, NIP, ECDSA_SHA256)
         .replace("<xades:SigningTime>{SIGNING_TIME}</xades:SigningTime>", "");
     let (status, body) = submit(&sim, &xmlsec_sign(&dir, &without, &key, &crt)).await;
-    assert_eq!((status, code(&body)), (400, json!(9105)), "{body}");
+    assert_eq!((status, exception_code(&body)), (400, 9105), "{body}");
     assert!(detail(&body).contains("SigningTime"), "{body}");
     for (offset, what) in [
         (time::Duration::hours(1), "przyszłości"),
@@ -1003,8 +927,8 @@ async fn missing_or_implausible_signing_time_is_rejected() {
         let xml = template(&ch, NIP, ECDSA_SHA256).replace("{SIGNING_TIME}", &signing_time(offset));
         let (status, body) = submit(&sim, &xmlsec_sign(&dir, &xml, &key, &crt)).await;
         assert_eq!(
-            (status, code(&body)),
-            (400, json!(9105)),
+            (status, exception_code(&body)),
+            (400, 9105),
             "{offset}: {body}"
         );
         assert!(detail(&body).contains(what), "{offset}: {body}");
@@ -1048,14 +972,7 @@ async fn verify_certificate_chain_refuses_self_signed_but_trusts_simulator_certi
         st["status"]["details"][0], "Niezaufany łańcuch certyfikatów",
         "{st}"
     );
-    let r = post(
-        &sim,
-        "/auth/token/redeem",
-        "/auth/token/redeem",
-        Some(auth_token),
-        None,
-    )
-    .await;
+    let r = redeem_call(&sim, auth_token).await;
     assert_eq!(r.status, 400, "{}", r.body);
 
     let (status, body) = submit_with(
@@ -1065,12 +982,7 @@ async fn verify_certificate_chain_refuses_self_signed_but_trusts_simulator_certi
     )
     .await;
     assert_eq!(status, 202, "{body}");
-    let st = wait_auth(
-        &sim,
-        body["referenceNumber"].as_str().unwrap(),
-        body["authenticationToken"]["token"].as_str().unwrap(),
-    )
-    .await;
+    let st = wait_started(&sim, &body).await;
     assert_eq!(st["status"]["code"], 200, "{st}");
     let (status, body) = submit_with(
         &sim,
@@ -1078,7 +990,7 @@ async fn verify_certificate_chain_refuses_self_signed_but_trusts_simulator_certi
         "?verifyCertificateChain=maybe",
     )
     .await;
-    assert_eq!((status, code(&body)), (400, json!(21405)), "{body}");
+    assert_eq!((status, exception_code(&body)), (400, 21405), "{body}");
 
     // A KSeF certificate from the simulator CA has a trusted chain.
     let access = certificate_access(&sim, &dir).await;
@@ -1100,12 +1012,7 @@ async fn verify_certificate_chain_refuses_self_signed_but_trusts_simulator_certi
     );
     let (status, body) = submit_with(&sim, &xml, "?verifyCertificateChain=true").await;
     assert_eq!(status, 202, "{body}");
-    let st = wait_auth(
-        &sim,
-        body["referenceNumber"].as_str().unwrap(),
-        body["authenticationToken"]["token"].as_str().unwrap(),
-    )
-    .await;
+    let st = wait_started(&sim, &body).await;
     assert_eq!(st["status"]["code"], 200, "{st}");
     assert_eq!(
         st["authenticationMethodInfo"]["code"],

@@ -52,10 +52,7 @@ pub struct Resp {
 
 impl Resp {
     pub fn code(&self) -> u64 {
-        self.body["exception"]["exceptionDetailList"][0]["exceptionCode"]
-            .as_u64()
-            .or_else(|| self.body["errors"][0]["code"].as_u64())
-            .unwrap_or(0)
+        exception_code(&self.body)
     }
 }
 
@@ -70,12 +67,44 @@ pub async fn call(
     body: Option<Value>,
     extra: &[(&str, &str)],
 ) -> Resp {
+    let body = body.map(|b| RawBody::json(&b));
+    call_raw(sim, method, template, path, bearer, body, extra).await
+}
+
+/// A request body as sent on the wire: XML documents, deliberately broken JSON.
+pub struct RawBody {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl RawBody {
+    pub fn json(value: &Value) -> Self {
+        RawBody::new("application/json", value.to_string())
+    }
+    pub fn new(content_type: &str, bytes: impl Into<Vec<u8>>) -> Self {
+        RawBody {
+            content_type: content_type.to_string(),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// [`call`] with a raw body; the answer is checked against open-api.json the same way.
+pub async fn call_raw(
+    sim: &impl SimUrl,
+    method: Method,
+    template: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<RawBody>,
+    extra: &[(&str, &str)],
+) -> Resp {
     let mut req = client().request(method.clone(), format!("{}/v2{path}", sim.base_url()));
     if let Some(t) = bearer {
         req = req.bearer_auth(t);
     }
     if let Some(b) = body {
-        req = req.json(&b);
+        req = req.header("content-type", b.content_type).body(b.bytes);
     }
     for (k, v) in extra {
         req = req.header(*k, *v);
@@ -100,6 +129,7 @@ pub async fn call(
         .unwrap_or("")
         .trim()
         .to_string();
+    let template = template.split('?').next().unwrap_or(template);
     if let Some(schema) = schema::response_schema(method.as_str(), template, status.as_u16(), &ct) {
         let errors = schema::validate(schema, &body);
         assert!(
@@ -113,6 +143,51 @@ pub async fn call(
         body,
         content_type,
     }
+}
+
+/// `exceptionCode` of an `ExceptionResponse` body, or the first `errors[].code` of a
+/// problem-details body; 0 when there is none.
+pub fn exception_code(body: &Value) -> u64 {
+    body["exception"]["exceptionDetailList"][0]["exceptionCode"]
+        .as_u64()
+        .or_else(|| body["errors"][0]["code"].as_u64())
+        .unwrap_or(0)
+}
+
+/// `POST /auth/token/redeem` with an `authenticationToken`.
+pub async fn redeem_call(sim: &impl SimUrl, auth_token: &str) -> Resp {
+    post(
+        sim,
+        "/auth/token/redeem",
+        "/auth/token/redeem",
+        Some(auth_token),
+        None,
+    )
+    .await
+}
+
+/// `POST /auth/token/refresh` with a token (normally the refresh token).
+pub async fn refresh_call(sim: &impl SimUrl, token: &str) -> Resp {
+    post(
+        sim,
+        "/auth/token/refresh",
+        "/auth/token/refresh",
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// [`wait_auth`] for the operation a 202 `AuthenticationInitResponse` body started.
+pub async fn wait_started(sim: &impl SimUrl, init: &Value) -> Value {
+    wait_auth(
+        sim,
+        init["referenceNumber"].as_str().expect("referenceNumber"),
+        init["authenticationToken"]["token"]
+            .as_str()
+            .expect("authenticationToken"),
+    )
+    .await
 }
 
 pub async fn get(sim: &impl SimUrl, template: &str, path: &str, bearer: Option<&str>) -> Resp {
@@ -220,14 +295,7 @@ pub async fn login(sim: &impl SimUrl, token: &str, nip: &str) -> (String, String
     let (reference, auth_token) = start_token_login(sim, token, nip).await;
     let status = wait_auth(sim, &reference, &auth_token).await;
     assert_eq!(status["status"]["code"], 200, "{status}");
-    let r = post(
-        sim,
-        "/auth/token/redeem",
-        "/auth/token/redeem",
-        Some(&auth_token),
-        None,
-    )
-    .await;
+    let r = redeem_call(sim, &auth_token).await;
     assert_eq!(r.status, 200, "{}", r.body);
     (
         r.body["accessToken"]["token"].as_str().unwrap().to_string(),
