@@ -334,17 +334,19 @@ pub async fn login_with_ksef_token<T: Transport, S: Sleep, R: TryCryptoRng + ?Si
 
 /// Logs in with a certificate: challenge → signed `AuthTokenRequest` (XAdES) → poll → redeem (§3.4).
 ///
-/// `sign` receives the challenge and returns the signed XML (see [`crate::xades`]).
+/// `sign` receives the challenge and returns the signed XML (see [`crate::xades`]). It is
+/// asynchronous because a browser may sign in a Web Worker or with WebCrypto: pass an
+/// `async |challenge| …` closure, or a plain closure returning a future. No `Send` bound.
 pub async fn login_with_certificate<T: Transport, S: Sleep, F>(
     client: &KsefClient<T, S>,
     sign: F,
     verify_certificate_chain: bool,
 ) -> Result<AuthTokens>
 where
-    F: FnOnce(&api::auth::challenge::Response) -> Result<Vec<u8>>,
+    F: AsyncFnOnce(&api::auth::challenge::Response) -> Result<Vec<u8>>,
 {
     let challenge = client.execute(&api::auth::challenge::Request, None).await?;
-    let signed_xml = sign(&challenge)?;
+    let signed_xml = sign(&challenge).await?;
     let init = client
         .execute(
             &api::auth::xades_signature::Request {
