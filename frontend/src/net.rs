@@ -83,6 +83,13 @@ pub async fn delete(env: Env, path: &str, bearer: Option<&str>) -> Result<(), Ne
     finish(resp).await.map(|_| ())
 }
 
+/// The response headers ksef-core looks at: `Retry-After` (429 back-off, `api::error_from_response`)
+/// and `x-ms-meta-hash` (storage downloads, `api::RawDocument`).
+const RESPONSE_HEADERS: [http::HeaderName; 2] = [
+    http::header::RETRY_AFTER,
+    http::HeaderName::from_static("x-ms-meta-hash"),
+];
+
 /// ksef-core's [`Transport`](ksef_core::transport::Transport) over the browser's fetch: the
 /// flows in `ksef_core::flow` run through the relay with it (see [`ksef_client`]).
 #[derive(Clone, Copy, Debug, Default)]
@@ -113,8 +120,13 @@ impl ksef_core::transport::Transport for FetchTransport {
             .await
             .map_err(|e| NetError::Unreachable(e.to_string()))?;
         let mut out = http::Response::builder().status(resp.status());
-        for (name, value) in resp.headers().entries() {
-            out = out.header(name, value);
+        // Only the headers ksef-core reads, by constant name: copying every header by its
+        // string name pulls in `HeaderName::from_bytes` (about 17 KB of wasm).
+        let headers = resp.headers();
+        for name in RESPONSE_HEADERS {
+            if let Some(value) = headers.get(name.as_str()) {
+                out = out.header(name, value);
+            }
         }
         let bytes = resp
             .binary()
