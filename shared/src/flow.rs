@@ -164,9 +164,51 @@ impl<T: Transport, S: Sleep> KsefClient<T, S> {
 // ---------------------------------------------------------------- public keys
 
 /// KSeF public-key certificates, parsed; cache it and refetch on 21470.
-#[derive(Debug, Clone, Default)]
+///
+/// Serializable so the browser can keep it across visits (IndexedDB): it is stored as the
+/// list KSeF sent (`certificate` Base64 DER, `usage`, `validFrom`) and parsed again on load,
+/// so a cached copy can never disagree with its certificates. The keys are public.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(into = "Vec<CachedPublicKey>", try_from = "Vec<CachedPublicKey>")]
 pub struct PublicKeys {
     entries: Vec<(Vec<KeyUsage>, String, ParsedCertificate)>,
+}
+
+/// One cached entry of [`PublicKeys`].
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CachedPublicKey {
+    certificate: String,
+    usage: Vec<KeyUsage>,
+    valid_from: String,
+}
+
+impl From<PublicKeys> for Vec<CachedPublicKey> {
+    fn from(keys: PublicKeys) -> Self {
+        keys.entries
+            .into_iter()
+            .map(|(usage, valid_from, cert)| CachedPublicKey {
+                certificate: crypto::base64_encode(&cert.der),
+                usage,
+                valid_from,
+            })
+            .collect()
+    }
+}
+
+impl TryFrom<Vec<CachedPublicKey>> for PublicKeys {
+    type Error = Error;
+
+    fn try_from(cached: Vec<CachedPublicKey>) -> Result<Self> {
+        let entries = cached
+            .into_iter()
+            .map(|c| {
+                ParsedCertificate::from_base64(&c.certificate)
+                    .map(|cert| (c.usage, c.valid_from, cert))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { entries })
+    }
 }
 
 impl PublicKeys {

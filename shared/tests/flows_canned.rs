@@ -593,3 +593,146 @@ async fn token_list_sends_continuation_header() {
         ["Active", "Revoked"]
     );
 }
+
+#[tokio::test]
+async fn cached_public_keys_survive_json_and_log_in_without_refetching() {
+    let (cert, private) = ksef_keys();
+    let (fetching, _, _) = client({
+        let cert = cert.clone();
+        move |req, _| match path(req).as_str() {
+            "/security/public-key-certificates" => response(200, certs_json(&cert)),
+            other => panic!("unexpected {other}"),
+        }
+    });
+    let keys = flow::fetch_public_keys(&fetching).await.unwrap();
+    // What the browser writes to and reads back from IndexedDB.
+    let cached = serde_json::to_value(&keys).unwrap();
+    assert_eq!(cached[0]["certificate"], cert);
+    assert_eq!(cached[0]["usage"], json!(["KsefTokenEncryption"]));
+    let mut restored: PublicKeys = serde_json::from_value(cached.clone()).unwrap();
+    for usage in [
+        crypto::KeyUsage::KsefTokenEncryption,
+        crypto::KeyUsage::SymmetricKeyEncryption,
+    ] {
+        assert_eq!(
+            restored.select(usage, now()).unwrap().der,
+            keys.select(usage, now()).unwrap().der
+        );
+    }
+    assert_eq!(serde_json::to_value(&restored).unwrap(), cached);
+
+    // The restored keys encrypt the token: no fetch of public keys happens.
+    let (login_client, log, _) = client(move |req, _| match path(req).as_str() {
+        "/auth/challenge" => response(200, json!({"challenge": "c", "timestampMs": 7})),
+        "/auth/ksef-token" => {
+            let ct = crypto::base64_decode(body(req)["encryptedToken"].as_str().unwrap()).unwrap();
+            let plain = private
+                .decrypt(rsa::Oaep::<sha2::Sha256>::new(), &ct)
+                .unwrap();
+            assert_eq!(plain, b"tok|7");
+            response(
+                202,
+                json!({"referenceNumber": "AU", "authenticationToken": {"token": "t", "validUntil": "v"}}),
+            )
+        }
+        "/auth/AU" => response(200, json!({"status": {"code": 200, "description": "ok"}})),
+        "/auth/token/redeem" => response(
+            200,
+            json!({"accessToken": {"token": "a", "validUntil": "v"}, "refreshToken": {"token": "r", "validUntil": "v"}}),
+        ),
+        other => panic!("unexpected {other}"),
+    });
+    flow::login_with_ksef_token(
+        &login_client,
+        &mut restored,
+        &ContextIdentifier::nip("5265877635"),
+        "tok",
+        now(),
+        &mut rng(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        log.borrow().len(),
+        4,
+        "challenge, ksef-token, status, redeem"
+    );
+
+    // A damaged cache is refused instead of giving wrong keys.
+    let mut broken = cached;
+    broken[0]["certificate"] = json!("AAAA");
+    assert!(serde_json::from_value::<PublicKeys>(broken).is_err());
+    assert!(
+        serde_json::from_value::<PublicKeys>(json!([]))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// KSeF's answers to a certificate login whose signed document was `expected`.
+fn xades_handler(expected: &'static [u8]) -> impl Fn(&HttpRequest, usize) -> HttpResponse {
+    move |req, _| match path(req).as_str() {
+        "/auth/challenge" => response(
+            200,
+            json!({"challenge": "20250514-CR-226FB7B000-3ACF9BE4C0-10", "timestampMs": 1}),
+        ),
+        "/auth/xades-signature" => {
+            assert_eq!(
+                req.body(),
+                expected,
+                "the signer's bytes are sent as they are"
+            );
+            response(
+                202,
+                json!({"referenceNumber": "AU", "authenticationToken": {"token": "t", "validUntil": "v"}}),
+            )
+        }
+        "/auth/AU" => response(200, json!({"status": {"code": 200, "description": "ok"}})),
+        "/auth/token/redeem" => response(
+            200,
+            json!({"accessToken": {"token": "a", "validUntil": "v"}, "refreshToken": {"token": "r", "validUntil": "v"}}),
+        ),
+        other => panic!("unexpected {other}"),
+    }
+}
+
+#[tokio::test]
+async fn certificate_login_awaits_an_async_signer() {
+    // An async closure borrowing the challenge (e.g. WebCrypto signing).
+    let (signing, _, _) = client(xades_handler(
+        b"<signed>20250514-CR-226FB7B000-3ACF9BE4C0-10</signed>",
+    ));
+    let tokens = flow::login_with_certificate(
+        &signing,
+        async |challenge| {
+            tokio::task::yield_now().await;
+            Ok(format!("<signed>{}</signed>", challenge.challenge).into_bytes())
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(tokens.access_token.token, "a");
+
+    // A plain closure returning an owned future (e.g. a Web Worker round trip).
+    let (worker_client, _, _) = client(xades_handler(b"<worker/>"));
+    let worker = |_: &ksef_core::api::auth::challenge::Response| async {
+        tokio::task::yield_now().await;
+        Ok(b"<worker/>".to_vec())
+    };
+    flow::login_with_certificate(&worker_client, worker, false)
+        .await
+        .unwrap();
+
+    // A failing signer stops the login before anything is sent to KSeF.
+    let (cancelled, log, _) = client(xades_handler(b""));
+    let err = flow::login_with_certificate(
+        &cancelled,
+        async |_| Err(Error::Signature("anulowano / cancelled".into())),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Signature(_)), "{err:?}");
+    assert_eq!(log.borrow().len(), 1, "only the challenge was requested");
+}
