@@ -121,6 +121,30 @@ impl<T: Transport, S: Sleep> KsefClient<T, S> {
         }
     }
 
+    /// Asks `endpoint` for a status until `check` finishes (`Ok(Some)`) or fails, waiting
+    /// with the poll backoff between requests; `check` returns `Ok(None)` while KSeF is still
+    /// processing (codes 100–199). Gives [`Error::StillProcessing`] about `what` after
+    /// `poll.max_attempts` waits.
+    async fn poll_until<E: Endpoint, R>(
+        &self,
+        endpoint: &E,
+        bearer: Option<&str>,
+        what: impl FnOnce() -> String,
+        mut check: impl FnMut(E::Response) -> Result<Option<R>>,
+    ) -> Result<R> {
+        let mut attempt = 0;
+        loop {
+            if let Some(done) = check(self.execute(endpoint, bearer).await?)? {
+                return Ok(done);
+            }
+            if attempt >= self.poll.max_attempts {
+                return Err(Error::StillProcessing { what: what() });
+            }
+            self.sleep_ms(self.poll.delay(attempt)).await;
+            attempt += 1;
+        }
+    }
+
     fn build<E: Endpoint>(&self, endpoint: &E, bearer: Option<&str>) -> Result<HttpRequest> {
         let mut builder = http::Request::builder()
             .method(E::METHOD)
@@ -301,28 +325,22 @@ async fn poll_auth_and_redeem<T: Transport, S: Sleep>(
     let request = api::auth::status::Request {
         reference_number: init.reference_number,
     };
-    let mut attempt = 0;
-    loop {
-        let status = client.execute(&request, Some(&token)).await?.status;
-        match status.code {
-            200 => break,
-            100..=199 => {}
-            code => {
-                return Err(Error::AuthFailed {
+    client
+        .poll_until(
+            &request,
+            Some(&token),
+            || "uwierzytelnianie / authentication".into(),
+            |r| match r.status.code {
+                200 => Ok(Some(())),
+                100..=199 => Ok(None),
+                code => Err(Error::AuthFailed {
                     code,
-                    description: status.description,
-                    details: status.details,
-                });
-            }
-        }
-        if attempt >= client.poll.max_attempts {
-            return Err(Error::StillProcessing {
-                what: "uwierzytelnianie / authentication".into(),
-            });
-        }
-        client.sleep_ms(client.poll.delay(attempt)).await;
-        attempt += 1;
-    }
+                    description: r.status.description,
+                    details: r.status.details,
+                }),
+            },
+        )
+        .await?;
     let tokens = client
         .execute(&api::auth::redeem::Request, Some(&token))
         .await?;
@@ -568,39 +586,33 @@ pub async fn wait_for_invoice<T: Transport, S: Sleep>(
         session_reference_number: sent.session_reference_number.clone(),
         invoice_reference_number: sent.invoice_reference_number.clone(),
     };
-    let mut attempt = 0;
-    loop {
-        let r = client.execute(&request, Some(access_token)).await?;
-        match r.status.code {
-            200 => {
-                let ksef_number = r.ksef_number.ok_or_else(|| {
-                    Error::Decode(
-                        "status 200 bez numeru KSeF / status 200 without a KSeF number".into(),
-                    )
-                })?;
-                return Ok(AcceptedInvoice {
-                    ksef_number,
-                    upo_download_url: r.upo_download_url,
-                    acquisition_date: r.acquisition_date,
-                });
-            }
-            100..=199 => {}
-            code => {
-                return Err(Error::InvoiceRejected {
+    client
+        .poll_until(
+            &request,
+            Some(access_token),
+            || format!("faktura / invoice {}", sent.invoice_reference_number),
+            |r| match r.status.code {
+                200 => {
+                    let ksef_number = r.ksef_number.ok_or_else(|| {
+                        Error::Decode(
+                            "status 200 bez numeru KSeF / status 200 without a KSeF number".into(),
+                        )
+                    })?;
+                    Ok(Some(AcceptedInvoice {
+                        ksef_number,
+                        upo_download_url: r.upo_download_url,
+                        acquisition_date: r.acquisition_date,
+                    }))
+                }
+                100..=199 => Ok(None),
+                code => Err(Error::InvoiceRejected {
                     code,
                     description: r.status.description,
                     details: r.status.details,
-                });
-            }
-        }
-        if attempt >= client.poll.max_attempts {
-            return Err(Error::StillProcessing {
-                what: format!("faktura / invoice {}", sent.invoice_reference_number),
-            });
-        }
-        client.sleep_ms(client.poll.delay(attempt)).await;
-        attempt += 1;
-    }
+                }),
+            },
+        )
+        .await
 }
 
 /// Invoice UPO XML by invoice reference (§4.8).
@@ -646,27 +658,21 @@ pub async fn wait_for_session_upo<T: Transport, S: Sleep>(
     let request = api::sessions::status::Request {
         reference_number: session_reference_number.to_owned(),
     };
-    let mut attempt = 0;
-    loop {
-        let r = client.execute(&request, Some(access_token)).await?;
-        match r.status.code {
-            200 => return Ok(r.upo.map(|u| u.pages).unwrap_or_default()),
-            100..=199 => {}
-            code => {
-                return Err(Error::SessionFailed {
+    client
+        .poll_until(
+            &request,
+            Some(access_token),
+            || format!("sesja / session {session_reference_number}"),
+            |r| match r.status.code {
+                200 => Ok(Some(r.upo.map(|u| u.pages).unwrap_or_default())),
+                100..=199 => Ok(None),
+                code => Err(Error::SessionFailed {
                     code,
                     description: r.status.description,
-                });
-            }
-        }
-        if attempt >= client.poll.max_attempts {
-            return Err(Error::StillProcessing {
-                what: format!("sesja / session {session_reference_number}"),
-            });
-        }
-        client.sleep_ms(client.poll.delay(attempt)).await;
-        attempt += 1;
-    }
+                }),
+            },
+        )
+        .await
 }
 
 // ---------------------------------------------------------------- reading invoices
@@ -805,32 +811,24 @@ pub async fn export_since<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
     let status_request = api::invoices::export_status::Request {
         reference_number: started.reference_number,
     };
-    let mut attempt = 0;
-    let package = loop {
-        let r = client.execute(&status_request, Some(access_token)).await?;
-        match r.status.code {
-            200 => {
-                break r.package.ok_or_else(|| {
+    let package = client
+        .poll_until(
+            &status_request,
+            Some(access_token),
+            || "eksport / export".into(),
+            |r| match r.status.code {
+                200 => r.package.map(Some).ok_or_else(|| {
                     Error::Decode("eksport bez paczki / export without package".into())
-                })?;
-            }
-            100..=199 => {}
-            code => {
-                return Err(Error::Ksef {
+                }),
+                100..=199 => Ok(None),
+                code => Err(Error::Ksef {
                     code,
                     description: r.status.description,
                     details: r.status.details,
-                });
-            }
-        }
-        if attempt >= client.poll.max_attempts {
-            return Err(Error::StillProcessing {
-                what: "eksport / export".into(),
-            });
-        }
-        client.sleep_ms(client.poll.delay(attempt)).await;
-        attempt += 1;
-    };
+                }),
+            },
+        )
+        .await?;
     let mut parts = package.parts.clone();
     parts.sort_by_key(|p| p.ordinal_number);
     let mut zip = Vec::new();
@@ -975,32 +973,24 @@ pub async fn enroll_certificate<T: Transport, S: Sleep>(
     let status_request = api::certificates::enrollment_status::Request {
         reference_number: started.reference_number,
     };
-    let mut attempt = 0;
-    let serial = loop {
-        let r = client.execute(&status_request, Some(access_token)).await?;
-        match r.status.code {
-            200 => {
-                break r.certificate_serial_number.ok_or_else(|| {
+    let serial = client
+        .poll_until(
+            &status_request,
+            Some(access_token),
+            || "certyfikat / certificate".into(),
+            |r| match r.status.code {
+                200 => r.certificate_serial_number.map(Some).ok_or_else(|| {
                     Error::Decode("brak numeru seryjnego / no serial number".into())
-                })?;
-            }
-            100..=199 => {}
-            code => {
-                return Err(Error::Ksef {
+                }),
+                100..=199 => Ok(None),
+                code => Err(Error::Ksef {
                     code,
                     description: r.status.description,
                     details: r.status.details,
-                });
-            }
-        }
-        if attempt >= client.poll.max_attempts {
-            return Err(Error::StillProcessing {
-                what: "certyfikat / certificate".into(),
-            });
-        }
-        client.sleep_ms(client.poll.delay(attempt)).await;
-        attempt += 1;
-    };
+                }),
+            },
+        )
+        .await?;
     let mut certs = client
         .execute(
             &api::certificates::retrieve::Request {

@@ -736,3 +736,42 @@ async fn certificate_login_awaits_an_async_signer() {
     assert!(matches!(err, Error::Signature(_)), "{err:?}");
     assert_eq!(log.borrow().len(), 1, "only the challenge was requested");
 }
+
+#[tokio::test]
+async fn polling_backs_off_to_the_cap_and_then_says_still_processing() {
+    let (mut client, log, sleeps) = client(|req, _| match path(req).as_str() {
+        "/sessions/S/invoices/I" => response(
+            200,
+            json!({"referenceNumber": "I", "status": {"code": 150, "description": "Trwa przetwarzanie"}}),
+        ),
+        "/certificates/enrollments" => response(202, json!({"referenceNumber": "E"})),
+        "/certificates/enrollments/E" => response(
+            200,
+            json!({"status": {"code": 100, "description": "Wniosek przyjęty"}}),
+        ),
+        other => panic!("unexpected {other}"),
+    });
+    client.poll.max_attempts = 5;
+    client.poll.max_delay_ms = 3_000;
+    let sent = flow::SentInvoice {
+        session_reference_number: "S".into(),
+        invoice_reference_number: "I".into(),
+        invoice_hash: String::new(),
+    };
+    let err = flow::wait_for_invoice(&client, "access", &sent)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::StillProcessing { what } if what.contains("I")),
+        "{err:?}"
+    );
+    assert_eq!(log.borrow().len(), 6, "first check + one per attempt");
+    assert_eq!(*sleeps.borrow(), vec![500, 1000, 2000, 3000, 3000]);
+
+    // Enrollment polls through the same loop.
+    let err = flow::enroll_certificate(&client, "access", "n", "Authentication", b"csr")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::StillProcessing { .. }), "{err:?}");
+    assert!(err.to_string().contains("certyfikat"), "{err}");
+}
