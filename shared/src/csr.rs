@@ -8,10 +8,12 @@
 //! C and serialNumber as PrintableString, the rest UTF8String. Only used by the certificate
 //! Web Worker, so its weight stays out of the main app.
 
-use x509_cert::builder::{Builder, RequestBuilder};
-use x509_cert::der::asn1::{Any, ObjectIdentifier, PrintableStringRef, Utf8StringRef};
+use rsa::signature::{SignatureEncoding, Signer};
+use x509_cert::der::asn1::{Any, BitString, ObjectIdentifier, PrintableStringRef, Utf8StringRef};
 use x509_cert::der::{Decode, Encode};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::request::{CertReq, CertReqInfo, Version};
+use x509_cert::spki::{DynSignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned};
 
 use crate::api::certificates::enrollment_data::Response as EnrollmentData;
 use crate::error::{Error, Result};
@@ -73,14 +75,36 @@ pub fn subject_name(data: &EnrollmentData) -> Result<Name> {
 
 /// A DER PKCS#10 CSR for `data`, signed by `key` with sha256WithRSAEncryption (RSA) or
 /// ecdsa-with-SHA256 (EC P-256). Send it Base64-encoded as `csr`.
+///
+/// Built from x509-cert's `CertReqInfo`/`CertReq` rather than its `RequestBuilder`: the
+/// builder always adds an empty extensionRequest attribute, which RFC 5280's
+/// `Extensions ::= SEQUENCE SIZE (1..MAX)` forbids; OpenSSL and .NET send no attributes.
 pub fn build_csr(data: &EnrollmentData, key: &SigningKey) -> Result<Vec<u8>> {
-    let builder = RequestBuilder::new(subject_name(data)?).map_err(csr_error)?;
-    let request = match key {
-        SigningKey::Rsa(k) => builder.build::<_, rsa::pkcs1v15::Signature>(
-            &rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.clone()),
-        ),
-        SigningKey::EcdsaP256(k) => builder.build::<_, p256::ecdsa::DerSignature>(k),
+    let info = CertReqInfo {
+        version: Version::V1,
+        subject: subject_name(data)?,
+        public_key: SubjectPublicKeyInfoOwned::from_der(&key.public_key_der()?)
+            .map_err(csr_error)?,
+        attributes: Default::default(),
+    };
+    let to_be_signed = info.to_der().map_err(csr_error)?;
+    let (algorithm, signature) = match key {
+        SigningKey::Rsa(k) => {
+            let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.clone());
+            let signature = signer.try_sign(&to_be_signed).map_err(csr_error)?;
+            (signer.signature_algorithm_identifier(), signature.to_vec())
+        }
+        SigningKey::EcdsaP256(k) => {
+            let signature: p256::ecdsa::DerSignature =
+                k.try_sign(&to_be_signed).map_err(csr_error)?;
+            (k.signature_algorithm_identifier(), signature.to_vec())
+        }
+    };
+    CertReq {
+        info,
+        algorithm: algorithm.map_err(csr_error)?,
+        signature: BitString::from_bytes(&signature).map_err(csr_error)?,
     }
-    .map_err(csr_error)?;
-    request.to_der().map_err(csr_error)
+    .to_der()
+    .map_err(csr_error)
 }

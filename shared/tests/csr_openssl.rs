@@ -110,6 +110,8 @@ fn rsa_csr_is_verified_by_openssl_with_the_enrollment_subject() {
         })
         .collect();
     assert_eq!(types, ["U", "U", "U", "U", "U", "P", "P", "U"], "{asn1}");
+    // No attributes, like OpenSSL and .NET (an empty extensionRequest would break RFC 5280).
+    assert!(!asn1.contains("Extension Request"), "{asn1}");
 }
 
 #[test]
