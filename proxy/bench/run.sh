@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Benchmark: in one run, wrk straight to an upstream, through nginx set up as the
 # equivalent streaming reverse proxy, and through kwit-relay; 1 KB and 1 MB bodies.
-# Prints requests/s, p99 latency, the relay's peak memory (VmHWM), and the ratios
-# relay/nginx and relay/direct.
+# Prints requests/s, p99 latency, CPU time per request of the relay and of nginx (the
+# figure least disturbed by other load on the machine), the relay's peak memory
+# (VmHWM), and the ratios relay/nginx and relay/direct.
 #
 #   proxy/bench/run.sh                # 1000 connections, 10 s per run
-#   CONNECTIONS=200 DURATION=5 proxy/bench/run.sh
+#   CONNECTIONS=200 DURATION=5 LAT_DURATION=2 proxy/bench/run.sh
 #   RELAY_BIN=path/to/kwit-relay proxy/bench/run.sh   # e.g. the static musl build
+#
+# Equivalence: nginx runs one worker per CPU (`worker_processes auto`), as the relay
+# runs one tokio worker thread per CPU; both keep idle upstream connections open
+# (keep-alive pool, 60 s), stream bodies both ways without buffering them whole, use
+# a 32 KiB per-connection buffer (the relay's cap; nginx's proxy_buffer_size), set
+# TCP_NODELAY, and write no access log (the relay runs at --log warn).
 #
 # Needs wrk and nginx (Debian: apt-get install -y wrk nginx-light). Uses ports 18181-18183.
 set -euo pipefail
@@ -79,7 +86,10 @@ http {
   keepalive_requests 1000000;
   client_body_temp_path $WORK/proxy/body; proxy_temp_path $WORK/proxy/proxy;
   fastcgi_temp_path $WORK/proxy/fcgi; uwsgi_temp_path $WORK/proxy/uwsgi; scgi_temp_path $WORK/proxy/scgi;
-  upstream ksef { server 127.0.0.1:$UP_PORT; keepalive 1024; }
+  upstream ksef {
+    server 127.0.0.1:$UP_PORT;
+    keepalive 1024; keepalive_requests 1000000; keepalive_timeout 60s;
+  }
   server {
     listen 127.0.0.1:$NGINX_PORT;
     location /ksef/sim/v2/ {
@@ -88,6 +98,7 @@ http {
       proxy_set_header Connection "";
       proxy_buffering off;
       proxy_request_buffering off;
+      proxy_buffer_size 32k; proxy_buffers 4 32k; proxy_busy_buffers_size 32k; # unused with buffering off, but must be consistent
       proxy_read_timeout 60s;
       proxy_connect_timeout 10s;
     }
@@ -99,7 +110,8 @@ EOF
 nginx -p "$WORK/up" -c "$WORK/up/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 nginx -p "$WORK/proxy" -c "$WORK/proxy/nginx.conf" -g 'daemon off;' &
-PIDS+=($!)
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
 # Rate limit effectively off (but still evaluated), logs at warn so the log write
 # is not what is measured.
 "$RELAY_BIN" --listen "127.0.0.1:$RELAY_PORT" --sim-url "http://127.0.0.1:$UP_PORT" \
@@ -121,35 +133,77 @@ done
 to_ms() { awk -v v="$1" 'BEGIN{ n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"",u);
   if(u=="us") n/=1000; else if(u=="s") n*=1000; else if(u=="m") n*=60000; printf "%.2f", n }'; }
 
-declare -A RPS P99
-run() { # run NAME URL
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency "$2")
-  RPS[$1]=$(awk '/^Requests\/sec:/{print $2}' <<<"$out")
-  P99[$1]=$(to_ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+# cpu_ticks PID... -> user+system clock ticks used so far by these processes
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+TICK=$(getconf CLK_TCK)
+
+declare -A RPS P99 CPU
+run() { # run NAME URL [PID...]  (PIDs whose CPU time per request is reported)
+  local name=$1 url=$2 out before after requests; shift 2
+  before=$( [ $# -gt 0 ] && cpu_ticks "$@" || echo 0)
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency "$url")
+  after=$( [ $# -gt 0 ] && cpu_ticks "$@" || echo 0)
+  RPS[$name]=$(awk '/^Requests\/sec:/{print $2}' <<<"$out")
+  P99[$name]=$(to_ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+  requests=$(awk '/requests in/{print $1}' <<<"$out")
+  CPU[$name]=$(awk -v t="$((after - before))" -v hz="$TICK" -v n="$requests" 'BEGIN{ if (n>0 && t>0) printf "%.1f", t/hz*1e6/n; else print "n/a" }')
   local errors; errors=$(awk '/Non-2xx|Socket errors/' <<<"$out")
-  printf '%-12s %10s req/s   p99 %8s ms   %s\n' "$1" "${RPS[$1]}" "${P99[$1]}" "$errors" >&2
+  printf '%-12s %10s req/s   p99 %8s ms   cpu %8s us/req   %s\n' "$name" "${RPS[$name]}" "${P99[$name]}" "${CPU[$name]}" "$errors" >&2
 }
 
-echo "wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per run, $(nproc) CPUs" >&2
+NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
+RELAY_THREADS=$(ls "/proc/$RELAY_PID/task" | wc -l)
+echo "wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per run, $(nproc) CPUs;" \
+  "nginx proxy workers: $(wc -w <<<"$NGINX_WORKERS"), relay threads: $RELAY_THREADS (tokio workers + main)" >&2
 for size in 1k 1m; do
   wrk -t1 -c10 -d1s "http://127.0.0.1:$RELAY_PORT/ksef/sim/v2/bench/$size" >/dev/null # warm-up
+  wrk -t1 -c10 -d1s "http://127.0.0.1:$NGINX_PORT/ksef/sim/v2/bench/$size" >/dev/null
   run "direct-$size" "http://127.0.0.1:$UP_PORT/v2/bench/$size"
-  run "nginx-$size" "http://127.0.0.1:$NGINX_PORT/ksef/sim/v2/bench/$size"
-  run "relay-$size" "http://127.0.0.1:$RELAY_PORT/ksef/sim/v2/bench/$size"
+  # shellcheck disable=SC2086
+  run "nginx-$size" "http://127.0.0.1:$NGINX_PORT/ksef/sim/v2/bench/$size" $NGINX_WORKERS
+  run "relay-$size" "http://127.0.0.1:$RELAY_PORT/ksef/sim/v2/bench/$size" "$RELAY_PID"
 done
 PEAK_KB=$(awk '/^VmHWM:/{print $2}' "/proc/$RELAY_PID/status")
 
+# Added latency without queueing: one connection, one request at a time. At 1,000
+# connections on a few cores every p99 is mostly waiting for a CPU, which says little
+# about what the relay itself adds to a request.
+declare -A LAT50 LAT99
+latency() { # latency NAME URL
+  local out
+  out=$(wrk -t1 -c1 -d"${LAT_DURATION:-3}s" --latency "$2")
+  LAT50[$1]=$(to_ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
+  LAT99[$1]=$(to_ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+  printf '%-12s 1 connection: p50 %8s ms   p99 %8s ms\n' "$1" "${LAT50[$1]}" "${LAT99[$1]}" >&2
+}
+for size in 1k 1m; do
+  latency "direct-$size" "http://127.0.0.1:$UP_PORT/v2/bench/$size"
+  latency "nginx-$size" "http://127.0.0.1:$NGINX_PORT/ksef/sim/v2/bench/$size"
+  latency "relay-$size" "http://127.0.0.1:$RELAY_PORT/ksef/sim/v2/bench/$size"
+done
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a" }'; }
 echo
-printf '| body | direct req/s | nginx req/s | relay req/s | relay/nginx | relay/direct | direct p99 ms | nginx p99 ms | relay p99 ms | relay added p99 ms |\n'
-printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| body | direct req/s | nginx req/s | relay req/s | relay/nginx | relay/direct | direct p99 ms | nginx p99 ms | relay p99 ms | relay added p99 ms | nginx cpu us/req | relay cpu us/req |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for size in 1k 1m; do
   added=$(awk -v a="${P99[relay-$size]}" -v b="${P99[direct-$size]}" 'BEGIN{printf "%.2f", a-b}')
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" \
     "${RPS[direct-$size]}" "${RPS[nginx-$size]}" "${RPS[relay-$size]}" \
     "$(ratio "${RPS[relay-$size]}" "${RPS[nginx-$size]}")" "$(ratio "${RPS[relay-$size]}" "${RPS[direct-$size]}")" \
-    "${P99[direct-$size]}" "${P99[nginx-$size]}" "${P99[relay-$size]}" "$added"
+    "${P99[direct-$size]}" "${P99[nginx-$size]}" "${P99[relay-$size]}" "$added" \
+    "${CPU[nginx-$size]}" "${CPU[relay-$size]}"
+done
+echo
+echo "One connection (no queueing):"
+printf '| body | direct p50 ms | nginx p50 ms | relay p50 ms | direct p99 ms | nginx p99 ms | relay p99 ms | nginx added p99 ms | relay added p99 ms |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for size in 1k 1m; do
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" \
+    "${LAT50[direct-$size]}" "${LAT50[nginx-$size]}" "${LAT50[relay-$size]}" \
+    "${LAT99[direct-$size]}" "${LAT99[nginx-$size]}" "${LAT99[relay-$size]}" \
+    "$(awk -v a="${LAT99[nginx-$size]}" -v b="${LAT99[direct-$size]}" 'BEGIN{printf "%.2f", a-b}')" \
+    "$(awk -v a="${LAT99[relay-$size]}" -v b="${LAT99[direct-$size]}" 'BEGIN{printf "%.2f", a-b}')"
 done
 echo
 echo "relay peak memory (VmHWM) at $CONNECTIONS connections: $((PEAK_KB / 1024)) MiB ($PEAK_KB kB)"
