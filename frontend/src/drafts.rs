@@ -18,7 +18,7 @@ pub const SAVE_DELAY_MS: u64 = 400;
 
 /// Where an invoice stands on its way to a KSeF number.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "StoredSendState")]
 pub enum SendState {
     /// Still being edited; never left the browser.
     #[default]
@@ -63,6 +63,90 @@ pub enum SendState {
         description: String,
         details: Vec<String>,
     },
+}
+
+/// [`SendState`] as stored: one flat object with a `state` tag (what the derived internally
+/// tagged format writes). Reading it through this plain struct instead of serde's buffered
+/// tagged-enum path saves about 20 KB of wasm.
+#[derive(Deserialize)]
+struct StoredSendState {
+    state: String,
+    #[serde(default)]
+    env: Option<String>,
+    #[serde(default)]
+    session_reference: Option<String>,
+    #[serde(default)]
+    invoice_reference: Option<String>,
+    #[serde(default)]
+    invoice_hash: Option<String>,
+    #[serde(default)]
+    ksef_number: Option<String>,
+    #[serde(default)]
+    upo_url: Option<String>,
+    #[serde(default)]
+    acquisition_date: Option<String>,
+    #[serde(default)]
+    xml: Option<String>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    details: Option<Vec<String>>,
+}
+
+/// A stored send state that lacks a field its `state` needs.
+#[derive(Debug)]
+struct MissingField(&'static str);
+
+impl std::fmt::Display for MissingField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "send state without `{}`", self.0)
+    }
+}
+
+impl TryFrom<StoredSendState> for SendState {
+    type Error = MissingField;
+
+    fn try_from(s: StoredSendState) -> Result<Self, MissingField> {
+        fn need<T>(v: Option<T>, name: &'static str) -> Result<T, MissingField> {
+            v.ok_or(MissingField(name))
+        }
+        Ok(match s.state.as_str() {
+            "draft" => Self::Draft,
+            "sending" => Self::Sending {
+                env: need(s.env, "env")?,
+                session_reference: need(s.session_reference, "session_reference")?,
+                invoice_hash: need(s.invoice_hash, "invoice_hash")?,
+                xml: need(s.xml, "xml")?,
+            },
+            "sent" => Self::Sent {
+                env: need(s.env, "env")?,
+                session_reference: need(s.session_reference, "session_reference")?,
+                invoice_reference: need(s.invoice_reference, "invoice_reference")?,
+                invoice_hash: need(s.invoice_hash, "invoice_hash")?,
+                xml: need(s.xml, "xml")?,
+            },
+            "accepted" => Self::Accepted {
+                env: need(s.env, "env")?,
+                session_reference: need(s.session_reference, "session_reference")?,
+                invoice_reference: need(s.invoice_reference, "invoice_reference")?,
+                ksef_number: need(s.ksef_number, "ksef_number")?,
+                upo_url: s.upo_url,
+                acquisition_date: s.acquisition_date,
+                xml: need(s.xml, "xml")?,
+            },
+            "rejected" => Self::Rejected {
+                env: need(s.env, "env")?,
+                session_reference: need(s.session_reference, "session_reference")?,
+                invoice_reference: s.invoice_reference,
+                code: need(s.code, "code")?,
+                description: need(s.description, "description")?,
+                details: need(s.details, "details")?,
+            },
+            _ => return Err(MissingField("state")),
+        })
+    }
 }
 
 impl SendState {
