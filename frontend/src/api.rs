@@ -55,22 +55,9 @@ impl Env {
     }
 }
 
-/// One entry of `GET /security/public-key-certificates` (open-api.json `PublicKeyCertificate`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublicKeyCertificate {
-    /// DER certificate, base64.
-    pub certificate: String,
-    /// Base64(SHA-256(SPKI)), sent back to KSeF to name the key used.
-    #[serde(default)]
-    pub public_key_id: Option<String>,
-    /// Start of validity (RFC 3339).
-    pub valid_from: String,
-    /// End of validity (RFC 3339).
-    pub valid_to: String,
-    /// `KsefTokenEncryption` and/or `SymmetricKeyEncryption`.
-    pub usage: Vec<String>,
-}
+/// One entry of `GET /security/public-key-certificates` (open-api.json `PublicKeyCertificate`):
+/// ksef-core's type, so the app and the send flow share one JSON reader for it.
+pub use ksef_core::api::security::public_key_certificates::PublicKeyCertificate;
 
 /// What can go wrong talking to KSeF through the relay, with advice for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -137,23 +124,38 @@ pub fn classify_error(status: u16, content_type: &str, body: &str) -> NetError {
     }
 }
 
-/// `GET /security/public-key-certificates` through the relay.
+/// `GET /security/public-key-certificates` through the relay, with the same client (and so the
+/// same compiled code) as ksef-core's flows.
 pub async fn fetch_public_keys(env: Env) -> Result<Vec<PublicKeyCertificate>, NetError> {
-    let resp = gloo_net::http::Request::get(&env.api_url("/security/public-key-certificates"))
-        .header("Accept", "application/json")
-        .send()
+    crate::net::ksef_client(env)
+        .execute(
+            &ksef_core::api::security::public_key_certificates::Request,
+            None,
+        )
         .await
-        .map_err(|e| NetError::Unreachable(e.to_string()))?;
-    let status = resp.status();
-    let content_type = resp.headers().get("content-type").unwrap_or_default();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| NetError::Unreachable(e.to_string()))?;
-    if !(200..300).contains(&status) {
-        return Err(classify_error(status, &content_type, &body));
+        .map_err(|e| net_error(&e))
+}
+
+/// A ksef-core error as a [`NetError`]: no answer at all, the relay's own 502/504 (KSeF down),
+/// or KSeF's refusal.
+pub fn net_error(e: &ksef_core::error::Error) -> NetError {
+    use ksef_core::error::Error;
+    let status = match e {
+        Error::Network(m) => return NetError::Unreachable(m.clone()),
+        Error::Http { status, body } if (502..=504).contains(status) => {
+            return classify_error(*status, "application/problem+json", body);
+        }
+        Error::Http { status, .. } => *status,
+        Error::Unauthorized => 401,
+        Error::Forbidden { .. } => 403,
+        Error::Gone => 410,
+        Error::RateLimited { .. } => 429,
+        _ => 400,
+    };
+    NetError::Ksef {
+        status,
+        detail: e.to_string(),
     }
-    serde_json::from_str(&body).map_err(|e| NetError::BadResponse(e.to_string()))
 }
 
 /// The date part of an RFC 3339 timestamp, for display.

@@ -159,7 +159,9 @@ pub fn valid_account(account: &str) -> bool {
 /// All companies, sorted by name.
 pub async fn list(db: &Db) -> Result<Vec<Company>, StorageError> {
     let mut all: Vec<Company> = db.load_all().await?;
-    all.sort_by_key(|c| c.name.to_lowercase());
+    crate::store::sort_small_by(&mut all, |a, b| {
+        a.name.to_lowercase() < b.name.to_lowercase()
+    });
     Ok(all)
 }
 

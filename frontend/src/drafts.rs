@@ -254,10 +254,8 @@ pub fn new_id(now_ms: i64, random: f64) -> String {
 
 /// Newest first.
 pub fn sort_newest_first(records: &mut [DraftRecord]) {
-    records.sort_by(|a, b| {
-        b.updated_ms
-            .cmp(&a.updated_ms)
-            .then_with(|| a.id.cmp(&b.id))
+    store::sort_small_by(records, |a, b| {
+        (b.updated_ms, &a.id) < (a.updated_ms, &b.id)
     });
 }
 
