@@ -112,7 +112,8 @@ pub fn classify_error(status: u16, content_type: &str, body: &str) -> NetError {
         #[serde(default)]
         title: Option<String>,
     }
-    let problem: Option<Problem> = serde_json::from_str(body).ok();
+    // `from_slice` like everywhere else (one serde_json reader in the wasm).
+    let problem: Option<Problem> = serde_json::from_slice(body.as_bytes()).ok();
     let detail = problem
         .as_ref()
         .and_then(|p| p.detail.clone().or_else(|| p.title.clone()))
