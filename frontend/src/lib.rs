@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod net;
 pub mod pages;
 pub mod send;
+pub mod series;
 pub mod session;
 pub mod store;
 pub mod vault;
@@ -228,6 +229,65 @@ impl AppCtx {
     }
 }
 
+/// Seals and stores the current KSeF login with its online session, so a reload keeps them
+/// (see [`session::keep`]). Needs the vault unlocked; without it nothing is written.
+pub fn keep_session(ctx: AppCtx) {
+    let (Some(s), Some(vault)) = (ctx.session.get_untracked(), ctx.vault.get_untracked()) else {
+        return;
+    };
+    spawn_local(async move {
+        let online = send::online_session_of(&s.reference_number);
+        let result = async {
+            let db = store::open().await?;
+            session::keep(&db, &vault, &s, online).await
+        }
+        .await;
+        if let Err(e) = result {
+            ctx.storage_error.set(Some(e.to_string()));
+        }
+    });
+}
+
+/// After the vault is unlocked (or the company changes) with no login in memory, brings back
+/// the company's stored KSeF sessions ([`session::restore`]).
+fn restore_session(ctx: AppCtx) {
+    let (Some(company_id), Some(vault)) = (ctx.current.get_untracked(), ctx.vault.get_untracked())
+    else {
+        return;
+    };
+    if ctx
+        .session
+        .with_untracked(|s| s.as_ref().is_some_and(|s| s.company_id == company_id))
+    {
+        return;
+    }
+    spawn_local(async move {
+        let result = async {
+            let db = store::open().await?;
+            session::restore(&db, &vault, &company_id, js_sys::Date::now()).await
+        }
+        .await;
+        match result {
+            Ok(session::Restored::Session(s, online)) => {
+                if let Some(o) = &online {
+                    send::adopt_online_session(&s.reference_number, o);
+                }
+                // Unless a login for this company happened meanwhile.
+                if ctx
+                    .session
+                    .with_untracked(|cur| cur.as_ref().is_none_or(|c| c.company_id != s.company_id))
+                {
+                    ctx.session.set(Some(s));
+                }
+            }
+            Ok(_) => {}
+            Err(session::KeepError::Storage(e)) => ctx.storage_error.set(Some(e.to_string())),
+            // Sealed by another passphrase or damaged: it is useless, log in as usual.
+            Err(session::KeepError::Vault(_)) => {}
+        }
+    });
+}
+
 fn current_hash() -> String {
     web_sys::window()
         .and_then(|w| w.location().hash().ok())
@@ -269,6 +329,35 @@ pub fn App() -> impl IntoView {
         ctx.loaded.set(true);
     });
     ctx.reload_companies();
+
+    // KSeF sessions across reloads: restored once the vault is unlocked, kept on every change
+    // (login, refresh), dropped when the login ends (logout, refused refresh or send).
+    Effect::new(move |_| {
+        let unlocked = ctx.vault.with(Option::is_some);
+        ctx.current.track();
+        if unlocked {
+            restore_session(ctx);
+        }
+    });
+    Effect::new(move |previous: Option<Option<Session>>| {
+        let current = ctx.session.get();
+        match (&previous, &current) {
+            (_, Some(s)) if previous.as_ref().and_then(Option::as_ref) != Some(s) => {
+                keep_session(ctx);
+            }
+            (Some(Some(old)), None) => {
+                send::forget_session();
+                let company_id = old.company_id.clone();
+                spawn_local(async move {
+                    if let Ok(db) = store::open().await {
+                        let _ = session::forget_kept(&db, &company_id).await;
+                    }
+                });
+            }
+            _ => {}
+        }
+        current
+    });
 
     // Navigation by hash.
     let _ = window_event_listener(leptos::ev::hashchange, move |_| {
@@ -335,7 +424,7 @@ pub fn App() -> impl IntoView {
                     {move || match lang.get() { Lang::Pl => "Zablokuj", Lang::En => "Lock" }}
                 </button>
             </Show>
-            <button on:click=move |_| lang.update(|l| *l = l.other())>
+            <button data-testid="lang-switch" on:click=move |_| lang.update(|l| *l = l.other())>
                 {move || lang.get().t(Msg::SwitchLanguage)}
             </button>
         </header>

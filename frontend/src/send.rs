@@ -22,7 +22,7 @@ use crate::api::Env;
 use crate::components::tr;
 use crate::drafts::{self, DraftRecord, SendState};
 use crate::i18n::Lang;
-use crate::session::Session;
+use crate::session::{OnlineSessionData, Session};
 
 // ---------------------------------------------------------------- browser transport
 
@@ -144,7 +144,9 @@ pub fn ksef_numbers_in(texts: &[String]) -> Vec<String> {
 // ---------------------------------------------------------------- the send itself
 
 thread_local! {
-    /// The open online session per environment and its AES key (kept in memory only).
+    /// The open online session and its AES key, with the reference number of the KSeF login
+    /// it was opened under (an online session belongs to that login's context). Kept across
+    /// reloads, sealed, with the login ([`crate::session::keep`]).
     static SESSION: RefCell<Option<(String, OnlineSession)>> = const { RefCell::new(None) };
     /// Cached KSeF public keys per environment.
     static KEYS: RefCell<Option<(String, PublicKeys)>> = const { RefCell::new(None) };
@@ -153,6 +155,23 @@ thread_local! {
 /// Forgets the cached online session ("Otwórz nową sesję").
 pub fn forget_session() {
     SESSION.with(|s| *s.borrow_mut() = None);
+}
+
+/// The online session opened under login `login_reference`, to keep it across reloads.
+pub fn online_session_of(login_reference: &str) -> Option<OnlineSessionData> {
+    SESSION.with(|s| {
+        s.borrow()
+            .as_ref()
+            .filter(|(l, _)| l == login_reference)
+            .map(|(_, o)| OnlineSessionData::of(o))
+    })
+}
+
+/// Takes back an online session restored after a reload (see [`crate::session::restore`]).
+pub fn adopt_online_session(login_reference: &str, data: &OnlineSessionData) {
+    if let Some(online) = data.to_online() {
+        SESSION.with(|s| *s.borrow_mut() = Some((login_reference.to_owned(), online)));
+    }
 }
 
 /// Forgets the cached public keys ("Pobierz certyfikaty publiczne").
@@ -185,6 +204,8 @@ pub enum Advice {
     NewSession,
     /// Token expired or refused: log in again.
     LogInAgain,
+    /// KSeF refused the operation for lack of permission (403): check the permissions.
+    Permissions,
     /// Network/KSeF down: try again (status is checked first, nothing is sent twice).
     RetryLater,
     /// Anything else.
@@ -200,7 +221,7 @@ pub fn advice_for(e: &KsefError) -> Advice {
         | KsefError::InvalidCertificate(_) => Advice::FetchKeys,
         KsefError::NoSession { .. } | KsefError::SessionFailed { .. } => Advice::NewSession,
         e if e.needs_login() => Advice::LogInAgain,
-        KsefError::Forbidden { .. } => Advice::LogInAgain,
+        KsefError::Forbidden { .. } => Advice::Permissions,
         e if e.is_retryable() => Advice::RetryLater,
         _ => Advice::None,
     }
@@ -224,11 +245,21 @@ pub fn in_lang(message: &str, lang: Lang) -> String {
     }
 }
 
-/// The access token of the KSeF login for `env` and company `company_id`, if logged in.
-pub fn access_token(session: Option<&Session>, env: Env) -> Option<String> {
-    session
-        .filter(|s| s.env == env)
-        .map(|s| s.access.token.clone())
+/// The KSeF login a send runs under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Login {
+    /// Authentication reference number (the online session belongs to it).
+    pub reference: String,
+    /// Access token. Secret.
+    pub token: String,
+}
+
+/// The KSeF login for `env`, if logged in.
+pub fn login_for(session: Option<&Session>, env: Env) -> Option<Login> {
+    session.filter(|s| s.env == env).map(|s| Login {
+        reference: s.reference_number.clone(),
+        token: s.access.token.clone(),
+    })
 }
 
 async fn public_keys(
@@ -250,22 +281,23 @@ async fn public_keys(
 
 async fn online_session(
     env: Env,
-    token: &str,
+    login: &Login,
     client: &KsefClient<FetchTransport, BrowserSleep>,
 ) -> Result<OnlineSession, KsefError> {
     if let Some(s) = SESSION.with(|s| {
         s.borrow()
             .as_ref()
-            .filter(|(e, _)| e == env.slug())
+            .filter(|(l, _)| *l == login.reference)
             .map(|(_, s)| s.clone())
     }) {
         return Ok(s);
     }
+    let token = login.token.as_str();
     let mut keys = public_keys(env, client).await?;
     let mut rng = getrandom::SysRng;
     let session = flow::open_online_session(client, &mut keys, token, now_unix(), &mut rng).await?;
     KEYS.with(|k| *k.borrow_mut() = Some((env.slug().to_owned(), keys)));
-    SESSION.with(|s| *s.borrow_mut() = Some((env.slug().to_owned(), session.clone())));
+    SESSION.with(|s| *s.borrow_mut() = Some((login.reference.clone(), session.clone())));
     Ok(session)
 }
 
@@ -274,20 +306,21 @@ async fn online_session(
 pub async fn send_invoice(
     record: &mut DraftRecord,
     env: Env,
-    token: Option<String>,
+    login: Option<Login>,
 ) -> Result<(), SendProblem> {
     let invoice = record
         .draft
         .validate_on(crate::pages::invoice_form::today())
         .map_err(SendProblem::Invalid)?;
-    let token = token.ok_or(SendProblem::NotLoggedIn)?;
+    let login = login.ok_or(SendProblem::NotLoggedIn)?;
+    let token = login.token.clone();
     let now = time::OffsetDateTime::from_unix_timestamp(now_unix() as i64)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let xml = write_fa3(&invoice, now);
     let client = client(env);
     let mut retried = false;
     loop {
-        let session = online_session(env, &token, &client)
+        let session = online_session(env, &login, &client)
             .await
             .map_err(|e| failed(&e))?;
         let request = flow::encrypt_invoice(&session, xml.as_bytes(), false);
@@ -339,7 +372,7 @@ pub async fn send_invoice(
 
 /// Resumes a send whose answer was lost: finds the invoice by hash in its session.
 /// Not found (and the lookup succeeded) means KSeF never got it: back to a draft.
-pub async fn resume(record: &mut DraftRecord, token: Option<String>) -> Result<(), SendProblem> {
+pub async fn resume(record: &mut DraftRecord, login: Option<Login>) -> Result<(), SendProblem> {
     let SendState::Sending {
         env,
         session_reference,
@@ -350,7 +383,7 @@ pub async fn resume(record: &mut DraftRecord, token: Option<String>) -> Result<(
         return Ok(());
     };
     let e = env_from_slug(&env);
-    let token = token.ok_or(SendProblem::NotLoggedIn)?;
+    let token = login.ok_or(SendProblem::NotLoggedIn)?.token;
     let page = client(e)
         .execute(
             &SessionInvoices {
@@ -379,7 +412,7 @@ pub async fn resume(record: &mut DraftRecord, token: Option<String>) -> Result<(
 pub async fn check_status(
     record: &mut DraftRecord,
     poll: bool,
-    token: Option<String>,
+    login: Option<Login>,
 ) -> Result<(), SendProblem> {
     let SendState::Sent {
         env,
@@ -392,7 +425,7 @@ pub async fn check_status(
         return Ok(());
     };
     let e = env_from_slug(&env);
-    let token = token.ok_or(SendProblem::NotLoggedIn)?;
+    let token = login.ok_or(SendProblem::NotLoggedIn)?.token;
     let mut client = client(e);
     if !poll {
         client.poll.max_attempts = 0;
@@ -445,6 +478,8 @@ pub async fn check_status(
 #[component]
 pub fn SendPanel(
     id: String,
+    /// The company issuing the invoice (kept in the record when the send state is written).
+    company_id: String,
     draft: RwSignal<InvoiceDraft>,
     send: RwSignal<SendState>,
     checked: RwSignal<bool>,
@@ -461,7 +496,7 @@ pub fn SendPanel(
         move || DraftRecord {
             id: id.clone(),
             updated_ms: js_sys::Date::now() as i64,
-            company_id: String::new(),
+            company_id: company_id.clone(),
             draft: draft.get_untracked(),
             send: send.get_untracked(),
         }
@@ -478,14 +513,13 @@ pub fn SendPanel(
             problem.set(None);
             let mut record = record_now();
             leptos::task::spawn_local(async move {
-                if let Ok(Some(stored)) = drafts::load(&record.id).await {
+                if let Ok(Some(stored)) = drafts::load(&record.id).await
+                    && record.company_id.is_empty()
+                {
                     record.company_id = stored.company_id;
                 }
                 let env = company_env(&record.company_id).await;
-                let token = || {
-                    ctx.session
-                        .with_untracked(|s| access_token(s.as_ref(), env))
-                };
+                let token = || ctx.session.with_untracked(|s| login_for(s.as_ref(), env));
                 // 1. A send cut off earlier is resumed by asking KSeF, never by sending again.
                 let mut outcome = if matches!(record.send, SendState::Sending { .. }) {
                     resume(&mut record, token()).await
@@ -505,21 +539,46 @@ pub fn SendPanel(
                     checked.set(true);
                 }
                 send.set(record.send.clone());
+                match &outcome {
+                    // KSeF no longer accepts the login: it is gone (also from storage).
+                    Err(SendProblem::Failed {
+                        advice: Advice::LogInAgain,
+                        ..
+                    }) => ctx.session.set(None),
+                    // Keep the online session (opened, or forgotten after KSeF closed it)
+                    // with the login, for a reload.
+                    _ => crate::keep_session(ctx),
+                }
                 problem.set(outcome.err());
                 busy.set(false);
             });
         }
     };
 
-    // A send cut off by a reload or crash resumes by status, never by sending again.
+    // A send cut off by a reload or crash resumes by status, never by sending again: now, and
+    // again when the login comes back (restored after unlocking, or a new login).
     {
         let run = run.clone();
-        if matches!(
-            send.get_untracked(),
-            SendState::Sending { .. } | SendState::Sent { .. }
-        ) {
-            run(Step::Poll);
-        }
+        Effect::new(move |was_logged_in: Option<bool>| {
+            let logged_in = ctx.session.with(Option::is_some);
+            if was_logged_in != Some(logged_in)
+                && (was_logged_in.is_none() || logged_in)
+                && matches!(
+                    send.get_untracked(),
+                    SendState::Sending { .. } | SendState::Sent { .. }
+                )
+            {
+                // A step still running (e.g. the one that found no login yet) finishes first.
+                let run = run.clone();
+                leptos::task::spawn_local(async move {
+                    while busy.get_untracked() {
+                        sleep_ms(100).await;
+                    }
+                    run(Step::Poll);
+                });
+            }
+            logged_in
+        });
     }
 
     let run_send = run.clone();
@@ -543,6 +602,8 @@ pub fn SendPanel(
                         <code data-testid="invoice-reference">{invoice_reference.clone()}</code>
                     </p>
                     <p class="muted">{tr(lang.get(), "Faktura jest przetwarzana. Numer KSeF pojawi się za chwilę — Kwit sprawdza status sam; możesz też użyć „Pobierz status”.", "KSeF is processing the invoice. The KSeF number will appear shortly — Kwit checks by itself; you can also use “Get status”.")}</p>
+                    // FAQ "Wysłałem fakturę, ale nie mam numeru KSeF".
+                    <p class="muted" data-testid="no-number-help">{tr(lang.get(), "Jeśli numer KSeF długo się nie pojawia: sprawdź, czy status nie wskazuje na odrzucenie (szczegóły), pobierz status ponownie po kilku minutach, a jeśli problem się powtarza — skontaktuj się z administratorem.", "If the KSeF number takes long: check that the status does not show a rejection (details), get the status again in a few minutes, and if it keeps happening, contact your administrator.")}</p>
                 }.into_any(),
                 SendState::Accepted { ksef_number, upo_url, env, .. } => {
                     let upo = upo_url.as_ref().map(|u| relay_storage_url(env, u));
@@ -664,6 +725,8 @@ fn ProblemView(problem: SendProblem, on_retry: Callback<()>) -> impl IntoView {
                 Advice::FetchKeys => tr(lang.get(), "Problem z szyfrowaniem: pobierz certyfikaty publiczne KSeF i spróbuj ponownie.", "Encryption problem: fetch the KSeF public certificates and try again."),
                 Advice::NewSession => tr(lang.get(), "Sesja KSeF wygasła lub zakończyła się błędem: otwórz nową sesję.", "The KSeF session expired or failed: open a new session."),
                 Advice::LogInAgain => tr(lang.get(), "Logowanie wygasło lub zostało odrzucone: zaloguj się ponownie.", "The login expired or was refused: log in again."),
+                // FAQ "Nie widzę akcji KSeF": check the permissions for KSeF operations.
+                Advice::Permissions => tr(lang.get(), "Sprawdź, czy masz uprawnienia do operacji KSeF: token lub certyfikat musi mieć uprawnienie InvoiceWrite (wystawianie faktur) dla tej firmy (Dostęp i logowanie).", "Check you have permissions for KSeF operations: the token or certificate needs InvoiceWrite (issue invoices) for this company (Access and login)."),
                 Advice::RetryLater => tr(lang.get(), "Spróbuj ponownie — Kwit najpierw sprawdzi status, więc faktura nie zostanie wysłana dwa razy.", "Try again: Kwit checks the status first, so the invoice is never sent twice."),
                 Advice::None => "",
             };

@@ -2,7 +2,10 @@
 //! `uwierzytelnianie.md`), refresh the access token (§3.6), log out (revokes the
 //! authentication session at KSeF), and the permissions of the credential used.
 //!
-//! The session lives in memory only (never stored): a reload means logging in again.
+//! The session (and the online session used to send invoices) is kept across reloads in the
+//! `sessions` store, sealed by the vault ([`keep`]): after a reload it comes back once
+//! the vault is unlocked ([`restore`]), with a fresh access token if the old one expired. It
+//! is dropped at logout and when KSeF says it is gone.
 
 use ksef_core::crypto::{KeyUsage, ParsedCertificate, encrypt_ksef_token};
 use serde::{Deserialize, Serialize};
@@ -10,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::api::{Env, NetError, fetch_public_keys};
 use crate::i18n::{Lang, pick};
 use crate::net;
+use crate::store::{Db, StorageError, Store};
+use crate::vault::{Sealed, Vault};
 
 /// A JWT with its expiry as KSeF returns it (`TokenInfo`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,4 +346,264 @@ pub async fn refresh(env: Env, refresh_token: &str) -> Result<TokenInfo, Session
 /// Logs out: `DELETE /auth/sessions/current` revokes the session (the refresh token stops working).
 pub async fn logout(env: Env, access_token: &str) -> Result<(), SessionError> {
     Ok(net::delete(env, "/auth/sessions/current", Some(access_token)).await?)
+}
+
+// ---------------------------------------------------------------- kept across reloads
+
+/// An open online session (`…-SO-…`) with its AES key, as kept across reloads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnlineSessionData {
+    /// Online session `referenceNumber`.
+    pub reference_number: String,
+    /// Expiry from KSeF (RFC 3339), if it gave one.
+    pub valid_until: Option<String>,
+    /// AES-256 key, base64. Secret.
+    pub key: String,
+    /// AES-CBC IV, base64.
+    pub iv: String,
+}
+
+impl OnlineSessionData {
+    /// From ksef-core's online session.
+    pub fn of(s: &ksef_core::flow::OnlineSession) -> Self {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        Self {
+            reference_number: s.reference_number.clone(),
+            valid_until: s.valid_until.clone(),
+            key: b64.encode(s.key.key),
+            iv: b64.encode(s.key.iv),
+        }
+    }
+
+    /// Back to ksef-core's online session (`None` if the key is damaged).
+    pub fn to_online(&self) -> Option<ksef_core::flow::OnlineSession> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = b64.decode(&self.key).ok()?.try_into().ok()?;
+        let iv = b64.decode(&self.iv).ok()?.try_into().ok()?;
+        Some(ksef_core::flow::OnlineSession {
+            reference_number: self.reference_number.clone(),
+            valid_until: self.valid_until.clone(),
+            key: ksef_core::crypto::SymmetricKey { key, iv },
+        })
+    }
+
+    /// Whether KSeF's expiry has passed at `now_ms` (unknown expiry: still usable; KSeF
+    /// answers "no session" if not, and a new one is opened).
+    pub fn expired(&self, now_ms: f64) -> bool {
+        self.valid_until
+            .as_deref()
+            .map(js_sys::Date::parse)
+            .is_some_and(|t| t <= now_ms)
+    }
+}
+
+/// What is sealed: the login session and the online session, if one is open.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionSecrets {
+    /// The company's NIP (login context).
+    pub nip: String,
+    /// Environment.
+    pub env: Env,
+    /// Credential used.
+    pub credential_id: String,
+    /// Authentication reference number.
+    pub reference_number: String,
+    /// Access token. Secret.
+    pub access: TokenInfo,
+    /// Refresh token. Secret.
+    pub refresh: TokenInfo,
+    /// Permissions.
+    pub permissions: Vec<String>,
+    /// The online session used for sending, if open.
+    pub online: Option<OnlineSessionData>,
+}
+
+impl SessionSecrets {
+    /// From the login session of `company` and its online session.
+    pub fn of(session: &Session, online: Option<OnlineSessionData>) -> Self {
+        Self {
+            nip: session.nip.clone(),
+            env: session.env,
+            credential_id: session.credential_id.clone(),
+            reference_number: session.reference_number.clone(),
+            access: session.access.clone(),
+            refresh: session.refresh.clone(),
+            permissions: session.permissions.clone(),
+            online,
+        }
+    }
+
+    /// The sealed text: one field per line (tokens, references, dates and base64 have no line
+    /// breaks). Hand-written rather than JSON: serde's code for it would cost more wasm than
+    /// the rest of the feature.
+    pub fn encode(&self) -> String {
+        let online = self.online.as_ref();
+        [
+            "kwit-session-1",
+            &self.nip,
+            self.env.slug(),
+            &self.credential_id,
+            &self.reference_number,
+            &self.access.token,
+            &self.access.valid_until,
+            &self.refresh.token,
+            &self.refresh.valid_until,
+            &self.permissions.join(","),
+            online.map_or("", |o| o.reference_number.as_str()),
+            online.and_then(|o| o.valid_until.as_deref()).unwrap_or(""),
+            online.map_or("", |o| o.key.as_str()),
+            online.map_or("", |o| o.iv.as_str()),
+        ]
+        .join("\n")
+    }
+
+    /// Reads [`Self::encode`]'s text back (`None` if it is not one).
+    pub fn decode(text: &str) -> Option<Self> {
+        let f: Vec<&str> = text.split('\n').collect();
+        if f.len() != 14 || f[0] != "kwit-session-1" {
+            return None;
+        }
+        let token = |t: &str, v: &str| TokenInfo {
+            token: t.to_owned(),
+            valid_until: v.to_owned(),
+        };
+        let online = (!f[10].is_empty()).then(|| OnlineSessionData {
+            reference_number: f[10].to_owned(),
+            valid_until: (!f[11].is_empty()).then(|| f[11].to_owned()),
+            key: f[12].to_owned(),
+            iv: f[13].to_owned(),
+        });
+        Some(Self {
+            nip: f[1].to_owned(),
+            env: Env::from_slug(f[2])?,
+            credential_id: f[3].to_owned(),
+            reference_number: f[4].to_owned(),
+            access: token(f[5], f[6]),
+            refresh: token(f[7], f[8]),
+            permissions: f[9]
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            online,
+        })
+    }
+
+    /// The login session for `company_id`.
+    pub fn session(&self, company_id: &str, refreshed_at_ms: f64) -> Session {
+        Session {
+            company_id: company_id.to_owned(),
+            nip: self.nip.clone(),
+            env: self.env,
+            credential_id: self.credential_id.clone(),
+            reference_number: self.reference_number.clone(),
+            access: self.access.clone(),
+            refresh: self.refresh.clone(),
+            permissions: self.permissions.clone(),
+            refreshed_at_ms,
+        }
+    }
+}
+
+/// Why the stored session could not be kept or read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeepError {
+    /// The browser database failed.
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    /// Sealing or opening failed (locked vault, another passphrase, damaged record).
+    #[error("{0}")]
+    Vault(String),
+}
+
+/// Seals and stores the sessions of `session.company_id`.
+pub async fn keep(
+    db: &Db,
+    vault: &Vault,
+    session: &Session,
+    online: Option<OnlineSessionData>,
+) -> Result<(), KeepError> {
+    let sealed = vault
+        .seal_str(&SessionSecrets::of(session, online).encode())
+        .await
+        .map_err(|e| KeepError::Vault(e.to_string()))?;
+    db.put(Store::Sessions, &session.company_id, &sealed)
+        .await?;
+    Ok(())
+}
+
+/// The stored sessions of `company_id`, opened by the vault.
+pub async fn kept(
+    db: &Db,
+    vault: &Vault,
+    company_id: &str,
+) -> Result<Option<SessionSecrets>, KeepError> {
+    let Some(sealed) = db.get::<Sealed>(Store::Sessions, company_id).await? else {
+        return Ok(None);
+    };
+    let text = vault
+        .open_str(&sealed)
+        .await
+        .map_err(|e| KeepError::Vault(e.to_string()))?;
+    SessionSecrets::decode(&text)
+        .map(Some)
+        .ok_or_else(|| KeepError::Vault("damaged session record".into()))
+}
+
+/// Forgets the stored sessions of `company_id` (logout, KSeF ended the session).
+pub async fn forget_kept(db: &Db, company_id: &str) -> Result<(), StorageError> {
+    db.delete(Store::Sessions, company_id).await
+}
+
+/// What [`restore`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Restored {
+    /// Nothing stored (or it could not be opened): log in as usual.
+    Nothing,
+    /// The login session (access token refreshed if it had expired) and the online session,
+    /// if it is still valid.
+    Session(Session, Option<OnlineSessionData>),
+    /// KSeF no longer knows the session (the refresh token was refused or expired): the
+    /// stored copy was deleted; log in again.
+    Gone,
+}
+
+/// Brings back the stored sessions of `company_id` after a reload: opens them with the vault
+/// and refreshes the access token when it expires within a minute (ksef-guide §3.6). A
+/// refresh that KSeF refuses means the session is gone; it is then deleted. A network failure
+/// keeps it stored (the next unlock tries again).
+pub async fn restore(
+    db: &Db,
+    vault: &Vault,
+    company_id: &str,
+    now_ms: f64,
+) -> Result<Restored, KeepError> {
+    let Some(mut secrets) = kept(db, vault, company_id).await? else {
+        return Ok(Restored::Nothing);
+    };
+    let expired = |t: &TokenInfo| js_sys::Date::parse(&t.valid_until) - now_ms <= 60_000.0;
+    if expired(&secrets.refresh) {
+        forget_kept(db, company_id).await?;
+        return Ok(Restored::Gone);
+    }
+    if expired(&secrets.access) {
+        match refresh(secrets.env, &secrets.refresh.token).await {
+            Ok(access) => secrets.access = access,
+            // KSeF answered and refused: the session is over.
+            Err(SessionError::Net(NetError::Ksef { .. })) => {
+                forget_kept(db, company_id).await?;
+                return Ok(Restored::Gone);
+            }
+            // Offline or KSeF down: keep it for the next try.
+            Err(_) => return Ok(Restored::Nothing),
+        }
+    }
+    if secrets.online.as_ref().is_some_and(|o| o.expired(now_ms)) {
+        secrets.online = None;
+    }
+    let session = secrets.session(company_id, now_ms);
+    keep(db, vault, &session, secrets.online.clone()).await?;
+    Ok(Restored::Session(session, secrets.online))
 }

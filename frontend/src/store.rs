@@ -26,6 +26,8 @@
 //! - v1: `companies`, `drafts`, `settings`
 //! - v2: + `credentials` (KSeF tokens/certificates, secrets encrypted), `invoices` (outgoing
 //!   invoices with their send state)
+//! - v3: + `series` (invoice numbering counters per company), `sessions` (the KSeF login and
+//!   online sessions per company, sealed by the vault, so a reload does not need a new login)
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
@@ -37,7 +39,7 @@ use serde::de::DeserializeOwned;
 pub const DB_NAME: &str = "kwit";
 
 /// The schema version this build of Kwit writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The object stores of the current schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,16 +54,22 @@ pub enum Store {
     Invoices,
     /// Small app settings (current company, vault salt/check, ...).
     Settings,
+    /// Invoice numbering series per company (pattern and last counter per period).
+    Series,
+    /// KSeF sessions per company (tokens and keys sealed by the vault).
+    Sessions,
 }
 
 impl Store {
     /// Every store of the current schema.
-    pub const ALL: [Store; 5] = [
+    pub const ALL: [Store; 7] = [
         Store::Companies,
         Store::Credentials,
         Store::Drafts,
         Store::Invoices,
         Store::Settings,
+        Store::Series,
+        Store::Sessions,
     ];
 
     /// The IndexedDB object store name.
@@ -72,6 +80,8 @@ impl Store {
             Self::Drafts => "drafts",
             Self::Invoices => "invoices",
             Self::Settings => "settings",
+            Self::Series => "series",
+            Self::Sessions => "sessions",
         }
     }
 
@@ -80,6 +90,7 @@ impl Store {
         match self {
             Self::Companies | Self::Drafts | Self::Settings => 1,
             Self::Credentials | Self::Invoices => 2,
+            Self::Series | Self::Sessions => 3,
         }
     }
 }
@@ -217,6 +228,45 @@ impl Db {
         for item in iter {
             out.push(item?);
         }
+        Ok(out)
+    }
+
+    /// Reads the value under `id` and writes what `change` makes of it, in ONE readwrite
+    /// transaction. IndexedDB runs readwrite transactions on a store one after another (also
+    /// across tabs), so two callers never both see the same old value (numbering counters).
+    /// When `change` fails nothing is written.
+    pub async fn update<T, R, E>(
+        &self,
+        store: Store,
+        id: &str,
+        change: impl FnOnce(Option<T>) -> Result<(T, R), E>,
+    ) -> Result<R, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<StorageError>,
+    {
+        let io = |e: indexed_db_futures::error::Error| E::from(StorageError::from(e));
+        let tx = self
+            .db
+            .transaction(store.name())
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(io)?;
+        let out = {
+            let os = tx.object_store(store.name()).map_err(io)?;
+            let old: Option<T> = os.get(id).serde().map_err(io)?.await.map_err(io)?;
+            // On error the transaction is dropped uncommitted, i.e. aborted.
+            let (new, out) = change(old)?;
+            let _key: String = os
+                .put(&new)
+                .with_key(id.to_owned())
+                .serde()
+                .map_err(io)?
+                .await
+                .map_err(io)?;
+            out
+        };
+        tx.commit().await.map_err(io)?;
         Ok(out)
     }
 

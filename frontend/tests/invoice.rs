@@ -5,9 +5,9 @@
 use ksef_core::invoice::InvoiceDraft;
 use kwit_web::drafts::{self, DraftRecord, SendState};
 use kwit_web::i18n::Lang;
-use kwit_web::pages::invoice_form::{SeriesState, next_number};
 use kwit_web::send::{
-    SessionInvoicesPage, find_by_hash, in_lang, ksef_numbers_in, relay_storage_url,
+    Advice, SessionInvoicesPage, advice_for, find_by_hash, in_lang, ksef_numbers_in,
+    relay_storage_url,
 };
 use wasm_bindgen_test::*;
 
@@ -108,14 +108,83 @@ fn bilingual_messages_are_split_and_duplicates_name_the_ksef_number() {
 }
 
 #[wasm_bindgen_test]
-fn the_series_counts_on_and_restarts_each_month() {
-    let mut s = SeriesState {
-        pattern: "FV/{n}/{MM}/{YYYY}".into(),
-        last: None,
-    };
-    let (n, number) = next_number(&s, "2026-03-05").unwrap();
-    assert_eq!((n, number.as_str()), (1, "FV/1/03/2026"));
-    s.last = Some((n, "2026-03-05".into()));
-    assert_eq!(next_number(&s, "2026-03-09").unwrap().1, "FV/2/03/2026");
-    assert_eq!(next_number(&s, "2026-04-01").unwrap().1, "FV/1/04/2026");
+async fn every_send_state_reads_back_as_written() {
+    let name = "kwit-test-send-states";
+    kwit_web::store::delete_database(name).await.unwrap();
+    let db = kwit_web::store::open_named(name, kwit_web::store::SCHEMA_VERSION)
+        .await
+        .unwrap();
+    let states = [
+        SendState::Draft,
+        SendState::Sending {
+            env: "sim".into(),
+            session_reference: "20251124-SO-1".into(),
+            invoice_hash: "aGFzaA==".into(),
+            xml: "<Faktura/>".into(),
+        },
+        SendState::Sent {
+            env: "sim".into(),
+            session_reference: "20251124-SO-1".into(),
+            invoice_reference: "20251124-EE-1".into(),
+            invoice_hash: "aGFzaA==".into(),
+            xml: "<Faktura/>".into(),
+        },
+        SendState::Accepted {
+            env: "sim".into(),
+            session_reference: "20251124-SO-1".into(),
+            invoice_reference: "20251124-EE-1".into(),
+            ksef_number: "5265877635-20251124-0100001AF629-AF".into(),
+            upo_url: Some("https://ksef/storage/upo".into()),
+            acquisition_date: None,
+            xml: "<Faktura/>".into(),
+        },
+        SendState::Rejected {
+            env: "sim".into(),
+            session_reference: "20251124-SO-1".into(),
+            invoice_reference: None,
+            code: 440,
+            description: "Duplikat faktury".into(),
+            details: vec!["5265877635-20251124-0100001AF629-AF".into()],
+        },
+    ];
+    for state in states {
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(serde_json::from_str::<SendState>(&json).unwrap(), state);
+        // And through IndexedDB, as the app stores it.
+        db.put(kwit_web::store::Store::Invoices, "s", &state)
+            .await
+            .unwrap();
+        assert_eq!(
+            db.get::<SendState>(kwit_web::store::Store::Invoices, "s")
+                .await
+                .unwrap(),
+            Some(state)
+        );
+    }
+    db.close();
+    // The stored shape: one flat object tagged by `state`.
+    assert!(
+        serde_json::to_string(&SendState::Draft)
+            .unwrap()
+            .contains(r#""state":"draft""#)
+    );
+    // A state missing what it needs is an error, not a silently different state.
+    assert!(serde_json::from_str::<SendState>(r#"{"state":"sent","env":"sim"}"#).is_err());
+    assert!(serde_json::from_str::<SendState>(r#"{"state":"lost"}"#).is_err());
+}
+
+#[wasm_bindgen_test]
+fn send_failures_get_the_faq_advice() {
+    use ksef_core::error::Error;
+    // FAQ "Nie widzę akcji KSeF": a 403 means missing permissions, not an expired login.
+    assert_eq!(
+        advice_for(&Error::Forbidden {
+            reason: "missing-permissions".into(),
+            detail: "InvoiceWrite".into(),
+        }),
+        Advice::Permissions
+    );
+    // FAQ "Wysyłka kończy się błędem szyfrowania lub sesji".
+    assert_eq!(advice_for(&Error::UnknownPublicKey), Advice::FetchKeys);
+    assert_eq!(advice_for(&Error::Unauthorized), Advice::LogInAgain);
 }

@@ -40,7 +40,15 @@ async fn put_get_list_delete_round_trip() {
     names.sort();
     assert_eq!(
         names,
-        ["companies", "credentials", "drafts", "invoices", "settings"]
+        [
+            "companies",
+            "credentials",
+            "drafts",
+            "invoices",
+            "series",
+            "sessions",
+            "settings"
+        ]
     );
 
     db.put(Store::Drafts, "b", &item("b", "Druga"))
@@ -127,7 +135,15 @@ async fn version_1_database_upgrades_and_keeps_its_data() {
     names.sort();
     assert_eq!(
         names,
-        ["companies", "credentials", "drafts", "invoices", "settings"]
+        [
+            "companies",
+            "credentials",
+            "drafts",
+            "invoices",
+            "series",
+            "sessions",
+            "settings"
+        ]
     );
     let c: Item = db
         .get(Store::Companies, "c1")
@@ -144,6 +160,92 @@ async fn version_1_database_upgrades_and_keeps_its_data() {
         .await
         .unwrap();
     assert_eq!(db.list::<Item>(Store::Credentials).await.unwrap().len(), 1);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn version_2_database_upgrades_to_3_and_keeps_its_data() {
+    let name = "kwit-test-upgrade-v2";
+    store::delete_database(name).await.unwrap();
+    let v2 = store::open_named(name, 2).await.unwrap();
+    let mut names = v2.store_names();
+    names.sort();
+    assert_eq!(
+        names,
+        ["companies", "credentials", "drafts", "invoices", "settings"],
+        "v2 had no series/sessions"
+    );
+    v2.put(Store::Credentials, "k1", &item("k1", "Token"))
+        .await
+        .unwrap();
+    v2.put(Store::Invoices, "i1", &item("i1", "Wysłana"))
+        .await
+        .unwrap();
+    v2.put(Store::Settings, "current", &item("current", "c1"))
+        .await
+        .unwrap();
+    v2.close();
+
+    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    assert_eq!(db.version(), 3);
+    let mut names = db.store_names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "companies",
+            "credentials",
+            "drafts",
+            "invoices",
+            "series",
+            "sessions",
+            "settings"
+        ]
+    );
+    assert_eq!(
+        db.get::<Item>(Store::Credentials, "k1").await.unwrap(),
+        Some(item("k1", "Token"))
+    );
+    assert_eq!(
+        db.get::<Item>(Store::Invoices, "i1").await.unwrap(),
+        Some(item("i1", "Wysłana"))
+    );
+    assert_eq!(
+        db.get::<Item>(Store::Settings, "current").await.unwrap(),
+        Some(item("current", "c1"))
+    );
+    // The new stores work after the upgrade.
+    db.put(Store::Series, "c1", &item("c1", "FV"))
+        .await
+        .unwrap();
+    db.put(Store::Sessions, "c1", &item("c1", "sealed"))
+        .await
+        .unwrap();
+    assert_eq!(db.list::<Item>(Store::Series).await.unwrap().len(), 1);
+    assert_eq!(db.list::<Item>(Store::Sessions).await.unwrap().len(), 1);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn update_reads_and_writes_in_one_transaction_and_writes_nothing_on_error() {
+    let name = "kwit-test-update";
+    store::delete_database(name).await.unwrap();
+    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    let n: u32 = db
+        .update(Store::Settings, "n", |old: Option<u32>| {
+            let next = old.unwrap_or(0) + 1;
+            Ok::<_, store::StorageError>((next, next))
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let refused = db
+        .update(Store::Settings, "n", |_: Option<u32>| {
+            Err::<(u32, ()), _>(store::StorageError::Io("no".into()))
+        })
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(db.get::<u32>(Store::Settings, "n").await.unwrap(), Some(1));
     db.close();
 }
 

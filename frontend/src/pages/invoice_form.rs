@@ -5,12 +5,11 @@
 
 use ksef_core::invoice::PaymentMethod;
 use ksef_core::invoice::{
-    AdvanceRefDraft, BuyerIdKind, InvoiceDraft, KindCode, LineDraft, NoteDraft, NumberingSeries,
-    SellerDraft, ValidationErrors, VatRate,
+    AdvanceRefDraft, BuyerIdKind, InvoiceDraft, KindCode, LineDraft, NoteDraft, SellerDraft,
+    ValidationErrors, VatRate,
 };
 use ksef_core::money::{format_amount, parse_decimal, round_money};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::company::Company;
 use crate::components::{group_error, text_field, tr};
@@ -58,9 +57,6 @@ pub fn seller_of(company: Option<&Company>) -> SellerDraft {
     seller
 }
 
-/// The default numbering series (FAQ: "FV/{n}/{MM}/{YYYY}").
-pub const DEFAULT_SERIES: &str = "FV/{n}/{MM}/{YYYY}";
-
 /// Milliseconds since the epoch, from the browser clock.
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
@@ -92,51 +88,6 @@ fn replace_url(url: &str) {
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
     }
-}
-
-/// The last number issued in a company's series (kept per seller NIP).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeriesState {
-    /// The pattern, e.g. `FV/{n}/{MM}/{YYYY}`.
-    pub pattern: String,
-    /// Last counter and the date it was issued on.
-    pub last: Option<(u32, String)>,
-}
-
-fn series_key(nip: &str) -> String {
-    format!("kwit.series.{}", nip.trim())
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
-/// The series of the seller `nip` (not a secret: localStorage is fine for it).
-pub fn load_series(nip: &str) -> SeriesState {
-    local_storage()
-        .and_then(|s| s.get_item(&series_key(nip)).ok().flatten())
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_else(|| SeriesState {
-            pattern: DEFAULT_SERIES.to_owned(),
-            last: None,
-        })
-}
-
-fn store_series(nip: &str, state: &SeriesState) {
-    if let (Some(s), Ok(json)) = (local_storage(), serde_json::to_string(state)) {
-        let _ = s.set_item(&series_key(nip), &json);
-    }
-}
-
-/// The next number of `state` for an invoice issued on `issue_date` (`YYYY-MM-DD`).
-pub fn next_number(state: &SeriesState, issue_date: &str) -> Result<(u32, String), String> {
-    let series = NumberingSeries::parse(&state.pattern).map_err(|e| e.to_string())?;
-    let date = ksef_core::invoice::draft::parse_form_date(issue_date).unwrap_or_else(today);
-    let last = state
-        .last
-        .as_ref()
-        .and_then(|(n, d)| ksef_core::invoice::draft::parse_form_date(d).map(|d| (*n, d)));
-    Ok(series.next(last, date))
 }
 
 /// The Fakturowanie page: opens `?draft=ID` or starts a new draft.
@@ -181,6 +132,8 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
     let id = record.id.clone();
     let company_id = record.company_id.clone();
+    let series_company = record.company_id.clone();
+    let panel_company = record.company_id.clone();
     let draft = RwSignal::new(record.draft.clone());
     let send = RwSignal::new(record.send.clone());
     let checked = RwSignal::new(false);
@@ -402,14 +355,26 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
     }
     };
 
+    // The number is taken from the company's series in IndexedDB (one transaction per number,
+    // see `series.rs`); the draft is saved right after, like every change.
+    let number_error = RwSignal::new(None::<String>);
     let assign_number = move |_| {
         let (nip, issue) = draft.with(|d| (d.seller.nip.clone(), d.issue_date.clone()));
-        let mut state = load_series(&nip);
-        if let Ok((n, number)) = next_number(&state, &issue) {
-            state.last = Some((n, issue));
-            store_series(&nip, &state);
-            draft.update(|d| d.number = number);
-        }
+        let company_id = series_company.clone();
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let db = crate::store::open().await?;
+                crate::series::take_number(&db, &company_id, &nip, &issue).await
+            }
+            .await;
+            match result {
+                Ok(number) => {
+                    number_error.set(None);
+                    draft.update(|d| d.number = number);
+                }
+                Err(e) => number_error.set(Some(e.to_string())),
+            }
+        });
     };
 
     let id_for_send = id.clone();
@@ -435,6 +400,9 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
                             {move || tr(lang.get(), "Nadaj kolejny numer", "Assign next number")}
                         </button>
                     </div>
+                    {move || number_error.get().map(|e| view! {
+                        <div class="error" role="alert" data-testid="number-error">{crate::send::in_lang(&e, lang.get())}</div>
+                    })}
                     <div class="row">
                         {date_field("issue_date", ("Data wystawienia", "Issue date"), |d| d.issue_date.clone(), |d, v| d.issue_date = v)}
                         {date_field("sale_date", ("Data sprzedaży", "Sale date"), |d| d.sale_date.clone(), |d, v| d.sale_date = v)}
@@ -547,7 +515,7 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
             {move || (checked.get() && errors.with(Option::is_none)).then(|| view! {
                 <p class="ok" data-testid="form-valid">{move || tr(lang.get(), "Faktura jest poprawna.", "The invoice is valid.")}</p>
             })}
-            <SendPanel id=id_for_send draft=draft send=send checked=checked errors=errors />
+            <SendPanel id=id_for_send company_id=panel_company draft=draft send=send checked=checked errors=errors />
             <InvoicePreview draft=draft />
         </section>
     }

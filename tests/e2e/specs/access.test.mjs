@@ -101,3 +101,46 @@ test('the app locks and unlocks only with the right passphrase', async () => {
   await page.getByTestId('lock-screen').waitFor({ timeout: 30000 });
   failed = false;
 });
+
+// FAQ "Nie mogę się zalogować do KSeF", step 2: a token that is not the default cannot log in.
+// (Both languages: the login error is made in the language of the click, so English needs a
+// new click after switching; the credential rows keep the language they were drawn in.)
+test('without a default credential "Zaloguj" gives the FAQ advice (PL and EN); setting the default makes login work', async () => {
+  const demo = await addDemoCompanyWithToken();
+  // A second token, then the default one deleted: the company keeps only a non-default token.
+  await page.getByTestId('token-label').fill('Token zapasowy');
+  await page.getByTestId('token-value').fill(demo.ksefToken);
+  await page.getByTestId('token-add').click();
+  const rows = page.getByTestId('credential-row');
+  await rows.filter({ hasText: 'Token zapasowy' }).waitFor({ timeout: 15000 });
+  await rows.filter({ hasText: 'Token demo' }).getByRole('button', { name: /^(Usuń|Delete)$/ }).click();
+  await rows.filter({ hasText: 'Token demo' }).waitFor({ state: 'detached', timeout: 15000 });
+  assert.equal(await rows.count(), 1);
+  assert.equal(await page.getByTestId('default-badge').count(), 0, 'no default credential left');
+
+  await page.getByTestId('login').click();
+  const advicePl = 'Sprawdź, czy masz ustawiony domyślny certyfikat lub domyślny token';
+  const err = page.getByTestId('login-error');
+  await err.filter({ hasText: advicePl }).waitFor({ timeout: 30000 });
+  assert.match(await err.innerText(), /Brak domyślnego tokena lub certyfikatu/);
+  assert.match(await page.getByTestId('help-default').innerText(), new RegExp(`^✗ ${advicePl}`));
+  assert.match(await page.getByTestId('session-state').innerText(), /Nie zalogowano/);
+
+  await page.getByTestId('lang-switch').click();
+  await page.getByTestId('login').click();
+  const adviceEn = 'Check that a default certificate or default token is set';
+  await err.filter({ hasText: adviceEn }).waitFor({ timeout: 30000 });
+  assert.match(await err.innerText(), /No default token or certificate/);
+  assert.match(await page.getByTestId('help-default').innerText(), new RegExp(`^✗ ${adviceEn}`));
+
+  await rows.filter({ hasText: 'Token zapasowy' })
+    .getByRole('button', { name: /^(Ustaw jako domyślny|Set as default)$/ }).click();
+  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+  await page.getByTestId('help-default').filter({ hasText: `✓ ${adviceEn}` }).waitFor({ timeout: 15000 });
+  await page.getByTestId('login').click();
+  await page.getByTestId('session-nip').waitFor({ timeout: 30000 });
+  assert.equal(await page.getByTestId('session-nip').innerText(), demo.nip);
+  assert.match(await page.getByTestId('session-state').innerText(), /Logged in to KSeF/);
+  assert.equal(await err.count(), 0, 'the error is gone after a good login');
+  failed = false;
+});

@@ -88,3 +88,55 @@ test('validation messages appear next to the wrong fields and go away when fixed
   assert.equal(await sellerError.innerText(), 'This field is required.');
   failed = false;
 });
+
+test('numbers come from the company series in IndexedDB: they survive a reload and differ across invoices', async () => {
+  const demo = await stack.demo();
+  await page.goto(`${stack.url}/#/companies`);
+  await page.getByTestId('company-nip').fill(demo.nip);
+  await page.getByTestId('company-name').fill('Demo');
+  await page.getByTestId('company-save').click();
+  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
+  // A series left in localStorage by an earlier version continues (moved once).
+  await page.evaluate((nip) => localStorage.setItem(`kwit.series.${nip}`,
+    JSON.stringify({ pattern: 'FV/{n}/{MM}/{YYYY}', last: [41, new Date().toISOString().slice(0, 10)] })), demo.nip);
+
+  const expected = async (n) => {
+    const [y, m] = (await field('issue_date').inputValue()).split('-');
+    return `FV/${n}/${m}/${y}`;
+  };
+  await openForm();
+  await page.waitForURL(/draft=/);
+  await page.getByTestId('assign-number').click();
+  const first = await expected(42);
+  await page.waitForFunction((v) => document.querySelector('input[name="number"]').value === v, first, { timeout: 15000 });
+  assert.equal(await page.evaluate((nip) => localStorage.getItem(`kwit.series.${nip}`), demo.nip), null,
+    'moved out of localStorage');
+
+  // A reload, then a second invoice: the next number, never the same one.
+  await page.waitForTimeout(1000);
+  await page.reload();
+  await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
+  assert.equal(await field('number').inputValue(), first, 'the first draft keeps its number');
+  await page.goto(`${stack.url}/#/faktury`);
+  await page.getByTestId('new-invoice').click();
+  await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
+  await page.waitForURL(/draft=/);
+  assert.equal(await field('number').inputValue(), '');
+  await page.getByTestId('assign-number').click();
+  const second = await expected(43);
+  await page.waitForFunction((v) => document.querySelector('input[name="number"]').value === v, second, { timeout: 15000 });
+  assert.notEqual(second, first);
+
+  const series = await page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('kwit');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const all = req.result.transaction('series').objectStore('series').getAll();
+      all.onsuccess = () => { resolve(all.result); req.result.close(); };
+    };
+  }));
+  assert.equal(series.length, 1, 'one series for the company');
+  const [y, m] = (await field('issue_date').inputValue()).split('-');
+  assert.equal(series[0], `FV/{n}/{MM}/{YYYY}\n${y}-${m} 43`, 'pattern and the month\'s last counter');
+  failed = false;
+});

@@ -104,6 +104,9 @@ test('with slow processing the reference shows first; Pobierz status brings the 
   await reference.waitFor({ timeout: 30000 });
   assert.match(await reference.innerText(), /-EE-/);
   assert.equal(await page.getByTestId('send-panel').getAttribute('data-state'), 'sent');
+  // FAQ "Wysłałem fakturę, ale nie mam numeru KSeF": what to do if the number takes long.
+  assert.match(await page.getByTestId('no-number-help').innerText(),
+    /sprawdź, czy status nie wskazuje na odrzucenie.*pobierz status ponownie po kilku minutach.*skontaktuj się z administratorem/);
   await page.getByTestId('ksef-number').waitFor({ timeout: 60000 });
   failed = false;
 });

@@ -1,0 +1,223 @@
+//! Invoice numbering series per company, kept in IndexedDB (`series` store, key = company id).
+//!
+//! A number is taken when the user asks for one ("Nadaj numer"): the counter is read and
+//! advanced in ONE readwrite transaction ([`crate::store::Db::update`]), so two drafts (also in
+//! two tabs) never get the same number. Counters are kept per period of the pattern (month
+//! for `{MM}` series, year for `{YYYY}`), so a number taken for an invoice dated in an earlier
+//! month continues that month's count instead of restarting it at 1 and repeating numbers.
+//! A taken number belongs to its draft: a failed or rejected send keeps it (the corrected
+//! invoice goes out under the same number) and the counter never goes back, so no other
+//! draft can receive it.
+//!
+//! Earlier versions kept the series in localStorage (`kwit.series.{NIP}`, the pattern and the
+//! last counter with its date); it is moved here once, on the company's first number.
+
+use crate::store::{Db, StorageError, Store};
+use ksef_core::invoice::NumberingSeries;
+use ksef_core::invoice::numbering::Reset;
+
+/// The default numbering series (FAQ: "FV/{n}/{MM}/{YYYY}").
+pub const DEFAULT_SERIES: &str = "FV/{n}/{MM}/{YYYY}";
+
+/// The last counter used in one period (`YYYY-MM`, `YYYY` or `""` for never-resetting series).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeriodCounter {
+    /// The period the counter belongs to.
+    pub period: String,
+    /// The last number's counter in that period.
+    pub last: u32,
+}
+
+/// One company's numbering series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesRecord {
+    /// The pattern, e.g. `FV/{n}/{MM}/{YYYY}`.
+    pub pattern: String,
+    /// Last counter per period.
+    pub counters: Vec<PeriodCounter>,
+}
+
+impl SeriesRecord {
+    /// As stored: the pattern on the first line, then `period last` per line (e.g.
+    /// `2026-11 5`). Plain text rather than a serde type: a few hundred bytes of wasm instead
+    /// of a few kilobytes.
+    pub fn encode(&self) -> String {
+        let mut out = self.pattern.clone();
+        for c in &self.counters {
+            out.push('\n');
+            out.push_str(&c.period);
+            out.push(' ');
+            out.push_str(&c.last.to_string());
+        }
+        out
+    }
+
+    /// Reads [`Self::encode`]'s text back; lines that do not parse are skipped.
+    pub fn decode(text: &str) -> Self {
+        let mut lines = text.split('\n');
+        let pattern = lines.next().unwrap_or(DEFAULT_SERIES).to_owned();
+        let counters = lines
+            .filter_map(|l| {
+                let (period, last) = l.rsplit_once(' ')?;
+                Some(PeriodCounter {
+                    period: period.to_owned(),
+                    last: last.parse().ok()?,
+                })
+            })
+            .collect();
+        Self { pattern, counters }
+    }
+}
+
+impl Default for SeriesRecord {
+    fn default() -> Self {
+        Self {
+            pattern: DEFAULT_SERIES.to_owned(),
+            counters: Vec::new(),
+        }
+    }
+}
+
+/// Why no number could be taken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SeriesError {
+    /// The browser database failed.
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    /// The stored pattern is not a valid series.
+    #[error(
+        "Wzorzec numeracji „{0}” jest błędny. Użyj np. FV/{{n}}/{{MM}}/{{YYYY}}. / The numbering pattern “{0}” is invalid: use e.g. FV/{{n}}/{{MM}}/{{YYYY}}."
+    )]
+    Pattern(String),
+    /// The issue date is not a date.
+    #[error(
+        "Najpierw wpisz poprawną datę wystawienia (RRRR-MM-DD) — numer zależy od miesiąca. / Enter a valid issue date (YYYY-MM-DD) first: the number depends on the month."
+    )]
+    Date,
+    /// The company is unknown (no company chosen).
+    #[error(
+        "Wybierz firmę (Firmy), aby nadać numer z jej serii. / Choose a company (Companies) to number the invoice from its series."
+    )]
+    NoCompany,
+}
+
+/// The localStorage key earlier versions used for the seller `nip`.
+pub fn legacy_key(nip: &str) -> String {
+    format!("kwit.series.{}", nip.trim())
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn period_of(reset: Reset, date: time::Date) -> String {
+    match reset {
+        Reset::Monthly => format!("{:04}-{:02}", date.year(), u8::from(date.month())),
+        Reset::Yearly => format!("{:04}", date.year()),
+        Reset::Never => String::new(),
+    }
+}
+
+/// The JSON earlier versions wrote (`{"pattern":"…","last":[7,"2026-11-03"]}` or
+/// `"last":null`): the pattern and the last counter with its date. Read by hand, as only this
+/// exact shape was ever written.
+pub fn parse_legacy(json: &str) -> Option<(String, Option<(u32, String)>)> {
+    let rest = json.trim().strip_prefix(r#"{"pattern":""#)?;
+    let (pattern, rest) = rest.split_once(r#"","last":"#)?;
+    if pattern.contains('\\') {
+        return None;
+    }
+    let last = rest
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix("]}"))
+        .and_then(|r| r.split_once(','))
+        .and_then(|(n, d)| {
+            Some((
+                n.trim().parse().ok()?,
+                d.trim().trim_matches('"').to_owned(),
+            ))
+        });
+    Some((pattern.to_owned(), last))
+}
+
+/// The series found in localStorage for `nip`, as a record (the old "last" becomes the
+/// counter of its period).
+fn legacy_record(nip: &str) -> Option<SeriesRecord> {
+    let json = local_storage()?.get_item(&legacy_key(nip)).ok()??;
+    let (pattern, last) = parse_legacy(&json)?;
+    let mut record = SeriesRecord {
+        pattern,
+        counters: Vec::new(),
+    };
+    if let (Ok(series), Some((n, d))) = (NumberingSeries::parse(&record.pattern), last)
+        && let Some(date) = ksef_core::invoice::draft::parse_form_date(&d)
+    {
+        record.counters.push(PeriodCounter {
+            period: period_of(series.reset(), date),
+            last: n,
+        });
+    }
+    Some(record)
+}
+
+/// Advances `record` for an invoice issued on `date`: the new counter and the number.
+pub fn advance(record: &mut SeriesRecord, date: time::Date) -> Result<String, SeriesError> {
+    let series = NumberingSeries::parse(&record.pattern)
+        .map_err(|_| SeriesError::Pattern(record.pattern.clone()))?;
+    let period = period_of(series.reset(), date);
+    let counter = match record.counters.iter_mut().find(|c| c.period == period) {
+        Some(c) => {
+            c.last = c.last.saturating_add(1);
+            c.last
+        }
+        None => {
+            record.counters.push(PeriodCounter { period, last: 1 });
+            1
+        }
+    };
+    Ok(series.format(counter, date))
+}
+
+/// Takes the next number of company `company_id`'s series for an invoice issued on
+/// `issue_date` (`YYYY-MM-DD`). `nip` finds a series left in localStorage by an earlier
+/// version; it is moved into IndexedDB (and removed from localStorage) once.
+pub async fn take_number(
+    db: &Db,
+    company_id: &str,
+    nip: &str,
+    issue_date: &str,
+) -> Result<String, SeriesError> {
+    if company_id.is_empty() {
+        return Err(SeriesError::NoCompany);
+    }
+    let date = ksef_core::invoice::draft::parse_form_date(issue_date).ok_or(SeriesError::Date)?;
+    let mut migrated = false;
+    let number = db
+        .update(Store::Series, company_id, |stored: Option<String>| {
+            let mut record = match stored {
+                Some(text) => SeriesRecord::decode(&text),
+                None => match legacy_record(nip) {
+                    Some(r) => {
+                        migrated = true;
+                        r
+                    }
+                    None => SeriesRecord::default(),
+                },
+            };
+            let number = advance(&mut record, date)?;
+            Ok::<_, SeriesError>((record.encode(), number))
+        })
+        .await?;
+    if migrated && let Some(storage) = local_storage() {
+        let _ = storage.remove_item(&legacy_key(nip));
+    }
+    Ok(number)
+}
+
+/// The stored series of a company, if it has taken a number yet.
+pub async fn load(db: &Db, company_id: &str) -> Result<Option<SeriesRecord>, StorageError> {
+    Ok(db
+        .get::<String>(Store::Series, company_id)
+        .await?
+        .map(|t| SeriesRecord::decode(&t)))
+}
