@@ -1,42 +1,61 @@
-//! HTTP to KSeF through the relay (`/ksef/{env}/v2/...`, same origin) with gloo-net.
+//! HTTP to KSeF through the relay (`/ksef/{env}/v2/...`, same origin) with the browser's fetch
+//! (gloo-net), all through one [`FetchTransport`].
 //!
 //! Small JSON helpers with an optional bearer token; every non-2xx answer becomes a
 //! [`NetError`] that says what to do (the relay marks its own failures as
 //! `application/problem+json` 502/504, see [`crate::api::classify_error`]). Tokens in
 //! `Authorization` headers are never logged.
 
-use gloo_net::http::{Request, RequestBuilder};
+use gloo_net::http::RequestBuilder;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use ksef_core::transport::Transport;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{Env, NetError, classify_error};
 
-fn with_auth(builder: RequestBuilder, bearer: Option<&str>) -> RequestBuilder {
-    let builder = builder.header("Accept", "application/json");
-    match bearer {
-        Some(token) => builder.header("Authorization", &format!("Bearer {token}")),
-        None => builder,
+/// One request through [`FetchTransport`] (the same code as ksef-core's flows), body as text.
+/// Not generic: the typed helpers below share this one copy of the request code instead of
+/// one per response type.
+async fn call(
+    method: http::Method,
+    env: Env,
+    path: &str,
+    body: Option<Vec<u8>>,
+    bearer: Option<&str>,
+) -> Result<String, NetError> {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(env.api_url(path))
+        .header(ACCEPT, "application/json");
+    if let Some(token) = bearer {
+        builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
     }
-}
-
-async fn finish(resp: gloo_net::http::Response) -> Result<String, NetError> {
-    let status = resp.status();
-    let content_type = resp.headers().get("content-type").unwrap_or_default();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| NetError::Unreachable(e.to_string()))?;
+    if body.is_some() {
+        builder = builder.header(CONTENT_TYPE, "application/json");
+    }
+    let request = builder
+        .body(body.unwrap_or_default())
+        .map_err(|e| NetError::BadResponse(e.to_string()))?;
+    let response = FetchTransport.send(request).await?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = String::from_utf8_lossy(response.body()).into_owned();
     if !(200..300).contains(&status) {
-        return Err(classify_error(status, &content_type, &body));
+        return Err(classify_error(status, &content_type, &text));
     }
-    Ok(body)
+    Ok(text)
 }
 
 fn parse<T: DeserializeOwned>(body: &str) -> Result<T, NetError> {
     // 204 answers have no body: let `()`-like types read `null`.
     let text = if body.trim().is_empty() { "null" } else { body };
-    // `from_slice`, as ksef-core reads its answers: one copy of serde_json's reader in the wasm
-    // instead of a second one for `&str` input (about 3 KB brotli).
+    // `from_slice`, as ksef-core reads its answers: one serde_json reader in the wasm.
     serde_json::from_slice(text.as_bytes()).map_err(|e| NetError::BadResponse(e.to_string()))
 }
 
@@ -46,11 +65,7 @@ pub async fn get_json<T: DeserializeOwned>(
     path: &str,
     bearer: Option<&str>,
 ) -> Result<T, NetError> {
-    let resp = with_auth(Request::get(&env.api_url(path)), bearer)
-        .send()
-        .await
-        .map_err(|e| NetError::Unreachable(e.to_string()))?;
-    parse(&finish(resp).await?)
+    parse(&call(http::Method::GET, env, path, None, bearer).await?)
 }
 
 /// `POST {env}/v2{path}` with a JSON body (or none).
@@ -60,35 +75,26 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
     body: Option<&B>,
     bearer: Option<&str>,
 ) -> Result<T, NetError> {
-    let builder = with_auth(Request::post(&env.api_url(path)), bearer);
-    let request = match body {
-        Some(b) => builder
-            .json(b)
-            .map_err(|e| NetError::BadResponse(e.to_string()))?,
-        None => builder
-            .build()
-            .map_err(|e| NetError::BadResponse(e.to_string()))?,
-    };
-    let resp = request
-        .send()
-        .await
-        .map_err(|e| NetError::Unreachable(e.to_string()))?;
-    parse(&finish(resp).await?)
+    let body = body
+        .map(serde_json::to_vec)
+        .transpose()
+        .map_err(|e| NetError::BadResponse(e.to_string()))?;
+    parse(&call(http::Method::POST, env, path, body, bearer).await?)
 }
 
 /// `DELETE {env}/v2{path}`; success is any 2xx.
 pub async fn delete(env: Env, path: &str, bearer: Option<&str>) -> Result<(), NetError> {
-    let resp = with_auth(Request::delete(&env.api_url(path)), bearer)
-        .send()
+    call(http::Method::DELETE, env, path, None, bearer)
         .await
-        .map_err(|e| NetError::Unreachable(e.to_string()))?;
-    finish(resp).await.map(|_| ())
+        .map(|_| ())
 }
 
-/// The response headers ksef-core looks at: `Retry-After` (429 back-off, `api::error_from_response`)
-/// and `x-ms-meta-hash` (storage downloads, `api::RawDocument`).
-const RESPONSE_HEADERS: [http::HeaderName; 2] = [
+/// The response headers Kwit looks at: `Retry-After` (429 back-off, `api::error_from_response`),
+/// `x-ms-meta-hash` (storage downloads, `api::RawDocument`) and `Content-Type` (the relay's own
+/// errors, [`classify_error`]).
+const RESPONSE_HEADERS: [http::HeaderName; 3] = [
     http::header::RETRY_AFTER,
+    CONTENT_TYPE,
     http::HeaderName::from_static("x-ms-meta-hash"),
 ];
 
