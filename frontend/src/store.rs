@@ -32,8 +32,10 @@
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::{DeserialiseFromJs, SerialiseToJs};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
 
 /// The database name used by the app.
 pub const DB_NAME: &str = "kwit";
@@ -194,6 +196,13 @@ impl Db {
         id: &str,
         value: &T,
     ) -> Result<(), StorageError> {
+        self.put_js(store, id, value.serialise_to_js()?).await
+    }
+
+    // The IndexedDB side of get/put/list works on `JsValue`s and is not generic: one copy in the
+    // wasm instead of one per record type (only the serde conversion is per type).
+
+    async fn put_js(&self, store: Store, id: &str, value: JsValue) -> Result<(), StorageError> {
         let tx = self
             .db
             .transaction(store.name())
@@ -201,7 +210,7 @@ impl Db {
             .build()?;
         {
             let os = tx.object_store(store.name())?;
-            let _key: String = os.put(value).with_key(id.to_owned()).serde()?.await?;
+            os.put(value).with_key(id.to_owned()).primitive()?.await?;
         }
         tx.commit().await?;
         Ok(())
@@ -213,22 +222,52 @@ impl Db {
         store: Store,
         id: &str,
     ) -> Result<Option<T>, StorageError> {
+        match self.get_js(store, id).await? {
+            Some(js) => Ok(Some(T::deserialise_from_js(js)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn get_js(&self, store: Store, id: &str) -> Result<Option<JsValue>, StorageError> {
         let tx = self.db.transaction(store.name()).build()?;
         let os = tx.object_store(store.name())?;
-        let value: Option<T> = os.get(id).serde()?.await?;
+        let value: Option<JsValue> = os.get(id).primitive()?.await?;
         Ok(value)
     }
 
     /// Every value of the store, in key order.
     pub async fn list<T: DeserializeOwned>(&self, store: Store) -> Result<Vec<T>, StorageError> {
+        let mut out = Vec::new();
+        for js in self.list_js(store).await? {
+            out.push(T::deserialise_from_js(js)?);
+        }
+        Ok(out)
+    }
+
+    async fn list_js(&self, store: Store) -> Result<Vec<JsValue>, StorageError> {
         let tx = self.db.transaction(store.name()).build()?;
         let os = tx.object_store(store.name())?;
-        let iter = os.get_all::<T>().serde()?.await?;
+        let iter = os.get_all::<JsValue>().primitive()?.await?;
         let mut out = Vec::new();
         for item in iter {
             out.push(item?);
         }
         Ok(out)
+    }
+
+    /// Removes the value under `id` (no error if it does not exist).
+    pub async fn delete(&self, store: Store, id: &str) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(store.name())
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        {
+            let os = tx.object_store(store.name())?;
+            os.delete(id).primitive()?.await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Reads the value under `id` and writes what `change` makes of it, in ONE readwrite
@@ -268,21 +307,6 @@ impl Db {
         };
         tx.commit().await.map_err(io)?;
         Ok(out)
-    }
-
-    /// Removes the value under `id` (no error if it does not exist).
-    pub async fn delete(&self, store: Store, id: &str) -> Result<(), StorageError> {
-        let tx = self
-            .db
-            .transaction(store.name())
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        {
-            let os = tx.object_store(store.name())?;
-            os.delete(id).primitive()?.await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Saves a typed record under its own key.
