@@ -167,7 +167,9 @@ pub fn check_certificate(
 pub async fn for_company(db: &Db, company_id: &str) -> Result<Vec<Credential>, StorageError> {
     let mut all: Vec<Credential> = db.load_all().await?;
     all.retain(|c| c.company_id == company_id);
-    all.sort_by(|a, b| b.is_default.cmp(&a.is_default).then(a.label.cmp(&b.label)));
+    crate::store::sort_small_by(&mut all, |a, b| {
+        (b.is_default, &a.label) < (a.is_default, &b.label)
+    });
     Ok(all)
 }
 
