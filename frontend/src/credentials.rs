@@ -4,7 +4,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ksef_core::crypto::ParsedCertificate;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
@@ -134,33 +133,23 @@ pub fn pem_block(pem: &str, label: &str) -> Option<Vec<u8>> {
     B64.decode(body).ok()
 }
 
-/// Checks a certificate + PKCS#8 key pair as pasted; returns a display summary.
+/// Checks the pasted certificate + PKCS#8 key look right (PEM blocks present); the signer
+/// worker then checks that they belong together ([`crate::signer::check`]).
 pub fn check_certificate(
     label: &str,
     certificate_pem: &str,
     key_pem: &str,
-) -> Result<String, CredentialError> {
+) -> Result<(), CredentialError> {
     if label.trim().is_empty() {
         return Err(CredentialError::EmptyLabel);
     }
-    let der = pem_block(certificate_pem, "CERTIFICATE").ok_or(CredentialError::BadCertificate)?;
-    let cert = ParsedCertificate::from_der(&der).map_err(|_| CredentialError::BadCertificate)?;
-    if pem_block(key_pem, "PRIVATE KEY").is_none() {
+    if pem_block(certificate_pem, "CERTIFICATE").is_none() {
+        return Err(CredentialError::BadCertificate);
+    }
+    if !key_pem.contains("PRIVATE KEY-----") {
         return Err(CredentialError::BadKey);
     }
-    let date = |unix: u64| {
-        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
-        String::from(d.to_iso_string())
-            .chars()
-            .take(10)
-            .collect::<String>()
-    };
-    Ok(format!(
-        "{} ({} – {})",
-        cert.subject,
-        date(cert.not_before_unix),
-        date(cert.not_after_unix)
-    ))
+    Ok(())
 }
 
 /// The credentials of a company.

@@ -18,6 +18,7 @@ pub mod pages;
 pub mod send;
 pub mod series;
 pub mod session;
+pub mod signer;
 pub mod store;
 pub mod vault;
 

@@ -10,7 +10,8 @@ use leptos::task::spawn_local;
 use crate::api::{display_date, fetch_public_keys};
 use crate::credentials::{self, Credential, CredentialKind};
 use crate::i18n::{Lang, pick};
-use crate::session::{self, Session, permission_name};
+use crate::session::{self, Session, TokenInfo, permission_name};
+use crate::signer::{self, KeyAlgorithm};
 use crate::store::{self, Store};
 use crate::vault::Vault;
 use crate::{AppCtx, VAULT_META_KEY};
@@ -195,6 +196,58 @@ fn VaultSetup() -> impl IntoView {
     }
 }
 
+/// The Owner's permissions (ksef-guide §9: logging in with a certificate that names the context
+/// NIP gives all invoice and administration permissions).
+const OWNER_PERMISSIONS: [&str; 6] = [
+    "InvoiceRead",
+    "InvoiceWrite",
+    "CredentialsRead",
+    "CredentialsManage",
+    "SubunitManage",
+    "Introspection",
+];
+
+fn token_info(t: ksef_core::api::TokenInfo) -> TokenInfo {
+    TokenInfo {
+        token: t.token,
+        valid_until: t.valid_until,
+    }
+}
+
+/// The KSeF API of `env` through the relay, for the signer worker.
+fn api_base(env: crate::api::Env) -> String {
+    format!("/ksef/{}/v2", env.slug())
+}
+
+/// Logs in with a certificate credential (XAdES, ksef-guide §3.4): the worker checks the pair,
+/// signs the `AuthTokenRequest` and runs ksef-core's login flow through the relay.
+async fn login_with_certificate(
+    nip: &str,
+    env: crate::api::Env,
+    vault: &Vault,
+    cred: &Credential,
+    lang: Lang,
+) -> Result<(TokenInfo, TokenInfo, Vec<String>), String> {
+    let cert_pem = cred.certificate_pem.clone().unwrap_or_default();
+    let key_pem = vault
+        .open_str(&cred.secret)
+        .await
+        .map_err(|e| pick(lang, &e.to_string()))?;
+    let (tokens, owner) = signer::login(api_base(env), &cert_pem, &key_pem, nip)
+        .await
+        .map_err(|e| pick(lang, &e))?;
+    let permissions = if owner {
+        OWNER_PERMISSIONS.map(str::to_owned).to_vec()
+    } else {
+        Vec::new()
+    };
+    Ok((
+        token_info(tokens.access_token),
+        token_info(tokens.refresh_token),
+        permissions,
+    ))
+}
+
 async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), String> {
     let company = ctx.current_company().ok_or_else(|| {
         t(
@@ -222,29 +275,31 @@ async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), Stri
         .vault
         .get_untracked()
         .ok_or_else(|| pick(lang, &crate::vault::VaultError::Locked.to_string()))?;
-    if cred.kind == CredentialKind::Certificate {
-        return Err(t(
-            lang,
-            "Logowanie certyfikatem (podpis XAdES) nie jest jeszcze dostępne w Kwit. Ustaw token KSeF jako domyślny.",
-            "Certificate login (XAdES signature) is not available in Kwit yet. Set a KSeF token as default.",
-        )
-        .to_owned());
-    }
-    let token = vault
-        .open_str(&cred.secret)
-        .await
-        .map_err(|e| pick(lang, &e.to_string()))?;
-    let (reference_number, access, refresh) =
-        session::login_with_token(company.env, &company.nip, &token)
-            .await
-            .map_err(|e| e.user_message(lang))?;
-    if let Some(r) = cred.reference_number.clone()
-        && let Ok(st) = session::token_status(company.env, &access.token, &r).await
-    {
-        cred.status = Some(st.status);
-        cred.permissions = st.requested_permissions;
+    let (reference_number, access, refresh) = if cred.kind == CredentialKind::Certificate {
+        let (access, refresh, permissions) =
+            login_with_certificate(&company.nip, company.env, &vault, &cred, lang).await?;
+        cred.permissions = permissions;
         let _ = db.save(&cred).await;
-    }
+        // ksef-core's certificate flow does not return the `…-AU-…` number.
+        (String::new(), access, refresh)
+    } else {
+        let token = vault
+            .open_str(&cred.secret)
+            .await
+            .map_err(|e| pick(lang, &e.to_string()))?;
+        let (reference_number, access, refresh) =
+            session::login_with_token(company.env, &company.nip, &token)
+                .await
+                .map_err(|e| e.user_message(lang))?;
+        if let Some(r) = cred.reference_number.clone()
+            && let Ok(st) = session::token_status(company.env, &access.token, &r).await
+        {
+            cred.status = Some(st.status);
+            cred.permissions = st.requested_permissions;
+            let _ = db.save(&cred).await;
+        }
+        (reference_number, access, refresh)
+    };
     let s = Session {
         company_id: company.id.clone(),
         nip: company.nip.clone(),
@@ -305,6 +360,7 @@ pub fn AccessPage() -> impl IntoView {
                 view! {
                     <SessionCard creds=creds reload=reload />
                     <CredentialList creds=creds reload=reload />
+                    <EnrollCertificate creds=creds reload=reload />
                     <AddToken reload=reload />
                     <AddCertificate reload=reload />
                     <LoginHelp creds=creds />
@@ -401,12 +457,22 @@ fn SessionCard(
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         };
+                        let used = creds.with(|c| {
+                            c.iter().find(|c| c.id == s.credential_id).map(|c| {
+                                let how = match c.kind {
+                                    CredentialKind::Token => t(l, "token KSeF", "KSeF token"),
+                                    CredentialKind::Certificate => t(l, "certyfikat KSeF (podpis XAdES)", "KSeF certificate (XAdES signature)"),
+                                };
+                                format!("{} · {how}", c.label)
+                            })
+                        });
                         view! {
                             <p class="ok"><strong>{t(l, "Zalogowano do KSeF", "Logged in to KSeF")}</strong></p>
                             <table>
                                 <tr><th>{t(l, "Środowisko", "Environment")}</th><td>{s.env.label()}</td></tr>
                                 <tr><th>"NIP"</th><td data-testid="session-nip">{s.nip.clone()}</td></tr>
-                                <tr><th>{t(l, "Numer referencyjny", "Reference number")}</th><td><code>{s.reference_number.clone()}</code></td></tr>
+                                <tr><th>{t(l, "Zalogowano przez", "Logged in with")}</th><td data-testid="session-credential">{used}</td></tr>
+                                <tr><th>{t(l, "Numer referencyjny", "Reference number")}</th><td><code>{if s.reference_number.is_empty() { "—".to_owned() } else { s.reference_number.clone() }}</code></td></tr>
                                 <tr><th>{t(l, "Token dostępu ważny do", "Access token valid until")}</th><td data-testid="session-valid-until">{s.access.valid_until.clone()}</td></tr>
                                 <tr><th>{t(l, "Odświeżanie ważne do", "Refresh valid until")}</th><td>{display_date(&s.refresh.valid_until).to_owned()}</td></tr>
                                 <tr><th>{t(l, "Uprawnienia", "Permissions")}</th><td data-testid="session-permissions">{perms}</td></tr>
@@ -684,6 +750,7 @@ fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     let cert = RwSignal::new(String::new());
     let key = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let l = lang.get_untracked();
@@ -692,20 +759,22 @@ fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             cert.get_untracked(),
             key.get_untracked(),
         );
-        let summary = match credentials::check_certificate(&lbl, &pem, &key_pem) {
-            Ok(s) => s,
-            Err(e) => {
-                error.set(Some(e.user_message(l).into()));
-                return;
-            }
-        };
+        if let Err(e) = credentials::check_certificate(&lbl, &pem, &key_pem) {
+            error.set(Some(e.user_message(l).into()));
+            return;
+        }
         let (Some(company_id), Some(vault)) =
             (ctx.current.get_untracked(), ctx.vault.get_untracked())
         else {
             return;
         };
+        busy.set(true);
         spawn_local(async move {
             let r = async {
+                // The worker checks that the key belongs to the certificate and that it is valid.
+                let summary = signer::check(&pem, &key_pem)
+                    .await
+                    .map_err(|e| pick(l, &e))?;
                 let secret = vault
                     .seal_str(&key_pem)
                     .await
@@ -738,6 +807,7 @@ fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                 }
                 Err(e) => error.set(Some(e)),
             }
+            busy.set(false);
             reload();
         });
     };
@@ -757,11 +827,150 @@ fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     {move || t(lang.get(), "Klucz prywatny (PKCS#8 PEM)", "Private key (PKCS#8 PEM)")}
                     <textarea data-testid="cert-key" rows="4" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))></textarea>
                 </label>
-                <button type="submit" data-testid="cert-add">
+                <button type="submit" data-testid="cert-add" disabled=move || busy.get()>
                     {move || t(lang.get(), "Importuj certyfikat", "Import certificate")}
                 </button>
             </form>
             {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="cert-error">{e}</div> })}
+        </section>
+    }
+}
+
+/// "Wygeneruj klucz i certyfikat KSeF": in a certificate session, a key is generated in the
+/// signer worker, its CSR enrolled at KSeF (`flow::enrollment_data`, `flow::enroll_certificate`,
+/// ksef-docs `certyfikaty-KSeF.md`), and the issued certificate stored with the key sealed by
+/// the vault. The private key never leaves the browser.
+#[component]
+fn EnrollCertificate(
+    creds: RwSignal<Vec<Credential>>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let lang = ctx.lang;
+    let name = RwSignal::new(String::from("Kwit"));
+    let offline = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<String>);
+    // KSeF enrolls certificates only in sessions opened with a certificate or signature.
+    let certificate_session = move || {
+        ctx.current_session().is_some_and(|s| {
+            creds.with(|c| {
+                c.iter()
+                    .any(|c| c.id == s.credential_id && c.kind == CredentialKind::Certificate)
+            })
+        })
+    };
+    let enroll = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let l = lang.get_untracked();
+        let (Some(s), Some(vault)) = (ctx.current_session(), ctx.vault.get_untracked()) else {
+            return;
+        };
+        let label = name.get_untracked().trim().to_owned();
+        if label.is_empty() {
+            error.set(Some(
+                credentials::CredentialError::EmptyLabel
+                    .user_message(l)
+                    .into(),
+            ));
+            return;
+        }
+        let kind = if offline.get_untracked() {
+            "Offline"
+        } else {
+            "Authentication"
+        };
+        // EC P-256: what KSeF recommends, and fast to generate (RSA 2048 is in the protocol).
+        let algorithm = KeyAlgorithm::EcP256;
+        busy.set(true);
+        error.set(None);
+        done.set(None);
+        spawn_local(async move {
+            let r = async {
+                let (pem, key_pem, summary) =
+                    signer::enroll(api_base(s.env), &s.access.token, &label, kind, algorithm)
+                        .await
+                        .map_err(|e| pick(l, &e))?;
+                let secret = vault
+                    .seal_str(&key_pem)
+                    .await
+                    .map_err(|e| pick(l, &e.to_string()))?;
+                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                credentials::add(
+                    &db,
+                    Credential {
+                        id: store::new_id(),
+                        company_id: s.company_id.clone(),
+                        label: format!("{label} ({kind})"),
+                        kind: CredentialKind::Certificate,
+                        secret,
+                        reference_number: None,
+                        certificate_pem: Some(pem),
+                        summary: Some(summary.clone()),
+                        is_default: false,
+                        status: None,
+                        permissions: Vec::new(),
+                    },
+                )
+                .await
+                .map_err(|e| pick(l, &e.to_string()))?;
+                Ok::<_, String>(summary)
+            }
+            .await;
+            match r {
+                Ok(summary) => done.set(Some(summary)),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+            reload();
+        });
+    };
+    view! {
+        <section class="card" data-testid="enroll-card">
+            <h2>{move || t(lang.get(), "Wygeneruj klucz i certyfikat KSeF", "Generate a key and a KSeF certificate")}</h2>
+            <Show
+                when=certificate_session
+                fallback=move || view! {
+                    <p class="muted" data-testid="enroll-needs-certificate">
+                        {move || t(
+                            lang.get(),
+                            "KSeF wydaje certyfikaty tylko w sesji otwartej certyfikatem. Zaloguj się certyfikatem (np. zaimportowanym), aby wygenerować certyfikat KSeF.",
+                            "KSeF issues certificates only in a session opened with a certificate. Log in with a certificate (e.g. an imported one) to generate a KSeF certificate.",
+                        )}
+                    </p>
+                }
+            >
+                <p class="muted">
+                    {move || t(
+                        lang.get(),
+                        "Klucz prywatny powstaje w tej przeglądarce i zostaje w niej, zaszyfrowany hasłem sejfu; do KSeF trafia tylko wniosek (CSR).",
+                        "The private key is created in this browser and stays here, encrypted with the vault passphrase; only the request (CSR) goes to KSeF.",
+                    )}
+                </p>
+                <form on:submit=enroll>
+                    <label>
+                        {move || t(lang.get(), "Nazwa certyfikatu", "Certificate name")}
+                        <input data-testid="enroll-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
+                    </label>
+                    <label>
+                        <input type="checkbox" data-testid="enroll-offline" prop:checked=offline on:change=move |ev| offline.set(event_target_checked(&ev)) />
+                        {move || t(lang.get(), " Offline (do kodów QR faktur offline, nie do logowania)", " Offline (for offline invoice QR codes, not for login)")}
+                    </label>
+                    <button type="submit" class="primary" data-testid="enroll" disabled=move || busy.get()>
+                        {move || t(lang.get(), "Wygeneruj klucz i certyfikat KSeF", "Generate a key and a KSeF certificate")}
+                    </button>
+                    <Show when=move || busy.get()>
+                        <span aria-busy="true">" " {move || t(lang.get(), "Generowanie klucza i wniosek do KSeF…", "Generating the key and requesting the certificate…")}</span>
+                    </Show>
+                </form>
+            </Show>
+            {move || done.get().map(|d| view! {
+                <p class="ok" data-testid="enroll-done">
+                    {t(lang.get(), "Certyfikat KSeF wydany i zapisany: ", "KSeF certificate issued and saved: ")}{d}
+                </p>
+            })}
+            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="enroll-error">{e}</div> })}
         </section>
     }
 }

@@ -1,0 +1,166 @@
+// KSeF certificates in the browser against the real simulator through the relay: import
+// self-signed TINPL certificates (RSA and EC P-256, made here by the openssl CLI), log in with
+// them (XAdES signed in the signer worker), enroll a KSeF certificate with a key generated in the
+// browser and log in with it; a key of another certificate is refused. The signer worker is
+// not part of the first load: it is fetched when a certificate is first used.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+
+let browser, stack, page, failed, requests;
+
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+beforeEach(async () => {
+  stack = await new Stack().start();
+  page = await browser.newPage();
+  requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  failed = true;
+});
+afterEach(async (t) => {
+  if (failed) await screenshotOnFailure(t, page);
+  await page?.close();
+  await stack?.stop();
+});
+
+const PASS = 'tajne hasło 2026';
+const dir = mkdtempSync(join(tmpdir(), 'kwit-certs-'));
+
+/** A self-signed certificate naming `nip` (serialNumber TINPL-…) and its PKCS#8 key. */
+function selfSigned(name, nip, keyArgs) {
+  const key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.pem`);
+  execFileSync('openssl', ['genpkey', '-out', key, ...keyArgs], { stdio: 'pipe' });
+  execFileSync('openssl', ['req', '-x509', '-new', '-key', key, '-out', cert, '-days', '365',
+    '-subj', `/CN=Jan Testowy/serialNumber=TINPL-${nip}/C=PL`], { stdio: 'pipe' });
+  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
+}
+const RSA = ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'];
+const EC = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+
+const signerRequested = () => requests.filter((p) => p.includes('kwit-signer'));
+
+async function demoCompanyWithVault() {
+  const demo = await stack.demo();
+  await page.goto(`${stack.url}/#/companies`);
+  // The form is usable once the (empty) company list has loaded from IndexedDB; fill again
+  // if the start-up still reset it.
+  await page.getByText('Nie dodano jeszcze żadnej firmy').waitFor();
+  for (let i = 0; i < 3; i++) {
+    await page.getByTestId('company-nip').fill(demo.nip);
+    await page.getByTestId('company-name').fill(demo.companyName || 'Demo');
+    if (await page.getByTestId('company-nip').inputValue() === demo.nip) break;
+  }
+  await page.getByTestId('company-save').click();
+  await page.getByTestId('company-saved').waitFor();
+  await page.getByTestId('nav-access').click();
+  await page.getByTestId('vault-passphrase').fill(PASS);
+  await page.getByTestId('vault-passphrase-again').fill(PASS);
+  await page.getByTestId('vault-create').click();
+  await page.getByTestId('cert-add').waitFor();
+  return demo;
+}
+
+async function importCertificate(label, { cert, key }) {
+  await page.getByTestId('cert-label').fill(label);
+  await page.getByTestId('cert-pem').fill(cert);
+  await page.getByTestId('cert-key').fill(key);
+  await page.getByTestId('cert-add').click();
+}
+
+const row = (label) => page.getByTestId('credential-row').filter({ hasText: label });
+
+async function makeDefault(label) {
+  await row(label).getByRole('button', { name: 'Ustaw jako domyślny' }).click();
+  await row(label).getByTestId('default-badge').waitFor({ timeout: 15000 });
+}
+
+async function logIn() {
+  await page.getByTestId('login').click();
+  await page.getByTestId('session-nip').waitFor({ timeout: 60000 });
+}
+
+async function logOut() {
+  await page.getByTestId('logout').click();
+  await page.getByTestId('login').waitFor({ timeout: 30000 });
+}
+
+async function credentialsDump() {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('kwit');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const all = req.result.transaction('credentials').objectStore('credentials').getAll();
+      all.onsuccess = () => { resolve(JSON.stringify(all.result)); req.result.close(); };
+    };
+  }));
+}
+
+test('certificate login (RSA and EC), browser key generation + KSeF enrollment, login with the issued certificate', async () => {
+  const demo = await demoCompanyWithVault();
+  assert.deepEqual(signerRequested(), [], 'the signer worker is not fetched with the app');
+
+  const rsa = selfSigned('rsa', demo.nip, RSA);
+  const ec = selfSigned('ec', demo.nip, EC);
+  await importCertificate('Certyfikat RSA', rsa);
+  await row('Certyfikat RSA').getByTestId('default-badge').waitFor({ timeout: 60000 });
+  assert.ok(signerRequested().some((p) => p.endsWith('kwit-signer_bg.wasm')),
+    `the signer worker is fetched when a certificate is used: ${signerRequested()}`);
+  assert.match(await row('Certyfikat RSA').innerText(), new RegExp(`TINPL-${demo.nip}.*RSA`));
+  await importCertificate('Certyfikat EC', ec);
+  await row('Certyfikat EC').waitFor({ timeout: 30000 });
+  assert.match(await row('Certyfikat EC').innerText(), /EC P-256/);
+  // The private keys are stored sealed only.
+  const dump = await credentialsDump();
+  for (const { key } of [rsa, ec]) {
+    const body = key.split('\n')[1];
+    assert.ok(!dump.includes(body), 'no private key in clear in IndexedDB');
+  }
+
+  // RSA certificate (the first one is the default).
+  await logIn();
+  assert.match(await page.getByTestId('session-credential').innerText(), /Certyfikat RSA · certyfikat KSeF \(podpis XAdES\)/);
+  assert.equal(await page.getByTestId('session-nip').innerText(), demo.nip);
+  assert.match(await page.getByTestId('session-permissions').innerText(), /InvoiceWrite/);
+  await logOut();
+
+  // EC P-256 certificate made default.
+  await makeDefault('Certyfikat EC');
+  await logIn();
+  assert.match(await page.getByTestId('session-credential').innerText(), /Certyfikat EC · certyfikat KSeF/);
+
+  // A KSeF certificate from a key generated in the browser.
+  await page.getByTestId('enroll-name').fill('Klucz z Kwit');
+  await page.getByTestId('enroll').click();
+  const done = page.getByTestId('enroll-done');
+  await done.waitFor({ timeout: 90000 });
+  assert.match(await done.innerText(), /Certyfikat KSeF wydany i zapisany: Authentication/);
+  const issued = 'Klucz z Kwit (Authentication)';
+  await row(issued).waitFor({ timeout: 15000 });
+  assert.match(await row(issued).innerText(), /EC P-256/);
+  assert.ok(!(await credentialsDump()).includes('BEGIN PRIVATE KEY'), 'the generated key is stored sealed');
+
+  await makeDefault(issued);
+  await logOut();
+  await logIn();
+  assert.match(await page.getByTestId('session-credential').innerText(), new RegExp(`${issued.replace(/[()]/g, '\\$&')} · certyfikat KSeF`));
+  assert.equal(await page.getByTestId('session-nip').innerText(), demo.nip);
+  failed = false;
+});
+
+test('a private key of another certificate is refused at import', async () => {
+  const demo = await demoCompanyWithVault();
+  const a = selfSigned('a', demo.nip, EC);
+  const b = selfSigned('b', demo.nip, EC);
+  await importCertificate('Zła para', { cert: a.cert, key: b.key });
+  const err = page.getByTestId('cert-error');
+  await err.waitFor({ timeout: 60000 });
+  assert.match(await err.innerText(), /Klucz prywatny nie pasuje do certyfikatu/);
+  assert.equal(await page.getByTestId('credential-row').count(), 0, 'nothing was saved');
+  failed = false;
+});
