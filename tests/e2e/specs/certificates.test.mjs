@@ -164,3 +164,17 @@ test('a private key of another certificate is refused at import', async () => {
   assert.equal(await page.getByTestId('credential-row').count(), 0, 'nothing was saved');
   failed = false;
 });
+
+test('KSeF refusing a certificate of another NIP shows its code and what to do', async () => {
+  const demo = await demoCompanyWithVault();
+  const other = demo.nip === '5265877635' ? '1111111111' : '5265877635';
+  await importCertificate('Cudzy certyfikat', selfSigned('other', other, EC));
+  await row('Cudzy certyfikat').getByTestId('default-badge').waitFor({ timeout: 60000 });
+  await page.getByTestId('login').click();
+  const err = page.getByTestId('login-error');
+  await err.waitFor({ timeout: 60000 });
+  assert.match(await err.innerText(), /Logowanie do KSeF nieudane \(415/);
+  assert.match(await err.innerText(), /użyj tokena\/certyfikatu z uprawnieniami do tego NIP/);
+  assert.match(await page.getByTestId('session-state').innerText(), /Nie zalogowano/);
+  failed = false;
+});
