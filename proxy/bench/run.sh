@@ -8,11 +8,13 @@
 #   proxy/bench/run.sh                # 1000 connections, 10 s per run
 #   CONNECTIONS=200 DURATION=5 LAT_DURATION=2 proxy/bench/run.sh
 #   RELAY_BIN=path/to/kwit-relay proxy/bench/run.sh   # e.g. the static musl build
+#   RELAY_ARGS="--buffer-kib 128" proxy/bench/run.sh  # extra relay flags
 #
 # Equivalence: nginx runs one worker per CPU (`worker_processes auto`), as the relay
 # runs one tokio worker thread per CPU; both keep idle upstream connections open
 # (keep-alive pool, 60 s), stream bodies both ways without buffering them whole, use
-# a 32 KiB per-connection buffer (the relay's cap; nginx's proxy_buffer_size), set
+# a 32 KiB per-connection buffer (the relay's --buffer-kib default; nginx's
+# proxy_buffer_size), set
 # TCP_NODELAY, and write no access log (the relay runs at --log warn).
 #
 # Needs wrk and nginx (Debian: apt-get install -y wrk nginx-light). Uses ports 18181-18183.
@@ -115,7 +117,7 @@ PIDS+=("$NGINX_PID")
 # Rate limit effectively off (but still evaluated), logs at warn so the log write
 # is not what is measured.
 "$RELAY_BIN" --listen "127.0.0.1:$RELAY_PORT" --sim-url "http://127.0.0.1:$UP_PORT" \
-  --environments test --rate-limit 1000000000 --rate-burst 1000000000 --log warn >"$WORK/relay.log" 2>&1 &
+  --environments test --rate-limit 1000000000 --rate-burst 1000000000 --log warn ${RELAY_ARGS:-} >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 PIDS+=("$RELAY_PID")
 

@@ -150,6 +150,13 @@ pub struct Config {
     #[arg(long = "idle-timeout", env = "KWIT_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout_secs: u64,
 
+    /// Largest buffer per connection, in KiB, on each side (the browser's and KSeF's).
+    /// Bigger moves large bodies with less CPU, smaller holds less memory per open
+    /// transfer: at 1,000 parallel 1 MB downloads 32 KiB peaks at ~130 MiB, 128 KiB at
+    /// ~300 MiB with ~40% less CPU per download (proxy/README.md, Benchmark).
+    #[arg(long = "buffer-kib", env = "KWIT_BUFFER_KIB", default_value_t = 32)]
+    pub buffer_kib: usize,
+
     /// Requests per second each client may send to KSeF through the relay (0 = no limit).
     /// KSeF counts its own limits per context *and IP*, and every user shares this IP.
     #[arg(long = "rate-limit", env = "KWIT_RATE_LIMIT", default_value_t = 10.0)]
@@ -200,6 +207,7 @@ impl Default for Config {
             connect_timeout_secs: 10,
             upstream_timeout_secs: 60,
             idle_timeout_secs: 60,
+            buffer_kib: 32,
             rate_limit_per_sec: 10.0,
             rate_burst: 60,
             shutdown_grace_secs: 30,
@@ -251,6 +259,11 @@ impl Config {
 
     pub(crate) fn upstream_timeout(&self) -> Duration {
         Duration::from_secs(self.upstream_timeout_secs.max(1))
+    }
+
+    /// The per-connection buffer cap in bytes; hyper needs at least 8 KiB.
+    pub fn buffer_bytes(&self) -> usize {
+        self.buffer_kib.clamp(8, 16 * 1024) * 1024
     }
 
     pub(crate) fn idle_timeout(&self) -> Duration {
@@ -360,5 +373,9 @@ mod tests {
             default.enabled_environments()
         );
         assert_eq!(parsed.max_body_bytes(), 110 * 1024 * 1024);
+        assert_eq!(parsed.buffer_bytes(), default.buffer_bytes());
+        assert_eq!(parsed.buffer_bytes(), 32 * 1024);
+        let tiny = Config::parse_from(["kwit-relay", "--buffer-kib", "1"]);
+        assert_eq!(tiny.buffer_bytes(), 8 * 1024, "hyper's minimum");
     }
 }

@@ -102,9 +102,10 @@ async fn run(config: Config) -> std::io::Result<()> {
     // Printed plainly too, so scripts can wait for it.
     println!("kwit-relay listening on http://{addr}");
 
+    let max_buf = config.buffer_bytes();
     let app = kwit_relay::app(config);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = kwit_relay::serve(listener, app, async move {
+    let serve = kwit_relay::serve(listener, app, max_buf, async move {
         wait_for_signal(&shutdown).await;
         let _ = signalled_tx.send(());
     });

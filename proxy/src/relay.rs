@@ -36,12 +36,6 @@ use crate::error::RelayError;
 pub(crate) const MAX_PATH_LEN: usize = 1024;
 pub(crate) const MAX_QUERY_LEN: usize = 4096;
 
-/// Largest read buffer per upstream connection. hyper's default (~400 KiB) is for
-/// throughput of one big transfer; a relay holds hundreds of connections at once.
-/// Measured peak memory at 1,000 parallel 1 MB downloads (proxy/bench): 64 KiB →
-/// 196 MiB, 32 KiB → 134 MiB at the same throughput, 16 KiB → 108 MiB but slower.
-const UPSTREAM_MAX_BUF: usize = 32 * 1024;
-
 /// Request headers KSeF (and its storage) needs; everything else — cookies,
 /// hop-by-hop headers, `Host`, `Origin`, `X-Forwarded-*` — stays behind.
 /// `Content-Length` is not copied: hyper sets it from the body's real framing (the
@@ -113,7 +107,9 @@ pub(crate) fn upstream_client(config: &Config) -> UpstreamClient {
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
-        .http1_max_buf_size(UPSTREAM_MAX_BUF)
+        // hyper's default (~400 KiB per connection) is for one big transfer; a relay
+        // holds hundreds at once (`--buffer-kib`).
+        .http1_max_buf_size(config.buffer_bytes())
         .build(https)
 }
 

@@ -15,22 +15,19 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::Service as _;
 
-/// Largest buffer hyper keeps per client connection (request head, queued response
-/// chunks). The default (~400 KiB) times a thousand slow downloads is most of the
-/// memory a relay would otherwise use; request heads here are at most ~6 KiB.
-/// Matches the upstream read buffer (see `relay::UPSTREAM_MAX_BUF`).
-const CLIENT_MAX_BUF: usize = 32 * 1024;
-
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and
 /// waits for the connections' requests in flight (callers bound that wait).
-/// Handlers see the peer address as `ConnectInfo<SocketAddr>`.
+/// Handlers see the peer address as `ConnectInfo<SocketAddr>`. `max_buf` caps what
+/// hyper buffers per connection (request head, queued response chunks); its default
+/// (~400 KiB) times a thousand slow downloads was most of the relay's memory.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    max_buf: usize,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.max_buf_size(CLIENT_MAX_BUF);
+    builder.max_buf_size(max_buf.max(8 * 1024));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
