@@ -381,6 +381,10 @@ pub fn App() -> impl IntoView {
         std::time::Duration::from_secs(10),
     );
 
+    // The page shown, `None` while locked. A memo, so that start-up loads (vault metadata,
+    // companies) that change nothing the user sees do not remount the page and lose its state.
+    let shown = Memo::new(move |_| (!ctx.locked()).then(|| ctx.page.get()));
+
     let switch_company = move |ev: leptos::ev::Event| {
         let id = event_target_value(&ev);
         ctx.current.set(Some(id.clone()));
@@ -447,12 +451,9 @@ pub fn App() -> impl IntoView {
         </nav>
         <main>
             {move || ctx.storage_error.get().map(|e| view! { <div class="error" role="alert">{e}</div> })}
-            {move || {
-                if ctx.locked() {
-                    view! { <pages::access::UnlockForm /> }.into_any()
-                } else {
-                    ctx.page.get().view()
-                }
+            {move || match shown.get() {
+                None => view! { <pages::access::UnlockForm /> }.into_any(),
+                Some(page) => page.view(),
             }}
         </main>
     }

@@ -11,7 +11,8 @@ use crate::{AppCtx, PublicKeys};
 pub fn StartPage() -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let lang = ctx.lang;
-    let env = Signal::derive(move || ctx.env());
+    // A memo: loading the companies must not refetch the keys of an unchanged environment.
+    let env = Memo::new(move |_| ctx.env());
     view! {
         <section class="card">
             {move || match ctx.current_company() {

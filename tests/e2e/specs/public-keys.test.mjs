@@ -25,7 +25,13 @@ async function keyRows() {
 }
 
 test('the SPA served by the relay lists the simulator public keys with usage and validity', async () => {
+  const keyFetches = [];
+  page.on('request', (r) => { if (r.url().includes('/public-key-certificates')) keyFetches.push(r.url()); });
   const rows = await keyRows();
+  // Start-up (reading the vault metadata and the companies) must not remount the page: a
+  // remount refetched the keys and briefly emptied the table (and any form being filled in).
+  await page.waitForLoadState('networkidle');
+  assert.equal(keyFetches.length, 1, `the keys are fetched once: ${keyFetches.join(', ')}`);
   const served = await (await fetch(`${stack.simUrl}/v2/security/public-key-certificates`)).json();
   assert.equal(await rows.count(), served.length, 'one row per certificate the simulator serves');
   const usages = (await page.locator('[data-testid=key-usage]').allInnerTexts()).join(' | ');
