@@ -157,6 +157,19 @@ pub struct Config {
     #[arg(long = "buffer-kib", env = "KWIT_BUFFER_KIB", default_value_t = 32)]
     pub buffer_kib: usize,
 
+    /// Worker threads, each with its own event loop, listening socket (`SO_REUSEPORT`)
+    /// and upstream connection pool, like nginx's worker processes (0 = one per CPU).
+    #[arg(long, env = "KWIT_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+
+    /// Seconds a client has to send a request's headers (slowloris protection).
+    #[arg(
+        long = "header-timeout",
+        env = "KWIT_HEADER_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub header_timeout_secs: u64,
+
     /// Requests per second each client may send to KSeF through the relay (0 = no limit).
     /// KSeF counts its own limits per context *and IP*, and every user shares this IP.
     #[arg(long = "rate-limit", env = "KWIT_RATE_LIMIT", default_value_t = 10.0)]
@@ -208,6 +221,8 @@ impl Default for Config {
             upstream_timeout_secs: 60,
             idle_timeout_secs: 60,
             buffer_kib: 32,
+            workers: 0,
+            header_timeout_secs: 10,
             rate_limit_per_sec: 10.0,
             rate_burst: 60,
             shutdown_grace_secs: 30,
@@ -264,6 +279,19 @@ impl Config {
     /// The per-connection buffer cap in bytes; hyper needs at least 8 KiB.
     pub fn buffer_bytes(&self) -> usize {
         self.buffer_kib.clamp(8, 16 * 1024) * 1024
+    }
+
+    /// How long a client may take to send a request head.
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
+    }
+
+    /// The number of worker threads: `--workers`, or one per CPU.
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            n => n,
+        }
     }
 
     pub(crate) fn idle_timeout(&self) -> Duration {

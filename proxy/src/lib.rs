@@ -32,7 +32,7 @@ pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) client: relay::UpstreamClient,
     pub(crate) upstreams: relay::Upstreams,
-    pub(crate) limiter: limit::RateLimiter,
+    pub(crate) limiter: Arc<limit::RateLimiter>,
 }
 
 /// Response headers the SPA must be able to read cross-origin (ksef-guide.md §1.1).
@@ -60,9 +60,29 @@ const ALLOWED_HEADERS: &[&str] = &[
 /// # Panics
 /// Only if the TLS backend cannot be initialised at all (a broken build, not input).
 pub fn app(config: Config) -> Router {
+    let limiter = limit::RateLimiter::new(config.rate_limit_per_sec, config.rate_burst);
+    app_with(config, Arc::new(limiter))
+}
+
+/// Builds `n` relays for `n` worker threads: one rate limiter for all of them (a client
+/// is limited whichever thread serves it), but an upstream pool each, so a request
+/// and its upstream connection stay on one thread.
+///
+/// # Panics
+/// Only if the TLS backend cannot be initialised at all (a broken build, not input).
+pub fn apps(config: &Config, n: usize) -> Vec<Router> {
+    let limiter = Arc::new(limit::RateLimiter::new(
+        config.rate_limit_per_sec,
+        config.rate_burst,
+    ));
+    (0..n.max(1))
+        .map(|_| app_with(config.clone(), Arc::clone(&limiter)))
+        .collect()
+}
+
+fn app_with(config: Config, limiter: Arc<limit::RateLimiter>) -> Router {
     let client = relay::upstream_client(&config);
     let upstreams = relay::Upstreams::new(&config);
-    let limiter = limit::RateLimiter::new(config.rate_limit_per_sec, config.rate_burst);
     let hsts = config.behind_tls;
     let spa_dir = config.spa_dir.clone();
     let cors = cors_layer(&config.allowed_origins);

@@ -26,14 +26,17 @@ const SILENCED: &[&str] = &[
     "axum",
 ];
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let config = Config::parse();
+    let Ok(runtime) = single_thread_runtime() else {
+        eprintln!("kwit-relay: cannot start the event loop");
+        return ExitCode::FAILURE;
+    };
     if config.check_health {
-        return check_health(config.listen).await;
+        return runtime.block_on(check_health(config.listen));
     }
     init_tracing(&config);
-    match run(config).await {
+    match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "relay stopped");
@@ -41,6 +44,12 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn single_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// `GET /healthz` over plain TCP; an unspecified listen address is probed on loopback.
@@ -83,11 +92,40 @@ fn init_tracing(config: &Config) {
     }
 }
 
+/// Binds `--listen`, serves it from one event loop per worker thread until SIGTERM,
+/// then lets every worker finish its requests in flight, bounded by `--shutdown-grace`.
+///
+/// One event loop per thread instead of one work-stealing pool: a request, its
+/// upstream connection and their wake-ups stay on one thread, as in nginx's workers
+/// (proxy/README.md, Benchmark). All workers accept from the one listening socket.
 async fn run(config: Config) -> std::io::Result<()> {
-    let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
+    let workers = config.worker_count();
     let shutdown = config.shutdown.clone();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let listener = listen(config.listen)?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<()>>();
+    for (index, app) in kwit_relay::apps(&config, workers).into_iter().enumerate() {
+        let listener = listener.try_clone()?;
+        let (config, mut stop_rx, done_tx) = (config.clone(), stop_rx.clone(), done_tx.clone());
+        std::thread::Builder::new()
+            .name(format!("kwit-relay-{index}"))
+            .spawn(move || {
+                let served = single_thread_runtime().and_then(|runtime| {
+                    runtime.block_on(async {
+                        let listener = TcpListener::from_std(listener)?;
+                        let stop = async move {
+                            let _ = stop_rx.wait_for(|stop| *stop).await;
+                        };
+                        kwit_relay::serve(listener, app, &config, stop).await
+                    })
+                });
+                let _ = done_tx.send(served);
+            })?;
+    }
+    drop((listener, done_tx));
+
     let environments: Vec<&str> = config
         .enabled_environments()
         .into_iter()
@@ -95,6 +133,7 @@ async fn run(config: Config) -> std::io::Result<()> {
         .collect();
     tracing::info!(
         listen = %addr,
+        workers,
         environments = ?environments,
         spa = config.spa_dir.is_some(),
         "kwit-relay listening"
@@ -102,25 +141,46 @@ async fn run(config: Config) -> std::io::Result<()> {
     // Printed plainly too, so scripts can wait for it.
     println!("kwit-relay listening on http://{addr}");
 
-    let max_buf = config.buffer_bytes();
-    let app = kwit_relay::app(config);
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = kwit_relay::serve(listener, app, max_buf, async move {
-        wait_for_signal(&shutdown).await;
-        let _ = signalled_tx.send(());
-    });
-    let serve = std::pin::pin!(serve);
     tokio::select! {
-        result = serve => result?,
-        () = async {
-            let _ = signalled_rx.await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; exiting");
+        () = wait_for_signal(&shutdown) => {},
+        // A worker that stops on its own (it cannot accept any more) stops the relay.
+        Some(result) = done_rx.recv() => {
+            let _ = stop_tx.send(true);
+            result?;
+            return Err(std::io::Error::other("a worker stopped unexpectedly"));
         }
+    }
+    let _ = stop_tx.send(true);
+    let finished = async {
+        let mut first_error = Ok(());
+        while let Some(result) = done_rx.recv().await {
+            if first_error.is_ok() {
+                first_error = result;
+            }
+        }
+        first_error
+    };
+    match tokio::time::timeout(grace, finished).await {
+        Ok(result) => result?,
+        Err(_) => tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "requests still running after the grace period; exiting"
+        ),
     }
     tracing::info!("kwit-relay stopped");
     Ok(())
+}
+
+/// The listening socket, non-blocking, for the workers to share.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)?.into_std()
 }
 
 /// SIGTERM (containers) or Ctrl-C: mark draining so `/readyz` fails, then let the

@@ -10,24 +10,31 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::Service as _;
 
+use crate::Config;
+
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and
 /// waits for the connections' requests in flight (callers bound that wait).
-/// Handlers see the peer address as `ConnectInfo<SocketAddr>`. `max_buf` caps what
-/// hyper buffers per connection (request head, queued response chunks); its default
-/// (~400 KiB) times a thousand slow downloads was most of the relay's memory.
+/// Handlers see the peer address as `ConnectInfo<SocketAddr>`. `--buffer-kib` caps
+/// what hyper buffers per connection (request head, queued response chunks); its
+/// default (~400 KiB) times a thousand slow downloads was most of the relay's memory.
+/// A client gets `--header-timeout` to send each request head, so connections opened
+/// and fed a byte at a time (slowloris) cannot pile up.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    max_buf: usize,
+    config: &Config,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.max_buf_size(max_buf.max(8 * 1024));
+    builder
+        .max_buf_size(config.buffer_bytes().max(8 * 1024))
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

@@ -164,3 +164,73 @@ async fn check_health_probe_for_containers() {
     let dead = common::dead_port().await;
     assert!(!probe(dead.to_string()));
 }
+
+#[tokio::test]
+async fn a_client_too_slow_to_send_its_headers_is_disconnected() {
+    // Slowloris: connections fed a byte at a time must not stay open forever.
+    let relay = RelayProcess::start(&["--header-timeout", "1"]);
+    let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut reply)).await;
+    assert!(
+        read.is_ok(),
+        "the relay kept a half-sent request open for 5 s"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "closed after {:?}, before the header timeout",
+        started.elapsed()
+    );
+    // A client that sends its headers in time is served on the same relay.
+    let ok = reqwest::get(relay.url("/healthz")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let (ok, output) = relay.finish(true);
+    assert!(ok, "{output}");
+}
+
+#[tokio::test]
+async fn every_worker_thread_serves_and_all_stop_on_sigterm() {
+    let upstream = serve(mock_ksef()).await;
+    let sim = format!("http://{upstream}");
+    let relay = RelayProcess::start(&["--sim-url", &sim, "--rate-limit", "0", "--workers", "3"]);
+    let client = reqwest::Client::new();
+    let mut requests = Vec::new();
+    for i in 0..30 {
+        // A fresh connection each, so the kernel hands them to different workers.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let url = relay.url(&format!("/ksef/sim/v2/echo/n{i}"));
+        requests.push(tokio::spawn(async move {
+            client.get(url).send().await?.text().await
+        }));
+    }
+    for (i, request) in requests.into_iter().enumerate() {
+        let body = request.await.unwrap().unwrap();
+        assert!(body.contains(&format!("/v2/echo/n{i}")), "{body}");
+    }
+    let threads = std::fs::read_dir(format!("/proc/{}/task", relay.pid()))
+        .expect("Linux /proc lists the relay's threads")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("kwit-relay-"))
+        .count();
+    assert_eq!(threads, 3, "one thread per --workers");
+    assert_eq!(
+        client
+            .get(relay.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let (ok, output) = relay.finish(true);
+    assert!(ok, "{output}");
+    assert!(output.contains("kwit-relay stopped"), "{output}");
+}
