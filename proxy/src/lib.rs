@@ -44,6 +44,10 @@ const EXPOSED_HEADERS: &[&str] = &[
     "content-length",
 ];
 
+/// [`EXPOSED_HEADERS`] as one header value.
+const EXPOSED_HEADERS_VALUE: &str =
+    "retry-after,x-system-warning,x-ms-meta-hash,content-type,content-length";
+
 /// Request headers a cross-origin SPA may send.
 const ALLOWED_HEADERS: &[&str] = &[
     "authorization",
@@ -61,7 +65,7 @@ const ALLOWED_HEADERS: &[&str] = &[
 /// Only if the TLS backend cannot be initialised at all (a broken build, not input).
 pub fn app(config: Config) -> Router {
     let limiter = limit::RateLimiter::new(config.rate_limit_per_sec, config.rate_burst);
-    app_with(config, Arc::new(limiter))
+    Relay::new(config, Arc::new(limiter)).router
 }
 
 /// Builds `n` relays for `n` worker threads: one rate limiter for all of them (a client
@@ -70,50 +74,149 @@ pub fn app(config: Config) -> Router {
 ///
 /// # Panics
 /// Only if the TLS backend cannot be initialised at all (a broken build, not input).
-pub fn apps(config: &Config, n: usize) -> Vec<Router> {
+pub fn apps(config: &Config, n: usize) -> Vec<Relay> {
     let limiter = Arc::new(limit::RateLimiter::new(
         config.rate_limit_per_sec,
         config.rate_burst,
     ));
     (0..n.max(1))
-        .map(|_| app_with(config.clone(), Arc::clone(&limiter)))
+        .map(|_| Relay::new(config.clone(), Arc::clone(&limiter)))
         .collect()
 }
 
-fn app_with(config: Config, limiter: Arc<limit::RateLimiter>) -> Router {
-    let client = relay::upstream_client(&config);
-    let upstreams = relay::Upstreams::new(&config);
-    let hsts = config.behind_tls;
-    let spa_dir = config.spa_dir.clone();
-    let cors = cors_layer(&config.allowed_origins);
-    let state = Arc::new(AppState {
-        config,
-        client,
-        upstreams,
-        limiter,
-    });
-
-    let api = Router::new()
-        .route("/ksef", any(relay::forward))
-        .route("/ksef/", any(relay::forward))
-        .route("/ksef/{*rest}", any(relay::forward))
-        .route("/relay/environments", get(environments))
-        .layer(cors);
-
-    let mut router = Router::new()
-        .merge(api)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
-    router = match spa_dir {
-        Some(dir) => router.fallback(move |req: Request| spa::serve(dir.clone(), req)),
-        None => router.fallback(|| async { RelayError::UnknownRoute }),
-    };
-    router
-        .with_state(state)
-        .layer(middleware::from_fn(move |req, next| {
-            around(hsts, req, next)
-        }))
+/// One worker's relay: the router for everything, and a direct way in for `/ksef/...`
+/// requests, which [`serve`] takes without routing or a middleware stack (see
+/// [`handle_ksef`]; the router sends the same paths to the same function).
+#[derive(Clone)]
+pub struct Relay {
+    pub(crate) router: Router,
+    pub(crate) state: Arc<AppState>,
 }
+
+impl Relay {
+    fn new(config: Config, limiter: Arc<limit::RateLimiter>) -> Self {
+        let client = relay::upstream_client(&config);
+        let upstreams = relay::Upstreams::new(&config);
+        let hsts = config.behind_tls;
+        let spa_dir = config.spa_dir.clone();
+        let cors = cors_layer(&config.allowed_origins);
+        let state = Arc::new(AppState {
+            config,
+            client,
+            upstreams,
+            limiter,
+        });
+
+        let mut router = Router::new()
+            .route("/relay/environments", get(environments).layer(cors))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz));
+        router = match spa_dir {
+            Some(dir) => router.fallback(move |req: Request| spa::serve(dir.clone(), req)),
+            None => router.fallback(|| async { RelayError::UnknownRoute }),
+        };
+        let router = router
+            .layer(middleware::from_fn(move |req, next| {
+                around(hsts, req, next)
+            }))
+            // Added after the layer: the KSeF routes do their own CORS, headers and log.
+            .route("/ksef", any(ksef_route))
+            .route("/ksef/", any(ksef_route))
+            .route("/ksef/{*rest}", any(ksef_route))
+            .with_state(Arc::clone(&state));
+        Self { router, state }
+    }
+}
+
+async fn ksef_route(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    handle_ksef(&state, req).await
+}
+
+/// Whether the accept loop may hand `path` straight to [`handle_ksef`].
+pub(crate) fn is_ksef_path(path: &str) -> bool {
+    path == "/ksef" || path.starts_with("/ksef/")
+}
+
+/// All of a `/ksef/...` request: CORS (preflight answered here), forwarding, security
+/// headers and the access log, so the hot path of the relay is one function call.
+pub(crate) async fn handle_ksef(state: &Arc<AppState>, req: Request) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    // CORS applies to the configured origins only; the relay's own origin needs none.
+    let cors_origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|origin| {
+            state
+                .config
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.as_bytes().eq_ignore_ascii_case(origin.as_bytes()))
+        })
+        .cloned();
+    let mut response = if method == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        preflight(cors_origin.as_ref())
+    } else {
+        let mut response = relay::forward(State(Arc::clone(state)), req).await;
+        if let Some(origin) = &cors_origin {
+            let headers = response.headers_mut();
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSED_HEADERS_VALUE),
+            );
+        }
+        response
+    };
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("origin"));
+    spa::set_security_headers(headers, state.config.behind_tls);
+    if tracing::enabled!(target: "kwit_relay::access", tracing::Level::INFO) {
+        let label = response.extensions().get::<relay::RouteLabel>().copied();
+        log_access(
+            &method,
+            label.map_or("/ksef", |l| l.route),
+            label.and_then(|l| l.env),
+            response.status(),
+            started,
+        );
+    }
+    response
+}
+
+/// The answer to a CORS preflight: permission for a configured origin, nothing for others
+/// (the browser then refuses the request itself).
+fn preflight(origin: Option<&HeaderValue>) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET,HEAD,POST,PUT,DELETE"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(ALLOWED_HEADERS_VALUE),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    response.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("access-control-request-method, access-control-request-headers"),
+    );
+    response
+}
+
+/// [`ALLOWED_HEADERS`] as one header value.
+const ALLOWED_HEADERS_VALUE: &str = "authorization,content-type,accept,x-continuation-token,x-error-format,x-ksef-feature,x-ms-blob-type";
 
 fn cors_layer(origins: &[String]) -> CorsLayer {
     let origins: Vec<HeaderValue> = origins
@@ -213,19 +316,35 @@ async fn access_log(hsts: bool, req: Request, next: Next) -> Response {
         .cloned();
     let mut response = next.run(req).await;
     spa::set_security_headers(response.headers_mut(), hsts);
-    let label = response.extensions().get::<relay::RouteLabel>().copied();
-    let route = match (label, matched.as_ref()) {
-        (Some(label), _) => label.route,
-        (None, Some(path)) => path.as_str(),
-        (None, None) => "fallback",
-    };
+    let route = matched.as_ref().map_or("fallback", |path| path.as_str());
+    log_access(&method, route, None, response.status(), started);
+    response
+}
+
+fn log_access(
+    method: &Method,
+    route: &str,
+    env: Option<Environment>,
+    status: StatusCode,
+    started: Instant,
+) {
     tracing::info!(
         target: "kwit_relay::access",
         method = %method,
         route,
-        env = label.and_then(|l| l.env).map(Environment::as_str),
-        status = response.status().as_u16(),
+        env = env.map(Environment::as_str),
+        status = status.as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
     );
-    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_header_lists_match_the_lists() {
+        assert_eq!(EXPOSED_HEADERS_VALUE, EXPOSED_HEADERS.join(","));
+        assert_eq!(ALLOWED_HEADERS_VALUE, ALLOWED_HEADERS.join(","));
+    }
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -15,7 +15,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::Service as _;
 
-use crate::Config;
+use crate::{Config, Relay};
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and
 /// waits for the connections' requests in flight (callers bound that wait).
@@ -26,7 +26,7 @@ use crate::Config;
 /// and fed a byte at a time (slowloris) cannot pile up.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    relay: Relay,
     config: &Config,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -52,10 +52,18 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let relay = relay.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            router.clone().call(req)
+            let relay = relay.clone();
+            async move {
+                // The hot path: KSeF requests skip routing and the middleware stack.
+                if crate::is_ksef_path(req.uri().path()) {
+                    Ok(crate::handle_ksef(&relay.state, req.map(Body::new)).await)
+                } else {
+                    relay.router.clone().call(req).await
+                }
+            }
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
