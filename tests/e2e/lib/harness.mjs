@@ -1,6 +1,7 @@
 // Starts the real KSeF simulator and the real relay (serving the built SPA) on loopback ports,
 // and Debian's Chromium through playwright-core. Never downloads a browser.
 import { spawn } from 'node:child_process';
+import { before, after, beforeEach, afterEach } from 'node:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -105,4 +106,27 @@ export async function screenshotOnFailure(t, page) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const name = t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true }).catch(() => {});
+}
+
+/**
+ * The lifecycle every browser spec shares: one Chromium per file; per test a fresh simulator +
+ * relay and a new page, handed to `onStart(stack, page)`; afterwards a screenshot unless the
+ * test called `passed()` at its end, then both are stopped.
+ */
+export function perTestStack(onStart) {
+  let browser, stack, page, failed;
+  before(async () => { browser = await launchBrowser(); });
+  after(async () => { await browser?.close(); });
+  beforeEach(async () => {
+    stack = await new Stack().start();
+    page = await browser.newPage();
+    failed = true;
+    onStart(stack, page);
+  });
+  afterEach(async (t) => {
+    if (failed) await screenshotOnFailure(t, page);
+    await page?.close();
+    await stack?.stop();
+  });
+  return { passed: () => { failed = false; } };
 }

@@ -1,22 +1,10 @@
 // Companies, the vault, a KSeF token and login against the real simulator through the relay.
-import { test, before, after, beforeEach, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+import { perTestStack } from '../lib/harness.mjs';
 
-let browser, stack, page, failed;
-
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
-beforeEach(async () => {
-  stack = await new Stack().start();
-  page = await browser.newPage();
-  failed = true;
-});
-afterEach(async (t) => {
-  if (failed) await screenshotOnFailure(t, page);
-  await page?.close();
-  await stack?.stop();
-});
+let stack, page;
+const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
 const PASS = 'tajne hasło 2026';
 
@@ -48,7 +36,7 @@ test('a company with a bad NIP is refused with an error next to the field', asyn
   await err.waitFor({ timeout: 30000 });
   assert.match(await err.innerText(), /NIP ma błędną cyfrę kontrolną/);
   assert.equal(await page.getByTestId('company-row').count(), 0, 'nothing was saved');
-  failed = false;
+  passed();
 });
 
 test('the demo company logs in with its pasted token and shows the session; logout ends it', async () => {
@@ -80,7 +68,7 @@ test('the demo company logs in with its pasted token and shows the session; logo
   await page.getByTestId('logout').click();
   await page.getByTestId('login').waitFor({ timeout: 30000 });
   assert.match(await state.innerText(), /Nie zalogowano/);
-  failed = false;
+  passed();
 });
 
 test('the app locks and unlocks only with the right passphrase', async () => {
@@ -99,7 +87,7 @@ test('the app locks and unlocks only with the right passphrase', async () => {
   // A reload starts locked too: the key lives only in memory.
   await page.reload();
   await page.getByTestId('lock-screen').waitFor({ timeout: 30000 });
-  failed = false;
+  passed();
 });
 
 // FAQ "Nie mogę się zalogować do KSeF", step 2: a token that is not the default cannot log in.
@@ -142,5 +130,5 @@ test('without a default credential "Zaloguj" gives the FAQ advice (PL and EN); s
   assert.equal(await page.getByTestId('session-nip').innerText(), demo.nip);
   assert.match(await page.getByTestId('session-state').innerText(), /Logged in to KSeF/);
   assert.equal(await err.count(), 0, 'the error is gone after a good login');
-  failed = false;
+  passed();
 });

@@ -3,29 +3,20 @@
 // them (XAdES signed in the signer worker), enroll a KSeF certificate with a key generated in the
 // browser and log in with it; a key of another certificate is refused. The signer worker is
 // not part of the first load: it is fetched when a certificate is first used.
-import { test, before, after, beforeEach, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+import { perTestStack } from '../lib/harness.mjs';
 
-let browser, stack, page, failed, requests;
-
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
-beforeEach(async () => {
-  stack = await new Stack().start();
-  page = await browser.newPage();
+let stack, page, requests;
+const { passed } = perTestStack((s, p) => {
+  stack = s;
+  page = p;
   requests = [];
   page.on('request', (r) => requests.push(new URL(r.url()).pathname));
-  failed = true;
-});
-afterEach(async (t) => {
-  if (failed) await screenshotOnFailure(t, page);
-  await page?.close();
-  await stack?.stop();
 });
 
 const PASS = 'tajne hasło 2026';
@@ -150,7 +141,7 @@ test('certificate login (RSA and EC), browser key generation + KSeF enrollment, 
   await logIn();
   assert.match(await page.getByTestId('session-credential').innerText(), new RegExp(`${issued.replace(/[()]/g, '\\$&')} · certyfikat KSeF`));
   assert.equal(await page.getByTestId('session-nip').innerText(), demo.nip);
-  failed = false;
+  passed();
 });
 
 test('a private key of another certificate is refused at import', async () => {
@@ -162,7 +153,7 @@ test('a private key of another certificate is refused at import', async () => {
   await err.waitFor({ timeout: 60000 });
   assert.match(await err.innerText(), /Klucz prywatny nie pasuje do certyfikatu/);
   assert.equal(await page.getByTestId('credential-row').count(), 0, 'nothing was saved');
-  failed = false;
+  passed();
 });
 
 test('KSeF refusing a certificate of another NIP shows its code and what to do', async () => {
@@ -176,5 +167,5 @@ test('KSeF refusing a certificate of another NIP shows its code and what to do',
   assert.match(await err.innerText(), /Logowanie do KSeF nieudane \(415/);
   assert.match(await err.innerText(), /użyj tokena\/certyfikatu z uprawnieniami do tego NIP/);
   assert.match(await page.getByTestId('session-state').innerText(), /Nie zalogowano/);
-  failed = false;
+  passed();
 });

@@ -1,22 +1,10 @@
 // Fakturowanie: drafts survive a reload, live totals, validation messages next to the fields.
-import { test, before, after, beforeEach, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+import { perTestStack } from '../lib/harness.mjs';
 
-let browser, stack, page, failed;
-
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
-beforeEach(async () => {
-  stack = await new Stack().start();
-  page = await browser.newPage();
-  failed = true;
-});
-afterEach(async (t) => {
-  if (failed) await screenshotOnFailure(t, page);
-  await page?.close();
-  await stack?.stop();
-});
+let stack, page;
+const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
 const field = (path) => page.locator(`input[name="${path}"]`);
 
@@ -57,7 +45,7 @@ test('a draft is saved within a second of typing and comes back after a reload',
   assert.equal(await row.first().getAttribute('data-state'), 'draft');
   assert.match(await row.first().innerText(), /Kwiaciarnia Róża/);
   assert.match(await row.first().innerText(), /Szkic/);
-  failed = false;
+  passed();
 });
 
 test('validation messages appear next to the wrong fields and go away when fixed', async () => {
@@ -86,7 +74,7 @@ test('validation messages appear next to the wrong fields and go away when fixed
   const sellerError = page.getByTestId('error-seller.name');
   await sellerError.waitFor();
   assert.equal(await sellerError.innerText(), 'This field is required.');
-  failed = false;
+  passed();
 });
 
 test('numbers come from the company series in IndexedDB: they survive a reload and differ across invoices', async () => {
@@ -138,5 +126,5 @@ test('numbers come from the company series in IndexedDB: they survive a reload a
   assert.equal(series.length, 1, 'one series for the company');
   const [y, m] = (await field('issue_date').inputValue()).split('-');
   assert.equal(series[0], `FV/{n}/{MM}/{YYYY}\n${y}-${m} 43`, 'pattern and the month\'s last counter');
-  failed = false;
+  passed();
 });

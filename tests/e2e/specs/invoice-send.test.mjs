@@ -1,24 +1,12 @@
 // Wyślij do KSeF from the invoice form against the real simulator: reference → status →
 // KSeF number, rejections with details, and a send whose answer is lost resumes by status
 // without sending twice.
-import { test, before, after, beforeEach, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+import { perTestStack } from '../lib/harness.mjs';
 
-let browser, stack, page, failed;
-
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
-beforeEach(async () => {
-  stack = await new Stack().start();
-  page = await browser.newPage();
-  failed = true;
-});
-afterEach(async (t) => {
-  if (failed) await screenshotOnFailure(t, page);
-  await page?.close();
-  await stack?.stop();
-});
+let stack, page;
+const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
 const PASS = 'tajne hasło 2026';
 const BUYER_NIP = '5265877635';
@@ -90,7 +78,7 @@ test('Wyślij do KSeF: reference number at once, then the KSeF number, UPO and t
   await row.waitFor({ timeout: 30000 });
   assert.equal(await row.getAttribute('data-state'), 'accepted');
   assert.equal(await row.getByTestId('invoice-ksef').innerText(), number);
-  failed = false;
+  passed();
 });
 
 test('with slow processing the reference shows first; Pobierz status brings the KSeF number', async () => {
@@ -108,7 +96,7 @@ test('with slow processing the reference shows first; Pobierz status brings the 
   assert.match(await page.getByTestId('no-number-help').innerText(),
     /sprawdź, czy status nie wskazuje na odrzucenie.*pobierz status ponownie po kilku minutach.*skontaktuj się z administratorem/);
   await page.getByTestId('ksef-number').waitFor({ timeout: 60000 });
-  failed = false;
+  passed();
 });
 
 test('a rejection shows its details and what to do; a duplicate names the existing KSeF number', async () => {
@@ -133,7 +121,7 @@ test('a rejection shows its details and what to do; a duplicate names the existi
   assert.match(await rejection.innerText(), /440/);
   assert.match(await rejection.innerText(), /nie wysyłaj jej ponownie/);
   assert.equal(await page.getByTestId('duplicate-of').locator('code').innerText(), ksef);
-  failed = false;
+  passed();
 });
 
 test('a send whose answer is lost resumes by status and never sends twice', async () => {
@@ -171,5 +159,5 @@ test('a send whose answer is lost resumes by status and never sends twice', asyn
   await page.getByTestId('retry-send').click();
   await page.getByTestId('ksef-number').waitFor({ timeout: 60000 });
   assert.equal(posts, 3, 'one dropped request, one after the status check found nothing');
-  failed = false;
+  passed();
 });

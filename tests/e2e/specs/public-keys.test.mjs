@@ -1,22 +1,10 @@
 // The thinnest slice through every layer: browser → relay → simulator.
-import { test, before, after, beforeEach, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+import { perTestStack } from '../lib/harness.mjs';
 
-let browser, stack, page, failed;
-
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
-beforeEach(async () => {
-  stack = await new Stack().start();
-  page = await browser.newPage();
-  failed = true;
-});
-afterEach(async (t) => {
-  if (failed) await screenshotOnFailure(t, page);
-  await page?.close();
-  await stack?.stop();
-});
+let stack, page;
+const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
 async function keyRows() {
   await page.goto(stack.url);
@@ -39,7 +27,7 @@ test('the SPA served by the relay lists the simulator public keys with usage and
   assert.match(usages, /szyfrowanie klucza faktur/);
   const validTo = await page.locator('[data-testid=key-valid-to]').allInnerTexts();
   for (const cert of served) assert.ok(validTo.includes(cert.validTo.slice(0, 10)), `${cert.validTo} shown`);
-  failed = false;
+  passed();
 });
 
 test('switching to English translates the page and survives a reload', async () => {
@@ -48,7 +36,7 @@ test('switching to English translates the page and survives a reload', async () 
   await page.getByText('KSeF public key certificates').waitFor();
   await page.reload();
   await page.getByText('KSeF token encryption').first().waitFor({ timeout: 30000 });
-  failed = false;
+  passed();
 });
 
 test('with the simulator down the page says KSeF is unavailable and shows no keys', async () => {
@@ -58,7 +46,7 @@ test('with the simulator down the page says KSeF is unavailable and shows no key
   await err.waitFor({ timeout: 30000 });
   assert.match(await err.innerText(), /KSeF jest chwilowo niedostępny/);
   assert.equal(await page.locator('[data-testid=key-row]').count(), 0);
-  failed = false;
+  passed();
 });
 
 test('with the relay gone the page says the Kwit server cannot be reached', async () => {
@@ -68,5 +56,5 @@ test('with the relay gone the page says the Kwit server cannot be reached', asyn
   const err = page.getByTestId('keys-error');
   await err.waitFor({ timeout: 30000 });
   assert.match(await err.innerText(), /Brak połączenia z serwerem Kwit/);
-  failed = false;
+  passed();
 });

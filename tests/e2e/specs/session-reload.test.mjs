@@ -1,24 +1,12 @@
 // The KSeF login and the online session survive a reload: sealed in IndexedDB, restored after
 // unlocking, so a send cut off by a reload finishes by status checks without a new login and
 // without sending the invoice again. Logout drops them.
-import { test, before, after, beforeEach, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Stack, launchBrowser, screenshotOnFailure } from '../lib/harness.mjs';
+import { perTestStack } from '../lib/harness.mjs';
 
-let browser, stack, page, failed;
-
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
-beforeEach(async () => {
-  stack = await new Stack().start();
-  page = await browser.newPage();
-  failed = true;
-});
-afterEach(async (t) => {
-  if (failed) await screenshotOnFailure(t, page);
-  await page?.close();
-  await stack?.stop();
-});
+let stack, page;
+const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
 const PASS = 'tajne hasło 2026';
 const field = (path) => page.locator(`input[name="${path}"]`);
@@ -143,5 +131,5 @@ test('a send cut off by a reload reaches "Przyjęta" after unlocking: no new log
   await page.getByTestId('login').waitFor({ timeout: 30000 });
   assert.match(await page.getByTestId('session-state').innerText(), /Nie zalogowano/);
   assert.equal(logins, loginsBefore);
-  failed = false;
+  passed();
 });
