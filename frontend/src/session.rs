@@ -399,112 +399,62 @@ impl OnlineSessionData {
     }
 }
 
-/// What is sealed: the login session and the online session, if one is open.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SessionSecrets {
-    /// The company's NIP (login context).
-    pub nip: String,
-    /// Environment.
-    pub env: Env,
-    /// Credential used.
-    pub credential_id: String,
-    /// Authentication reference number.
-    pub reference_number: String,
-    /// Access token. Secret.
-    pub access: TokenInfo,
-    /// Refresh token. Secret.
-    pub refresh: TokenInfo,
-    /// Permissions.
-    pub permissions: Vec<String>,
-    /// The online session used for sending, if open.
-    pub online: Option<OnlineSessionData>,
+/// The sealed text of a login session and its online session: one field per line (tokens,
+/// references, dates and base64 have no line breaks). Hand-written rather than JSON: serde's
+/// code for it would cost more wasm than the rest of the feature. The company is the record's
+/// key, so it is not repeated inside.
+fn encode_kept(session: &Session, online: Option<&OnlineSessionData>) -> String {
+    [
+        "kwit-session-1",
+        &session.nip,
+        session.env.slug(),
+        &session.credential_id,
+        &session.reference_number,
+        &session.access.token,
+        &session.access.valid_until,
+        &session.refresh.token,
+        &session.refresh.valid_until,
+        &session.permissions.join(","),
+        online.map_or("", |o| o.reference_number.as_str()),
+        online.and_then(|o| o.valid_until.as_deref()).unwrap_or(""),
+        online.map_or("", |o| o.key.as_str()),
+        online.map_or("", |o| o.iv.as_str()),
+    ]
+    .join("\n")
 }
 
-impl SessionSecrets {
-    /// From the login session of `company` and its online session.
-    pub fn of(session: &Session, online: Option<OnlineSessionData>) -> Self {
-        Self {
-            nip: session.nip.clone(),
-            env: session.env,
-            credential_id: session.credential_id.clone(),
-            reference_number: session.reference_number.clone(),
-            access: session.access.clone(),
-            refresh: session.refresh.clone(),
-            permissions: session.permissions.clone(),
-            online,
-        }
+/// Reads [`encode_kept`]'s text back as the sessions of `company_id` (`None` if it is not one).
+fn decode_kept(text: &str, company_id: &str) -> Option<(Session, Option<OnlineSessionData>)> {
+    let f: Vec<&str> = text.split('\n').collect();
+    if f.len() != 14 || f[0] != "kwit-session-1" {
+        return None;
     }
-
-    /// The sealed text: one field per line (tokens, references, dates and base64 have no line
-    /// breaks). Hand-written rather than JSON: serde's code for it would cost more wasm than
-    /// the rest of the feature.
-    pub fn encode(&self) -> String {
-        let online = self.online.as_ref();
-        [
-            "kwit-session-1",
-            &self.nip,
-            self.env.slug(),
-            &self.credential_id,
-            &self.reference_number,
-            &self.access.token,
-            &self.access.valid_until,
-            &self.refresh.token,
-            &self.refresh.valid_until,
-            &self.permissions.join(","),
-            online.map_or("", |o| o.reference_number.as_str()),
-            online.and_then(|o| o.valid_until.as_deref()).unwrap_or(""),
-            online.map_or("", |o| o.key.as_str()),
-            online.map_or("", |o| o.iv.as_str()),
-        ]
-        .join("\n")
-    }
-
-    /// Reads [`Self::encode`]'s text back (`None` if it is not one).
-    pub fn decode(text: &str) -> Option<Self> {
-        let f: Vec<&str> = text.split('\n').collect();
-        if f.len() != 14 || f[0] != "kwit-session-1" {
-            return None;
-        }
-        let token = |t: &str, v: &str| TokenInfo {
-            token: t.to_owned(),
-            valid_until: v.to_owned(),
-        };
-        let online = (!f[10].is_empty()).then(|| OnlineSessionData {
-            reference_number: f[10].to_owned(),
-            valid_until: (!f[11].is_empty()).then(|| f[11].to_owned()),
-            key: f[12].to_owned(),
-            iv: f[13].to_owned(),
-        });
-        Some(Self {
-            nip: f[1].to_owned(),
-            env: Env::from_slug(f[2])?,
-            credential_id: f[3].to_owned(),
-            reference_number: f[4].to_owned(),
-            access: token(f[5], f[6]),
-            refresh: token(f[7], f[8]),
-            permissions: f[9]
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            online,
-        })
-    }
-
-    /// The login session for `company_id`.
-    pub fn session(&self, company_id: &str, refreshed_at_ms: f64) -> Session {
-        Session {
-            company_id: company_id.to_owned(),
-            nip: self.nip.clone(),
-            env: self.env,
-            credential_id: self.credential_id.clone(),
-            reference_number: self.reference_number.clone(),
-            access: self.access.clone(),
-            refresh: self.refresh.clone(),
-            permissions: self.permissions.clone(),
-            refreshed_at_ms,
-        }
-    }
+    let token = |t: &str, v: &str| TokenInfo {
+        token: t.to_owned(),
+        valid_until: v.to_owned(),
+    };
+    let online = (!f[10].is_empty()).then(|| OnlineSessionData {
+        reference_number: f[10].to_owned(),
+        valid_until: (!f[11].is_empty()).then(|| f[11].to_owned()),
+        key: f[12].to_owned(),
+        iv: f[13].to_owned(),
+    });
+    let session = Session {
+        company_id: company_id.to_owned(),
+        nip: f[1].to_owned(),
+        env: Env::from_slug(f[2])?,
+        credential_id: f[3].to_owned(),
+        reference_number: f[4].to_owned(),
+        access: token(f[5], f[6]),
+        refresh: token(f[7], f[8]),
+        permissions: f[9]
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        refreshed_at_ms: 0.0,
+    };
+    Some((session, online))
 }
 
 /// Why the stored session could not be kept or read.
@@ -526,7 +476,7 @@ pub async fn keep(
     online: Option<OnlineSessionData>,
 ) -> Result<(), KeepError> {
     let sealed = vault
-        .seal_str(&SessionSecrets::of(session, online).encode())
+        .seal_str(&encode_kept(session, online.as_ref()))
         .await
         .map_err(|e| KeepError::Vault(e.to_string()))?;
     db.put(Store::Sessions, &session.company_id, &sealed)
@@ -539,7 +489,7 @@ pub async fn kept(
     db: &Db,
     vault: &Vault,
     company_id: &str,
-) -> Result<Option<SessionSecrets>, KeepError> {
+) -> Result<Option<(Session, Option<OnlineSessionData>)>, KeepError> {
     let Some(sealed) = db.get::<Sealed>(Store::Sessions, company_id).await? else {
         return Ok(None);
     };
@@ -547,7 +497,7 @@ pub async fn kept(
         .open_str(&sealed)
         .await
         .map_err(|e| KeepError::Vault(e.to_string()))?;
-    SessionSecrets::decode(&text)
+    decode_kept(&text, company_id)
         .map(Some)
         .ok_or_else(|| KeepError::Vault("damaged session record".into()))
 }
@@ -580,17 +530,17 @@ pub async fn restore(
     company_id: &str,
     now_ms: f64,
 ) -> Result<Restored, KeepError> {
-    let Some(mut secrets) = kept(db, vault, company_id).await? else {
+    let Some((mut session, mut online)) = kept(db, vault, company_id).await? else {
         return Ok(Restored::Nothing);
     };
     let expired = |t: &TokenInfo| js_sys::Date::parse(&t.valid_until) - now_ms <= 60_000.0;
-    if expired(&secrets.refresh) {
+    if expired(&session.refresh) {
         forget_kept(db, company_id).await?;
         return Ok(Restored::Gone);
     }
-    if expired(&secrets.access) {
-        match refresh(secrets.env, &secrets.refresh.token).await {
-            Ok(access) => secrets.access = access,
+    if expired(&session.access) {
+        match refresh(session.env, &session.refresh.token).await {
+            Ok(access) => session.access = access,
             // KSeF answered and refused: the session is over.
             Err(SessionError::Net(NetError::Ksef { .. })) => {
                 forget_kept(db, company_id).await?;
@@ -600,10 +550,10 @@ pub async fn restore(
             Err(_) => return Ok(Restored::Nothing),
         }
     }
-    if secrets.online.as_ref().is_some_and(|o| o.expired(now_ms)) {
-        secrets.online = None;
+    if online.as_ref().is_some_and(|o| o.expired(now_ms)) {
+        online = None;
     }
-    let session = secrets.session(company_id, now_ms);
-    keep(db, vault, &session, secrets.online.clone()).await?;
-    Ok(Restored::Session(session, secrets.online))
+    session.refreshed_at_ms = now_ms;
+    keep(db, vault, &session, online.clone()).await?;
+    Ok(Restored::Session(session, online))
 }
