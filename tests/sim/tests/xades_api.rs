@@ -54,6 +54,11 @@ fn self_signed(dir: &Path, name: &str, ec: bool, subject: &str) -> (PathBuf, Pat
     (key, crt)
 }
 
+/// A self-signed certificate for the test company's NIP, as TEST accepts (`TINPL-<NIP>`).
+fn tinpl(dir: &Path, name: &str, ec: bool) -> (PathBuf, PathBuf) {
+    self_signed(dir, name, ec, &format!("/CN=T/serialNumber=TINPL-{NIP}"))
+}
+
 /// An unsigned `AuthTokenRequest` with an enveloped XAdES signature template (the shape the
 /// official clients produce: exc-c14n, document reference + SignedProperties reference with
 /// SigningTime and SigningCertificate). `{SIGNING_TIME}`, `{CERT_DIGEST}`, `{ISSUER}`
@@ -391,12 +396,7 @@ async fn ecdsa_p256_signed_document_logs_in() {
 async fn document_altered_after_signing_is_rejected() {
     let sim = start().await;
     let dir = temp_dir();
-    let (key, crt) = self_signed(
-        &dir,
-        "rsa",
-        false,
-        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
-    );
+    let (key, crt) = tinpl(&dir, "rsa", false);
     let ch = challenge(&sim).await;
     let signed = xmlsec_sign(&dir, &template(&ch, NIP, RSA_SHA256), &key, &crt);
 
@@ -468,12 +468,7 @@ async fn certificate_of_another_nip_fails_with_415() {
     assert_eq!(r.code(), 21301);
 
     // A self-signed certificate whose own signature is broken is refused.
-    let (key, crt) = self_signed(
-        &dir,
-        "own",
-        false,
-        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
-    );
+    let (key, crt) = tinpl(&dir, "own", false);
     // The certificate's signature bytes are changed before signing, so the XAdES
     // SigningCertificate digest names the broken certificate and only its self-signature fails.
     let pem = std::fs::read_to_string(&crt).unwrap();
@@ -518,12 +513,7 @@ async fn certificate_of_another_nip_fails_with_415() {
 async fn reused_or_unknown_challenge_is_rejected() {
     let sim = start().await;
     let dir = temp_dir();
-    let (key, crt) = self_signed(
-        &dir,
-        "rsa",
-        false,
-        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
-    );
+    let (key, crt) = tinpl(&dir, "rsa", false);
     let signed = xmlsec_sign(
         &dir,
         &template(&challenge(&sim).await, NIP, RSA_SHA256),
@@ -554,12 +544,7 @@ async fn reused_or_unknown_challenge_is_rejected() {
 async fn simulator_issued_certificate_logs_in_until_revoked() {
     let sim = start().await;
     let dir = temp_dir();
-    let (key, crt) = self_signed(
-        &dir,
-        "rsa",
-        false,
-        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
-    );
+    let (key, crt) = tinpl(&dir, "rsa", false);
     let signed = xmlsec_sign(
         &dir,
         &template(&challenge(&sim).await, NIP, RSA_SHA256),
@@ -808,12 +793,7 @@ fn detail(body: &Value) -> String {
 async fn schema_invalid_document_is_rejected_with_21401() {
     let sim = start().await;
     let dir = temp_dir();
-    let (key, crt) = self_signed(
-        &dir,
-        "rsa",
-        false,
-        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
-    );
+    let (key, crt) = tinpl(&dir, "rsa", false);
     let sign = |xml: String| xmlsec_sign(&dir, &xml, &key, &crt);
 
     // An element the schema does not know.
@@ -857,12 +837,7 @@ async fn schema_invalid_document_is_rejected_with_21401() {
 async fn signing_certificate_that_does_not_match_key_info_is_rejected() {
     let sim = start().await;
     let dir = temp_dir();
-    let (key, crt) = self_signed(
-        &dir,
-        "rsa",
-        false,
-        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
-    );
+    let (key, crt) = tinpl(&dir, "rsa", false);
     let (_, other_crt) = self_signed(
         &dir,
         "other",
@@ -949,12 +924,7 @@ async fn missing_or_implausible_signing_time_is_rejected() {
 async fn verify_certificate_chain_refuses_self_signed_but_trusts_simulator_certificates() {
     let sim = start().await;
     let dir = temp_dir();
-    let (key, crt) = self_signed(
-        &dir,
-        "rsa",
-        false,
-        &format!("/CN=T/serialNumber=TINPL-{NIP}"),
-    );
+    let (key, crt) = tinpl(&dir, "rsa", false);
     let signed = |ch: &str| xmlsec_sign(&dir, &template(ch, NIP, RSA_SHA256), &key, &crt);
 
     let (status, body) = submit_with(
