@@ -140,21 +140,7 @@ fn b64sha(data: &[u8]) -> String {
 }
 
 async fn open_session(sim: &SimProcess, access: &str) -> String {
-    let (key_id, key) = pick_key(sim, "SymmetricKeyEncryption").await;
-    let r = post(
-        sim,
-        "/sessions/online",
-        "/sessions/online",
-        Some(access),
-        Some(json!({
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {"encryptedSymmetricKey": oaep_encrypt(&key, &KEY),
-                "initializationVector": STANDARD.encode(IV), "publicKeyId": key_id}
-        })),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body["referenceNumber"].as_str().unwrap().to_string()
+    open_online_session(sim, access, &KEY, &IV).await
 }
 
 /// Sends an invoice (AES-256-CBC with the session key) and waits for its final status.

@@ -70,21 +70,7 @@ async fn access(sim: &RunningSim) -> String {
 }
 
 async fn open_session(sim: &RunningSim, token: &str) -> String {
-    let (key_id, key) = pick_key(sim, "SymmetricKeyEncryption").await;
-    let r = post(
-        sim,
-        "/sessions/online",
-        "/sessions/online",
-        Some(token),
-        Some(json!({
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {"encryptedSymmetricKey": oaep_encrypt(&key, &KEY),
-                "initializationVector": STANDARD.encode(IV), "publicKeyId": key_id}
-        })),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body["referenceNumber"].as_str().unwrap().to_string()
+    open_online_session(sim, token, &KEY, &IV).await
 }
 
 fn send_body(xml: &[u8]) -> Value {

@@ -245,6 +245,31 @@ pub fn oaep_encrypt(key: &rsa::PublicKey, data: &[u8]) -> String {
     STANDARD.encode(ct)
 }
 
+/// Opens an online FA (3) session with the AES `key` and `iv` (wrapped with the simulator's
+/// symmetric-key certificate); returns its reference number.
+pub async fn open_online_session(
+    sim: &impl SimUrl,
+    access: &str,
+    key: &[u8; 32],
+    iv: &[u8; 16],
+) -> String {
+    let (key_id, rsa_key) = pick_key(sim, "SymmetricKeyEncryption").await;
+    let r = post(
+        sim,
+        "/sessions/online",
+        "/sessions/online",
+        Some(access),
+        Some(json!({
+            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
+            "encryption": {"encryptedSymmetricKey": oaep_encrypt(&rsa_key, key),
+                "initializationVector": STANDARD.encode(iv), "publicKeyId": key_id}
+        })),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["referenceNumber"].as_str().unwrap().to_string()
+}
+
 /// Starts a KSeF-token login; returns `(referenceNumber, authenticationToken)`.
 pub async fn start_token_login(sim: &impl SimUrl, token: &str, nip: &str) -> (String, String) {
     let (key_id, key) = token_key(sim).await;
