@@ -315,6 +315,58 @@ async fn cors_only_for_configured_origins() {
 }
 
 #[tokio::test]
+async fn the_environment_list_follows_the_same_cors_rules() {
+    let relay = relay_to_mock(&["--allowed-origins", "https://kwit.example.com"]).await;
+    let from = |origin: &str| {
+        Request::get("/relay/environments")
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = relay
+        .clone()
+        .oneshot(from("https://kwit.example.com"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://kwit.example.com"
+    );
+    let response = relay
+        .clone()
+        .oneshot(from("https://evil.example"))
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/relay/environments")
+        .header("origin", "https://kwit.example.com")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "accept")
+        .body(Body::empty())
+        .unwrap();
+    let response = relay.oneshot(preflight).await.unwrap();
+    assert!(response.status().is_success());
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://kwit.example.com"
+    );
+    assert!(
+        response.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("GET")
+    );
+}
+
+#[tokio::test]
 async fn response_headers_are_filtered() {
     let relay = relay_to_mock(&[]).await;
     let response = relay.oneshot(get("/ksef/sim/v2/headers")).await.unwrap();
