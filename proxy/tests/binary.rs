@@ -1,12 +1,13 @@
 //! The real `kwit-relay` binary over real sockets: blind logging at TRACE level,
-//! header smuggling attempts, and graceful shutdown on SIGTERM.
+//! header smuggling attempts, graceful shutdown on SIGTERM, and its HTTPS client
+//! (rustls, certificates checked against `SSL_CERT_FILE` as in the container).
 
 mod common;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::{RelayProcess, mock_ksef, serve};
+use common::{RelayProcess, mock_ksef, scratch_dir, serve, test_ca, tls_upstream};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 #[tokio::test]
@@ -233,4 +234,71 @@ async fn every_worker_thread_serves_and_all_stop_on_sigterm() {
     let (ok, output) = relay.finish(true);
     assert!(ok, "{output}");
     assert!(output.contains("kwit-relay stopped"), "{output}");
+}
+
+/// The relay's HTTPS client for real: rustls with the platform verifier, which reads
+/// `SSL_CERT_FILE` as the container sets it. An upstream whose certificate comes from a
+/// trusted CA is reached, and one pooled connection carries a user's successive requests.
+#[tokio::test]
+async fn https_upstream_is_verified_and_one_connection_carries_successive_requests() {
+    let upstream = tls_upstream(mock_ksef()).await;
+    let sim = format!("https://{}", upstream.addr);
+    let relay = RelayProcess::start_with_env(
+        &["--sim-url", &sim, "--workers", "1"],
+        &[("SSL_CERT_FILE", &upstream.ca_file)],
+    );
+    let client = reqwest::Client::new();
+    for i in 0..5 {
+        let response = client
+            .post(relay.url(&format!("/ksef/sim/v2/echo/ping?i={i}")))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "request {i}");
+        let echo: serde_json::Value =
+            serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        assert_eq!(echo["path"], "/v2/echo/ping");
+        assert_eq!(echo["query"], format!("i={i}"));
+        assert_eq!(echo["bodyLen"], 2);
+        // A user's requests come one after another, not in a burst.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(upstream.counters.requests(), 5);
+    assert_eq!(
+        upstream.counters.connections(),
+        1,
+        "five requests, one pooled TLS connection"
+    );
+    let (ok, output) = relay.finish(true);
+    assert!(ok, "{output}");
+}
+
+/// A certificate the relay cannot verify (here: from a CA it does not trust) ends the
+/// connection before any request, token or invoice is sent over it.
+#[tokio::test]
+async fn https_upstream_with_an_untrusted_certificate_gets_no_request() {
+    let upstream = tls_upstream(mock_ksef()).await;
+    let other_ca = test_ca(&scratch_dir("other-ca"), "Some Other CA");
+    let sim = format!("https://{}", upstream.addr);
+    let relay = RelayProcess::start_with_env(&["--sim-url", &sim], &[("SSL_CERT_FILE", &other_ca)]);
+    let response = reqwest::Client::new()
+        .post(relay.url("/ksef/sim/v2/echo/sessions/online/x/invoices"))
+        .bearer_auth("ACCESS-TOKEN-FOR-AN-IMPOSTOR")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let problem: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(problem["code"], "upstream-unreachable");
+    assert!(upstream.counters.connections() >= 1, "the relay did try");
+    assert_eq!(
+        upstream.counters.requests(),
+        0,
+        "nothing sent to an unverified host"
+    );
+    let (ok, output) = relay.finish(true);
+    assert!(ok, "{output}");
 }

@@ -3,7 +3,10 @@
 
 use std::io::Read as _;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -13,8 +16,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
 /// Serves `router` on 127.0.0.1:0 (with client addresses) and returns its address.
 pub async fn serve(router: Router) -> SocketAddr {
@@ -224,6 +231,11 @@ pub struct RelayProcess {
 impl RelayProcess {
     /// Starts the binary on a free port with `args`, logging everything at TRACE.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// [`Self::start`] with extra environment variables (e.g. `SSL_CERT_FILE`).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &Path)]) -> Self {
         // A port freed by the probe listener can be taken by another test's server before the
         // relay binds it; the relay then exits at once. So the relay must still be running
         // after the port answers, or we try again on a fresh port.
@@ -238,6 +250,7 @@ impl RelayProcess {
                 .args(args)
                 .env("RUST_LOG", "trace")
                 .env("KWIT_LOG_FORMAT", "json")
+                .envs(env.iter().copied())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -307,5 +320,184 @@ impl RelayProcess {
             s.read_to_string(&mut out).unwrap();
         }
         (status.success(), out)
+    }
+}
+
+/// Counts what reached a test upstream: TCP connections accepted and HTTP requests served.
+#[derive(Clone, Default)]
+pub struct Counters {
+    connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Counters {
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// An HTTPS upstream serving `router` with a certificate for `127.0.0.1` issued by a fresh
+/// test CA (openssl CLI). `ca_file` is that CA in PEM, for the relay's `SSL_CERT_FILE`.
+pub struct TlsUpstream {
+    pub addr: SocketAddr,
+    pub ca_file: PathBuf,
+    pub counters: Counters,
+}
+
+/// Runs `openssl` with `args` in `dir`, panicking with its output if it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs (Debian: apt-get install -y openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch_dir(label: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "kwit-relay-{label}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A self-signed P-256 CA in `dir/{name}.pem` + `dir/{name}.key`.
+pub fn test_ca(dir: &Path, name: &str) -> PathBuf {
+    let (pem, key) = (format!("{name}.pem"), format!("{name}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+        ],
+    );
+    dir.join(pem)
+}
+
+pub async fn tls_upstream(router: Router) -> TlsUpstream {
+    let dir = scratch_dir("tls");
+    let ca_file = test_ca(&dir, "Kwit Test CA");
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    for args in [
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ][..],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "Kwit Test CA.pem",
+            "-CAkey",
+            "Kwit Test CA.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ],
+        &[
+            "x509", "-in", "leaf.pem", "-outform", "DER", "-out", "leaf.der",
+        ],
+        &[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            "leaf.key",
+            "-outform",
+            "DER",
+            "-out",
+            "leaf.key.der",
+        ],
+    ] {
+        openssl(&dir, args);
+    }
+    let cert = CertificateDer::from(std::fs::read(dir.join("leaf.der")).unwrap());
+    let key = PrivatePkcs8KeyDer::from(std::fs::read(dir.join("leaf.key.der")).unwrap());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key.into())
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counters = Counters::default();
+    let served = counters.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            served.connections.fetch_add(1, Ordering::SeqCst);
+            let (acceptor, router, served) = (acceptor.clone(), router.clone(), served.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return; // the client refused our certificate
+                };
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    served.requests.fetch_add(1, Ordering::SeqCst);
+                    router.clone().oneshot(req.map(Body::new))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    TlsUpstream {
+        addr,
+        ca_file,
+        counters,
     }
 }
