@@ -20,6 +20,7 @@ mod limit;
 mod relay;
 mod server;
 mod spa;
+mod upstream;
 
 pub use config::{Config, Environment, LogFormat, ShutdownFlag};
 pub use error::RelayError;
@@ -29,7 +30,7 @@ pub use server::serve;
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub(crate) config: Config,
-    pub(crate) client: relay::UpstreamClient,
+    pub(crate) pool: Arc<upstream::Pool>,
     pub(crate) upstreams: relay::Upstreams,
     pub(crate) limiter: Arc<limit::RateLimiter>,
 }
@@ -77,13 +78,13 @@ pub struct Relay {
 
 impl Relay {
     fn new(config: Config, limiter: Arc<limit::RateLimiter>) -> Self {
-        let client = relay::upstream_client(&config);
+        let pool = Arc::new(upstream::Pool::new(&config));
         let upstreams = relay::Upstreams::new(&config);
         let hsts = config.behind_tls;
         let spa_dir = config.spa_dir.clone();
         let state = Arc::new(AppState {
             config,
-            client,
+            pool,
             upstreams,
             limiter,
         });

@@ -5,10 +5,10 @@
 //! slashes or dots, `..`, `@`, `:` and absolute URLs can never reach the upstream URL.
 //! Bodies are streamed both ways; nothing of the request or response is logged.
 //!
-//! The upstream client is hyper's pooled HTTP/1.1 client over rustls, used directly:
-//! the request body is the client's own body (length-limited, no re-framing into a
-//! stream), the response body goes back as it arrived, and the per-connection read
-//! buffer is capped so a thousand parallel downloads do not each hold 400 KiB.
+//! Requests go out on the worker's upstream pool (`upstream.rs`): the request body is
+//! the client's own body (length-limited, no re-framing into a stream), the response
+//! body goes back as it arrived, and the per-connection read buffer is capped so a
+//! thousand parallel downloads do not each hold 400 KiB.
 
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -18,19 +18,16 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::uri::{Authority, PathAndQuery, Scheme};
+use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{LengthLimitError, Limited};
-use hyper::body::{Frame, Incoming, SizeHint};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::body::{Frame, SizeHint};
 
 use crate::AppState;
 use crate::config::{Config, Environment};
 use crate::error::RelayError;
+use crate::upstream::SendError;
 
 /// Longest accepted path (after `/ksef/{env}/`) and query, in bytes.
 pub(crate) const MAX_PATH_LEN: usize = 1024;
@@ -83,41 +80,13 @@ static DROPPED_RESPONSE_HEADERS: [HeaderName; 19] = [
 const USER_AGENT: HeaderValue =
     HeaderValue::from_static(concat!("kwit-relay/", env!("CARGO_PKG_VERSION")));
 
-/// The pooled upstream client: keep-alive HTTP/1.1, rustls for `https://` hosts
-/// (platform trust store), plain TCP for a local simulator URL.
-pub(crate) type UpstreamClient = Client<HttpsConnector<HttpConnector>, Limited<Body>>;
-
-/// Builds the upstream client. Redirects are never followed (hyper's client has no
-/// redirect logic at all); `Host` is set from the fixed upstream URL.
-///
-/// # Panics
-/// Only if the TLS backend cannot be initialised at all (a broken build, not input).
-pub(crate) fn upstream_client(config: &Config) -> UpstreamClient {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(config.connect_timeout()));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_platform_verifier(rustls::crypto::aws_lc_rs::default_provider())
-        .expect("the rustls TLS backend must initialise")
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        // hyper's default (~400 KiB per connection) is for one big transfer; a relay
-        // holds hundreds at once (`--buffer-kib`).
-        .http1_max_buf_size(config.buffer_bytes())
-        .build(https)
-}
-
 /// An enabled environment's upstream, parsed once at start-up.
 #[derive(Debug, Clone)]
 pub(crate) struct Upstream {
-    scheme: Scheme,
-    authority: Authority,
+    /// Scheme and host, for connecting.
+    origin: Uri,
+    /// The `Host` header sent.
+    host: HeaderValue,
 }
 
 /// Upstreams by environment; `None` when the environment is not enabled.
@@ -135,9 +104,15 @@ impl Upstreams {
                 .and_then(|base| base.parse::<Uri>().ok())
                 .and_then(|uri| {
                     let parts = uri.into_parts();
+                    let authority = parts.authority?;
                     Some(Upstream {
-                        scheme: parts.scheme?,
-                        authority: parts.authority?,
+                        host: HeaderValue::from_str(authority.as_str()).ok()?,
+                        origin: Uri::builder()
+                            .scheme(parts.scheme?)
+                            .authority(authority)
+                            .path_and_query("/")
+                            .build()
+                            .ok()?,
                     })
                 });
             by_env[env_index(env)] = parsed;
@@ -286,7 +261,7 @@ pub(crate) async fn forward(State(state): State<Arc<AppState>>, req: Request) ->
                     | RelayError::UpstreamTimeout
                     | RelayError::UpstreamHtml(_)
             ) {
-                // Only the classification: reqwest errors would print the URL.
+                // Only the classification: client errors can carry the URL.
                 tracing::warn!(
                     route = label.route,
                     env = label.env.map(Environment::as_str),
@@ -364,7 +339,7 @@ async fn forward_inner(
         });
     }
 
-    let tree = target.tree;
+    let (tree, key) = (target.tree, env_index(target.env));
     let mut path = String::with_capacity(
         target.rest.len() + query.map_or(0, |q| q.len() + 1) + "/storage/".len(),
     );
@@ -378,12 +353,7 @@ async fn forward_inner(
     }
     // The scheme and host come from the configuration only; the client controls
     // nothing but the validated path and the query.
-    let uri = Uri::builder()
-        .scheme(upstream.scheme.clone())
-        .authority(upstream.authority.clone())
-        .path_and_query(PathAndQuery::try_from(path).map_err(|_| RelayError::ForbiddenPath)?)
-        .build()
-        .map_err(|_| RelayError::ForbiddenPath)?;
+    let uri = Uri::from(PathAndQuery::try_from(path).map_err(|_| RelayError::ForbiddenPath)?);
 
     let (parts, body) = req.into_parts();
     let mut headers = HeaderMap::with_capacity(8);
@@ -396,6 +366,7 @@ async fn forward_inner(
             headers.append(name.clone(), value.clone());
         }
     }
+    headers.insert(header::HOST, upstream.host.clone());
     headers.insert(header::USER_AGENT, USER_AGENT);
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut request = http::Request::new(Limited::new(body, limit_usize));
@@ -405,7 +376,7 @@ async fn forward_inner(
 
     let response = match tokio::time::timeout(
         state.config.upstream_timeout(),
-        state.client.request(request),
+        state.pool.send(key, &upstream.origin, request),
     )
     .await
     {
@@ -436,8 +407,6 @@ async fn forward_inner(
             .headers
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    // Extensions hyper's client attached (connection details) stay on this side.
-    parts.extensions = http::Extensions::new();
     let body = Body::new(IdleTimeout::new(body, state.config.idle_timeout()));
     Ok(Response::from_parts(parts, body))
 }
@@ -447,9 +416,13 @@ fn starts_with_ignore_case(haystack: &[u8], prefix: &[u8]) -> bool {
 }
 
 /// Maps a client error to a problem without ever looking at its URL.
-fn classify(err: &hyper_util::client::legacy::Error, limit_mib: u64) -> RelayError {
+fn classify(err: &SendError, limit_mib: u64) -> RelayError {
+    let (first, is_connect): (&(dyn std::error::Error + 'static), bool) = match err {
+        SendError::Connect(e) => (e.as_ref(), true),
+        SendError::Http(e) => (e, false),
+    };
     let mut hyper_error = None;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut source = Some(first);
     while let Some(e) = source {
         if e.is::<LengthLimitError>() {
             return RelayError::BodyTooLarge { limit_mib };
@@ -465,7 +438,7 @@ fn classify(err: &hyper_util::client::legacy::Error, limit_mib: u64) -> RelayErr
         }
         source = e.source();
     }
-    if err.is_connect() {
+    if is_connect {
         RelayError::UpstreamUnreachable("connect")
     } else if hyper_error.is_some_and(hyper::Error::is_parse) {
         RelayError::UpstreamUnreachable("protocol")
@@ -489,15 +462,15 @@ impl std::error::Error for IdleTimeoutElapsed {}
 /// The upstream response body, abandoned when no data arrives for `timeout`. The
 /// timer is only armed when the body is actually waiting, so a small answer that came
 /// with its headers costs nothing.
-struct IdleTimeout {
-    inner: Incoming,
+struct IdleTimeout<B> {
+    inner: B,
     timeout: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     armed: bool,
 }
 
-impl IdleTimeout {
-    fn new(inner: Incoming, timeout: Duration) -> Self {
+impl<B> IdleTimeout<B> {
+    fn new(inner: B, timeout: Duration) -> Self {
         Self {
             inner,
             timeout,
@@ -507,7 +480,11 @@ impl IdleTimeout {
     }
 }
 
-impl hyper::body::Body for IdleTimeout {
+impl<B> hyper::body::Body for IdleTimeout<B>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     type Data = Bytes;
     type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::http::{Method, Request, StatusCode, header};
 use clap::Parser as _;
-use common::{body_bytes, body_json, checksum, mock_ksef, serve};
+use common::{Script, body_bytes, body_json, checksum, mock_ksef, scripted_upstream, serve};
 use http_body_util::BodyExt as _;
 use kwit_relay::{Config, app};
 use tower::ServiceExt as _;
@@ -756,4 +756,72 @@ async fn security_headers_everywhere_and_hsts_only_behind_tls() {
             .starts_with("max-age=")
     );
     std::fs::remove_dir_all(dist).unwrap();
+}
+
+/// An idle upstream connection the upstream has since closed (its keep-alive timeout) is
+/// noticed before use: the user's next request goes out on a new connection instead of
+/// failing with 502.
+#[tokio::test]
+async fn a_connection_the_upstream_closed_while_idle_is_not_used() {
+    let (upstream, counters) = scripted_upstream(|_| Script::AnswerThenClose).await;
+    let relay = app(config_for(upstream, &[]));
+    for i in 0..3 {
+        let response = relay
+            .clone()
+            .oneshot(get("/ksef/sim/v2/sessions"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "request {i}");
+        assert_eq!(body_bytes(response).await, "{}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(counters.requests(), 3);
+    assert_eq!(counters.connections(), 3);
+}
+
+/// Successive requests share one upstream connection; and a request an upstream read
+/// but never answered is not sent again (an invoice must never be sent twice), even
+/// though it went out on a reused connection.
+#[tokio::test]
+async fn connections_are_reused_and_an_unanswered_request_is_not_resent() {
+    let (upstream, counters) = scripted_upstream(|n| {
+        if n == 2 {
+            Script::CloseWithoutAnswer
+        } else {
+            Script::Answer
+        }
+    })
+    .await;
+    let relay = app(config_for(upstream, &[]));
+    let send = |relay: axum::Router| async move {
+        let request = Request::post("/ksef/sim/v2/sessions/online/x/invoices")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"invoiceHash":"x"}"#))
+            .unwrap();
+        relay.oneshot(request).await.unwrap()
+    };
+    for _ in 0..2 {
+        let response = send(relay.clone()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        body_bytes(response).await;
+    }
+    assert_eq!(counters.connections(), 1, "two requests, one connection");
+    let response = send(relay.clone()).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(body_json(response).await["code"], "upstream-unreachable");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        counters.requests(),
+        3,
+        "the unanswered request reached it once"
+    );
+    assert_eq!(
+        counters.connections(),
+        1,
+        "and was not retried on a new connection"
+    );
+    // The next request gets a fresh connection.
+    let response = send(relay).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(counters.connections(), 2);
 }

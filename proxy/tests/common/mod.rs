@@ -501,3 +501,86 @@ pub async fn tls_upstream(router: Router) -> TlsUpstream {
         counters,
     }
 }
+
+/// What a [`scripted_upstream`] does with one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Script {
+    /// Answers `200 {}` and keeps the connection open.
+    Answer,
+    /// Answers `200 {}` (no `Connection: close`), then closes the connection soon after,
+    /// as a server does when its keep-alive timeout ends.
+    AnswerThenClose,
+    /// Reads the whole request, then closes without answering.
+    CloseWithoutAnswer,
+}
+
+/// A raw HTTP/1.1 upstream whose `n`-th request (counted over all connections, from 0)
+/// is handled by `script(n)`. Counts connections and requests whose body it read in full.
+pub async fn scripted_upstream(script: fn(usize) -> Script) -> (SocketAddr, Counters) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counters = Counters::default();
+    let seen = counters.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            seen.connections.fetch_add(1, Ordering::SeqCst);
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let Some(head_end) = read_until_head_end(&mut socket, &mut buf).await else {
+                        return;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                    let body_len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + body_len {
+                        let mut chunk = [0u8; 8192];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + body_len);
+                    let n = seen.requests.fetch_add(1, Ordering::SeqCst);
+                    let action = script(n);
+                    if action == Script::CloseWithoutAnswer {
+                        return;
+                    }
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                    if socket.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if action == Script::AnswerThenClose {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, counters)
+}
+
+/// Reads into `buf` until it holds a request head; returns where the head ends.
+async fn read_until_head_end(
+    socket: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> Option<usize> {
+    loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some(at + 4);
+        }
+        let mut chunk = [0u8; 8192];
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
