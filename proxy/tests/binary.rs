@@ -280,7 +280,7 @@ async fn https_upstream_is_verified_and_one_connection_carries_successive_reques
 #[tokio::test]
 async fn https_upstream_with_an_untrusted_certificate_gets_no_request() {
     let upstream = tls_upstream(mock_ksef()).await;
-    let other_ca = test_ca(&scratch_dir("other-ca"), "Some Other CA");
+    let other_ca = test_ca(&scratch_dir("other-ca"), "some-other-ca");
     let sim = format!("https://{}", upstream.addr);
     let relay = RelayProcess::start_with_env(&["--sim-url", &sim], &[("SSL_CERT_FILE", &other_ca)]);
     let response = reqwest::Client::new()

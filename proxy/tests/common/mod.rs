@@ -348,16 +348,17 @@ pub struct TlsUpstream {
     pub counters: Counters,
 }
 
-/// Runs `openssl` with `args` in `dir`, panicking with its output if it fails.
-pub fn openssl(dir: &Path, args: &[&str]) {
+/// Runs `openssl` with the space-separated `args` in `dir`, panicking with its output if
+/// it fails.
+pub fn openssl(dir: &Path, args: &str) {
     let out = Command::new("openssl")
         .current_dir(dir)
-        .args(args)
+        .args(args.split(' '))
         .output()
         .expect("openssl runs (Debian: apt-get install -y openssl)");
     assert!(
         out.status.success(),
-        "openssl {args:?}: {}",
+        "openssl {args}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -375,86 +376,33 @@ pub fn scratch_dir(label: &str) -> PathBuf {
     dir
 }
 
-/// A self-signed P-256 CA in `dir/{name}.pem` + `dir/{name}.key`.
+/// A new P-256 key (`openssl req` options).
+const NEW_P256_KEY: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+
+/// A self-signed CA in `dir/{name}.pem` (its key beside it); `name` has no spaces.
 pub fn test_ca(dir: &Path, name: &str) -> PathBuf {
-    let (pem, key) = (format!("{name}.pem"), format!("{name}.key"));
     openssl(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-        ],
+        &format!(
+            "req -x509 {NEW_P256_KEY} -keyout {name}.key -out {name}.pem -days 2 -subj /CN={name}"
+        ),
     );
-    dir.join(pem)
+    dir.join(format!("{name}.pem"))
 }
 
 pub async fn tls_upstream(router: Router) -> TlsUpstream {
     let dir = scratch_dir("tls");
-    let ca_file = test_ca(&dir, "Kwit Test CA");
+    let ca_file = test_ca(&dir, "kwit-test-ca");
     std::fs::write(
         dir.join("leaf.ext"),
         "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
     for args in [
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ][..],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "Kwit Test CA.pem",
-            "-CAkey",
-            "Kwit Test CA.key",
-            "-CAcreateserial",
-            "-out",
-            "leaf.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "leaf.ext",
-        ],
-        &[
-            "x509", "-in", "leaf.pem", "-outform", "DER", "-out", "leaf.der",
-        ],
-        &[
-            "pkcs8",
-            "-topk8",
-            "-nocrypt",
-            "-in",
-            "leaf.key",
-            "-outform",
-            "DER",
-            "-out",
-            "leaf.key.der",
-        ],
+        &format!("req {NEW_P256_KEY} -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1"),
+        "x509 -req -in leaf.csr -CA kwit-test-ca.pem -CAkey kwit-test-ca.key -CAcreateserial -out leaf.pem -days 2 -extfile leaf.ext",
+        "x509 -in leaf.pem -outform DER -out leaf.der",
+        "pkcs8 -topk8 -nocrypt -in leaf.key -outform DER -out leaf.key.der",
     ] {
         openssl(&dir, args);
     }
