@@ -35,7 +35,8 @@ fn main() -> ExitCode {
     if config.check_health {
         return runtime.block_on(check_health(config.listen));
     }
-    init_tracing(&config);
+    // Flushes what is still queued when dropped, at the end of `main`.
+    let _log_writer = init_tracing(&config);
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -75,7 +76,13 @@ async fn check_health(mut addr: std::net::SocketAddr) -> ExitCode {
     }
 }
 
-fn init_tracing(config: &Config) {
+/// Log lines queued beyond this, while the log reader is stalled, are dropped.
+const LOG_QUEUE_LINES: usize = 10_000;
+
+/// Logs go through a queue to a thread of their own that writes them in batches: a
+/// request never waits for a log write, and a stalled log reader (a full pipe to a
+/// container's log driver) costs log lines, not the relay's answers.
+fn init_tracing(config: &Config) -> tracing_appender::non_blocking::WorkerGuard {
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log.clone());
     let mut filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info"));
     for name in SILENCED {
@@ -83,13 +90,22 @@ fn init_tracing(config: &Config) {
             filter = filter.add_directive(directive);
         }
     }
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .thread_name("kwit-log")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match config.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
     }
+    guard
 }
 
 /// Binds `--listen`, serves it from one event loop per worker thread until SIGTERM,

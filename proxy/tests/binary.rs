@@ -302,3 +302,33 @@ async fn https_upstream_with_an_untrusted_certificate_gets_no_request() {
     let (ok, output) = relay.finish(true);
     assert!(ok, "{output}");
 }
+
+/// Nobody reads the relay's log pipe here (as when a container's log driver stalls):
+/// the pipe fills after a few hundred log lines. The relay must keep answering,
+/// dropping log lines rather than waiting to write them.
+#[tokio::test]
+async fn a_stalled_log_reader_does_not_stall_the_relay() {
+    let upstream = serve(mock_ksef()).await;
+    let sim = format!("http://{upstream}");
+    let relay = RelayProcess::start(&["--sim-url", &sim, "--rate-limit", "0", "--workers", "1"]);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    // 2,000 access log lines of ~250 bytes each: several times a pipe's 64 KiB.
+    for i in 0..2_000 {
+        let response = client
+            .get(relay.url("/ksef/sim/v2/echo/status"))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("request {i} got no answer: {err}"));
+        assert_eq!(response.status(), 200, "request {i}");
+        response.bytes().await.unwrap();
+    }
+    let (ok, output) = relay.finish(true);
+    assert!(ok, "relay exits cleanly on SIGTERM:\n{output}");
+    assert!(
+        output.contains("kwit_relay::access"),
+        "access lines were logged"
+    );
+}
