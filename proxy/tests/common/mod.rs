@@ -1,6 +1,7 @@
 //! A mock KSeF upstream with precise faults, and helpers to run the relay on a socket.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -166,40 +167,43 @@ pub fn checksum(data: &[u8]) -> u64 {
 
 /// An upstream that accepts, reads the request head, then drops the connection.
 pub async fn resetting_upstream() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = socket.read(&mut buf).await;
-                drop(socket);
-            });
-        }
-    });
+    let (addr, _) = counting_upstream(|mut socket, _| async move {
+        let mut buf = [0u8; 1024];
+        let _ = socket.read(&mut buf).await;
+    })
+    .await;
     addr
 }
 
 /// An upstream that answers garbage that is not HTTP.
 pub async fn garbage_upstream() -> SocketAddr {
+    let (addr, _) = counting_upstream(|mut socket, _| async move {
+        let mut buf = [0u8; 1024];
+        let _ = socket.read(&mut buf).await;
+        let _ = socket.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+    })
+    .await;
+    addr
+}
+
+/// Accepts connections on a loopback port, counting them, and hands each to `handle` on
+/// a task of its own.
+pub async fn counting_upstream<F, Fut>(handle: F) -> (SocketAddr, Counters)
+where
+    F: Fn(tokio::net::TcpStream, Counters) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let counters = Counters::default();
+    let seen = counters.clone();
     tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = socket.read(&mut buf).await;
-                let _ = socket.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
-            });
+        while let Ok((socket, _)) = listener.accept().await {
+            seen.connections.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(handle(socket, seen.clone()));
         }
     });
-    addr
+    (addr, counters)
 }
 
 /// A port on which nothing listens.
@@ -418,31 +422,22 @@ pub async fn tls_upstream(router: Router) -> TlsUpstream {
     .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let counters = Counters::default();
-    let served = counters.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
+    let (addr, counters) = counting_upstream(move |tcp, served| {
+        let (acceptor, router) = (acceptor.clone(), router.clone());
+        async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return; // the client refused our certificate
             };
-            served.connections.fetch_add(1, Ordering::SeqCst);
-            let (acceptor, router, served) = (acceptor.clone(), router.clone(), served.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return; // the client refused our certificate
-                };
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    served.requests.fetch_add(1, Ordering::SeqCst);
-                    router.clone().oneshot(req.map(Body::new))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                served.requests.fetch_add(1, Ordering::SeqCst);
+                router.clone().oneshot(req.map(Body::new))
             });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
         }
-    });
+    })
+    .await;
     TlsUpstream {
         addr,
         ca_file,
@@ -465,55 +460,42 @@ pub enum Script {
 /// A raw HTTP/1.1 upstream whose `n`-th request (counted over all connections, from 0)
 /// is handled by `script(n)`. Counts connections and requests whose body it read in full.
 pub async fn scripted_upstream(script: fn(usize) -> Script) -> (SocketAddr, Counters) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let counters = Counters::default();
-    let seen = counters.clone();
-    tokio::spawn(async move {
+    counting_upstream(move |mut socket, seen| async move {
+        let mut buf = Vec::new();
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
+            let Some(head_end) = read_until_head_end(&mut socket, &mut buf).await else {
                 return;
             };
-            seen.connections.fetch_add(1, Ordering::SeqCst);
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                loop {
-                    let Some(head_end) = read_until_head_end(&mut socket, &mut buf).await else {
-                        return;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-                    let body_len = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                        .unwrap_or(0);
-                    while buf.len() < head_end + body_len {
-                        let mut chunk = [0u8; 8192];
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    buf.drain(..head_end + body_len);
-                    let n = seen.requests.fetch_add(1, Ordering::SeqCst);
-                    let action = script(n);
-                    if action == Script::CloseWithoutAnswer {
-                        return;
-                    }
-                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
-                    if socket.write_all(answer.as_bytes()).await.is_err() {
-                        return;
-                    }
-                    if action == Script::AnswerThenClose {
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        return;
-                    }
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+            let body_len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            while buf.len() < head_end + body_len {
+                let mut chunk = [0u8; 8192];
+                match socket.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 }
-            });
+            }
+            buf.drain(..head_end + body_len);
+            let action = script(seen.requests.fetch_add(1, Ordering::SeqCst));
+            if action == Script::CloseWithoutAnswer {
+                return;
+            }
+            let answer =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+            if socket.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+            if action == Script::AnswerThenClose {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                return;
+            }
         }
-    });
-    (addr, counters)
+    })
+    .await
 }
 
 /// Reads into `buf` until it holds a request head; returns where the head ends.
