@@ -332,3 +332,55 @@ async fn a_stalled_log_reader_does_not_stall_the_relay() {
         "access lines were logged"
     );
 }
+
+/// Batch parts reach 100 MB: the relay streams them both ways, so its memory stays far
+/// below one part's size (it would exceed it if it buffered a body whole).
+#[tokio::test]
+async fn a_100_mb_upload_and_download_pass_without_being_held_in_memory() {
+    const SIZE: usize = 100 * 1024 * 1024;
+    let upstream = serve(mock_ksef()).await;
+    let sim = format!("http://{upstream}");
+    let relay = RelayProcess::start(&["--sim-url", &sim, "--rate-limit", "0", "--workers", "1"]);
+    let client = reqwest::Client::new();
+
+    let chunk = axum::body::Bytes::from(vec![7u8; 1024 * 1024]);
+    let chunks = futures_util::stream::iter(
+        (0..SIZE / chunk.len()).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+    );
+    let response = client
+        .put(relay.url("/ksef/sim/storage/01/batch-parts/1?sig=x"))
+        .header("content-length", SIZE.to_string())
+        .header("x-ms-blob-type", "BlockBlob")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let echo: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(echo["bodyLen"], SIZE);
+
+    let mut download = client
+        .get(relay.url(&format!("/ksef/sim/v2/big/{SIZE}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    let mut received = 0;
+    while let Some(part) = download.chunk().await.unwrap() {
+        received += part.len();
+    }
+    assert_eq!(received, SIZE);
+
+    let status = std::fs::read_to_string(format!("/proc/{}/status", relay.pid())).unwrap();
+    let peak_kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("Linux /proc reports the peak memory");
+    assert!(
+        peak_kib < 48 * 1024,
+        "relay peak memory {peak_kib} KiB for a {SIZE}-byte body each way"
+    );
+    let (ok, output) = relay.finish(true);
+    assert!(ok, "{output}");
+}
