@@ -85,6 +85,10 @@ impl Conn {
 }
 
 impl Pool {
+    /// Connections are keep-alive HTTP/1.1, rustls for `https://` hosts (platform trust
+    /// store, or `SSL_CERT_FILE`), plain TCP for a local simulator URL. Redirects are never
+    /// followed: hyper's client connections have no redirect logic at all.
+    ///
     /// # Panics
     /// Only if the TLS backend cannot be initialised at all (a broken build, not input).
     pub(crate) fn new(config: &Config) -> Self {
