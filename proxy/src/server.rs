@@ -37,8 +37,14 @@ pub async fn serve(
         .header_read_timeout(config.header_timeout());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut sweep = tokio::time::interval(crate::upstream::SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let (stream, peer) = tokio::select! {
+            _ = sweep.tick() => {
+                relay.state.pool.sweep();
+                continue;
+            }
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {

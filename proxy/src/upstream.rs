@@ -32,9 +32,11 @@ type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
 
 /// Idle connections kept per worker; nginx's `keepalive 1024` in the benchmark.
 const MAX_IDLE: usize = 1024;
-/// How long an idle connection is kept. Checked when a connection is taken or put back,
-/// so with no traffic at all the last idle connections stay until the next request.
+/// How long an idle connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often each worker drops expired idle connections and those the upstream has
+/// closed (which would otherwise sit in `CLOSE_WAIT` until the next request).
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// Why a request got no answer.
 #[derive(Debug)]
@@ -188,6 +190,25 @@ impl Pool {
         }
         idle.push_back(Idle { conn, since: now });
     }
+
+    /// Drops the idle connections that have expired or that the upstream has closed.
+    pub(crate) fn sweep(&self) {
+        let now = Instant::now();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.retain_mut(|i| {
+            i.conn.drive(&mut cx);
+            !i.conn.closed && now - i.since < IDLE_TIMEOUT
+        });
+    }
+
+    #[cfg(test)]
+    fn idle_count(&self) -> usize {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
 }
 
 /// Writes `request` on `conn` and waits for the answer's head, driving the connection.
@@ -252,5 +273,51 @@ impl Drop for PooledBody {
         {
             self.pool.checkin(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// An upstream that answers one request, then closes the connection a moment later.
+    async fn answer_then_close() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                    .await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn the_sweep_drops_idle_connections_the_upstream_closed() {
+        let addr = answer_then_close().await;
+        let pool = Arc::new(Pool::new(&Config::parse_from(["kwit-relay"])));
+        let origin: Uri = format!("http://{addr}/").parse().unwrap();
+        let request = Request::get("/v2/x")
+            .header(http::header::HOST, addr.to_string())
+            .body(Limited::new(Body::empty(), 1024))
+            .unwrap();
+        let response = pool.send(0, &origin, request).await.unwrap();
+        http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap();
+        assert_eq!(pool.idle_count(), 1, "kept for the next request");
+        pool.sweep();
+        assert_eq!(pool.idle_count(), 1, "still open upstream");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        pool.sweep();
+        assert_eq!(pool.idle_count(), 0, "closed upstream, so dropped");
     }
 }
