@@ -341,7 +341,11 @@ pub async fn handle_async(request: Request) -> Result<Reply, SignerError> {
             .await
             .map_err(crypto)?;
             let certificate_pem = certificate_pem(&issued.certificate);
-            let (_, facts) = load(&certificate_pem, &key_pem, now_unix)?;
+            // KSeF dates the certificate from the moment it issued it, which is after the
+            // request left (key generation, polling): check it against the clock now, or a
+            // fresh certificate would look "not yet valid" whenever a second boundary passed.
+            let checked_at = remote::now_unix().max(now_unix);
+            let (_, facts) = load(&certificate_pem, &key_pem, checked_at)?;
             Ok(Reply {
                 summary: Some(format!("{certificate_type} · {}", facts.summary())),
                 certificate_pem: Some(certificate_pem),

@@ -6,6 +6,11 @@ use ksef_core::flow::KsefClient;
 use ksef_core::transport::{HttpRequest, HttpResponse, Sleep, Transport};
 use wasm_bindgen::JsCast as _;
 
+/// The worker's clock, in Unix seconds.
+pub fn now_unix() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
 /// Fetch through the relay (same origin).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fetch;

@@ -125,7 +125,13 @@ test('certificate login (RSA and EC), browser key generation + KSeF enrollment, 
   await logIn();
   assert.match(await page.getByTestId('session-credential').innerText(), /Certyfikat EC · certyfikat KSeF/);
 
-  // A KSeF certificate from a key generated in the browser.
+  // A KSeF certificate from a key generated in the browser. KSeF dates it from the moment
+  // it issues it: with the enrollment data answered 1.5 s late, that is always a later
+  // second than the click, and the fresh certificate must still count as valid.
+  await fetch(`${stack.simUrl}/sim/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'GET', path: '/v2/certificates/enrollments/data', kind: 'delay', delayMs: 1500 }),
+  });
   await page.getByTestId('enroll-name').fill('Klucz z Kwit');
   await page.getByTestId('enroll').click();
   const done = page.getByTestId('enroll-done');
