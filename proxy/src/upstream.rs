@@ -57,11 +57,13 @@ pub(crate) struct Pool {
 
 #[derive(Debug)]
 struct Idle {
-    conn: Conn,
+    conn: Box<Conn>,
     since: Instant,
 }
 
-/// An upstream connection, for one environment (`key`).
+/// An upstream connection, for one environment (`key`). Boxed once when opened: it
+/// holds hyper's buffers and state (~1.8 KB), and goes in and out of the pool and the
+/// answer's body with every request.
 #[derive(Debug)]
 struct Conn {
     key: usize,
@@ -134,23 +136,35 @@ impl Pool {
                 },
             }
         }
-        let io = tower::Service::call(&mut self.connector.clone(), origin.clone())
-            .await
-            .map_err(SendError::Connect)?;
-        let (send, conn) = self.builder.handshake(io).await.map_err(SendError::Http)?;
-        let mut conn = Conn {
-            key,
-            send,
-            conn,
-            closed: false,
-        };
+        // Boxed: opening a connection (TCP, TLS, handshake) is the rare path, and its
+        // state would otherwise make every request's future, which is moved while it
+        // is set up, several kilobytes larger.
+        let mut conn = Box::pin(self.connect(key, origin)).await?;
         match send_on(&mut conn, request).await {
             Ok(response) => Ok(self.wrap(conn, response)),
             Err(err) => Err(SendError::Http(err.into_error())),
         }
     }
 
-    fn wrap(self: &Arc<Self>, conn: Conn, response: Response<Incoming>) -> Response<PooledBody> {
+    /// Opens a connection to `origin`.
+    async fn connect(&self, key: usize, origin: &Uri) -> Result<Box<Conn>, SendError> {
+        let io = tower::Service::call(&mut self.connector.clone(), origin.clone())
+            .await
+            .map_err(SendError::Connect)?;
+        let (send, conn) = self.builder.handshake(io).await.map_err(SendError::Http)?;
+        Ok(Box::new(Conn {
+            key,
+            send,
+            conn,
+            closed: false,
+        }))
+    }
+
+    fn wrap(
+        self: &Arc<Self>,
+        conn: Box<Conn>,
+        response: Response<Incoming>,
+    ) -> Response<PooledBody> {
         response.map(|inner| PooledBody {
             inner,
             conn: Some(conn),
@@ -161,7 +175,7 @@ impl Pool {
 
     /// The most recently used idle connection for `key` that can take a request now;
     /// closed and expired ones are dropped on the way.
-    async fn checkout(&self, key: usize) -> Option<Conn> {
+    async fn checkout(&self, key: usize) -> Option<Box<Conn>> {
         loop {
             let Idle { mut conn, since } = {
                 let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
@@ -176,7 +190,7 @@ impl Pool {
     }
 
     /// Keeps a connection whose last answer has been read in full.
-    fn checkin(&self, conn: Conn) {
+    fn checkin(&self, conn: Box<Conn>) {
         if conn.closed {
             return;
         }
@@ -228,7 +242,7 @@ async fn send_on(
 /// pool when the body has ended; dropped half-read, the connection is closed.
 pub(crate) struct PooledBody {
     inner: Incoming,
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     pool: Arc<Pool>,
     ended: bool,
 }
