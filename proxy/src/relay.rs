@@ -10,14 +10,13 @@
 //! body goes back as it arrived, and the per-connection read buffer is capped so a
 //! thousand parallel downloads do not each hold 400 KiB.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::Request;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -27,7 +26,7 @@ use hyper::body::{Frame, SizeHint};
 use crate::AppState;
 use crate::config::{Config, Environment};
 use crate::error::RelayError;
-use crate::upstream::SendError;
+use crate::upstream::{PooledBody, SendError, UpstreamBody};
 
 /// Longest accepted path (after `/ksef/{env}/`) and query, in bytes.
 pub(crate) const MAX_PATH_LEN: usize = 1024;
@@ -37,45 +36,52 @@ pub(crate) const MAX_QUERY_LEN: usize = 4096;
 /// hop-by-hop headers, `Host`, `Origin`, `X-Forwarded-*` — stays behind.
 /// `Content-Length` is not copied: hyper sets it from the body's real framing (the
 /// client's own `Content-Length`, or chunked when the client sent chunked).
-/// (ksef-guide.md §1.1 and §12.)
-static FORWARDED_REQUEST_HEADERS: [HeaderName; 12] = [
-    header::AUTHORIZATION,
-    header::CONTENT_TYPE,
-    header::ACCEPT,
-    header::ACCEPT_ENCODING,
-    header::ACCEPT_LANGUAGE,
-    HeaderName::from_static("x-continuation-token"),
-    HeaderName::from_static("x-error-format"),
-    HeaderName::from_static("x-ksef-feature"),
-    HeaderName::from_static("x-test-system-warning"),
-    HeaderName::from_static("x-ms-blob-type"),
-    HeaderName::from_static("x-ms-version"),
-    HeaderName::from_static("x-ms-date"),
-];
+/// (ksef-guide.md §1.1 and §12.) A `match`, as for the response headers below.
+fn is_forwarded_request_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "authorization"
+            | "content-type"
+            | "accept"
+            | "accept-encoding"
+            | "accept-language"
+            | "x-continuation-token"
+            | "x-error-format"
+            | "x-ksef-feature"
+            | "x-test-system-warning"
+            | "x-ms-blob-type"
+            | "x-ms-version"
+            | "x-ms-date"
+    )
+}
 
 /// Response headers that must not be passed back: hop-by-hop ones, cookies, and
-/// headers the relay sets itself.
-static DROPPED_RESPONSE_HEADERS: [HeaderName; 19] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    header::PROXY_AUTHENTICATE,
-    HeaderName::from_static("proxy-connection"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::SET_COOKIE,
-    HeaderName::from_static("set-cookie2"),
-    header::ALT_SVC,
-    header::STRICT_TRANSPORT_SECURITY,
-    header::CONTENT_SECURITY_POLICY,
-    header::ACCESS_CONTROL_ALLOW_ORIGIN,
-    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-    header::ACCESS_CONTROL_ALLOW_HEADERS,
-    header::ACCESS_CONTROL_ALLOW_METHODS,
-    header::ACCESS_CONTROL_EXPOSE_HEADERS,
-    header::ACCESS_CONTROL_MAX_AGE,
-];
+/// headers the relay sets itself. A `match` on the name: comparing each header with a
+/// list of `HeaderName`s cost more than all the rest of handling the answer.
+fn is_dropped_response_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "set-cookie"
+            | "set-cookie2"
+            | "alt-svc"
+            | "strict-transport-security"
+            | "content-security-policy"
+            | "access-control-allow-origin"
+            | "access-control-allow-credentials"
+            | "access-control-allow-headers"
+            | "access-control-allow-methods"
+            | "access-control-expose-headers"
+            | "access-control-max-age"
+    )
+}
 
 const USER_AGENT: HeaderValue =
     HeaderValue::from_static(concat!("kwit-relay/", env!("CARGO_PKG_VERSION")));
@@ -205,11 +211,11 @@ fn validate_rest(rest: &str) -> Result<(), RelayError> {
     Ok(())
 }
 
-/// The client's address for rate limiting.
-fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
+/// The client's address for rate limiting: the connection's peer (`None` in tests that
+/// call the router directly), or the last `X-Forwarded-For` hop when told to trust it.
+fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for {
-        let last_hop = req
-            .headers()
+        let last_hop = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -220,9 +226,7 @@ fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
             return ip;
         }
     }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip())
+    peer.unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 /// `Origin` must be absent (non-browser or same-origin GET), the relay's own origin
@@ -245,14 +249,24 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
 }
 
-/// The `/ksef/...` handler.
-pub(crate) async fn forward(State(state): State<Arc<AppState>>, req: Request) -> Response {
+/// The `/ksef/...` handler: the answer, and what the access log may say about it.
+/// `peer` is the client's address, for its rate limit.
+pub(crate) async fn forward(
+    state: &AppState,
+    req: Request,
+    peer: Option<IpAddr>,
+) -> (Response, RouteLabel) {
     let started = Instant::now();
     let mut label = RouteLabel {
         route: "/ksef",
         env: None,
     };
-    let mut response = match forward_inner(&state, req, &mut label).await {
+    let sent = prepare(state, req, peer, &mut label);
+    let result = match sent {
+        Ok(sent) => send(state, sent).await,
+        Err(err) => Err(err),
+    };
+    let response = match result {
         Ok(response) => response,
         Err(err) => {
             if matches!(
@@ -273,8 +287,7 @@ pub(crate) async fn forward(State(state): State<Arc<AppState>>, req: Request) ->
             err.into_response()
         }
     };
-    response.extensions_mut().insert(label);
-    response
+    (response, label)
 }
 
 fn err_code(err: &RelayError) -> &'static str {
@@ -286,11 +299,23 @@ fn err_code(err: &RelayError) -> &'static str {
     }
 }
 
-async fn forward_inner(
-    state: &AppState,
+/// A checked request, ready to go upstream.
+struct Outgoing<'a> {
+    key: usize,
+    origin: &'a Uri,
+    request: http::Request<UpstreamBody>,
+}
+
+/// Everything decided before anything is sent: the target, the origin, the method,
+/// the rate limit, the body limit, the upstream URL and the headers that may go.
+/// Plain code, not part of the awaited future, which stays small (it is moved while
+/// the server sets it up).
+fn prepare<'a>(
+    state: &'a AppState,
     req: Request,
+    peer: Option<IpAddr>,
     label: &mut RouteLabel,
-) -> Result<Response, RelayError> {
+) -> Result<Outgoing<'a>, RelayError> {
     let target = parse_target(req.uri().path())?;
     label.route = match target.tree {
         Tree::Api => "/ksef/{env}/v2/{*path}",
@@ -321,7 +346,7 @@ async fn forward_inner(
     {
         return Err(RelayError::MethodNotAllowed);
     }
-    let client = client_ip(&req, state.config.trust_forwarded_for);
+    let client = client_ip(req.headers(), peer, state.config.trust_forwarded_for);
     state
         .limiter
         .check(client, Instant::now())
@@ -356,13 +381,14 @@ async fn forward_inner(
     let uri = Uri::from(PathAndQuery::try_from(path).map_err(|_| RelayError::ForbiddenPath)?);
 
     let (parts, body) = req.into_parts();
-    let mut headers = HeaderMap::with_capacity(8);
-    for name in &FORWARDED_REQUEST_HEADERS {
+    // One pass over what the client sent (a browser sends a dozen headers, KSeF needs a
+    // few) instead of a lookup per allowed name.
+    let mut headers = HeaderMap::with_capacity(UPSTREAM_HEADER_ROOM);
+    for (name, value) in &parts.headers {
         // Storage links are pre-signed: the bearer token must never travel there.
-        if tree == Tree::Storage && name == header::AUTHORIZATION {
-            continue;
-        }
-        for value in parts.headers.get_all(name) {
+        if is_forwarded_request_header(name)
+            && !(tree == Tree::Storage && name == header::AUTHORIZATION)
+        {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -373,10 +399,18 @@ async fn forward_inner(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
+    Ok(Outgoing {
+        key,
+        origin: &upstream.origin,
+        request,
+    })
+}
 
+/// Sends the request and waits for the answer's head, within `--upstream-timeout`.
+async fn send(state: &AppState, out: Outgoing<'_>) -> Result<Response, RelayError> {
     let response = match tokio::time::timeout(
         state.config.upstream_timeout(),
-        state.pool.send(key, &upstream.origin, request),
+        state.pool.send(out.key, out.origin, out.request),
     )
     .await
     {
@@ -384,7 +418,12 @@ async fn forward_inner(
         Ok(Err(err)) => return Err(classify(&err, state.config.max_body_mib)),
         Ok(Ok(response)) => response,
     };
+    answer(state, response)
+}
 
+/// The upstream's answer as the client gets it: HTML error pages become a problem,
+/// hop-by-hop, cookie and CORS/security headers of the upstream's stay behind.
+fn answer(state: &AppState, response: http::Response<PooledBody>) -> Result<Response, RelayError> {
     let (mut parts, body) = response.into_parts();
     let is_html = parts
         .headers
@@ -398,7 +437,14 @@ async fn forward_inner(
     if is_html {
         return Err(RelayError::UpstreamHtml(parts.status.as_u16()));
     }
-    for name in &DROPPED_RESPONSE_HEADERS {
+    // Usually only `Connection` is there to drop: look for what is present rather than
+    // look up every listed name.
+    while let Some(name) = parts
+        .headers
+        .keys()
+        .find(|name| is_dropped_response_header(name))
+        .cloned()
+    {
         parts.headers.remove(name);
     }
     // The relay's answers are per-user; never let a shared cache keep them.
@@ -410,6 +456,11 @@ async fn forward_inner(
     let body = Body::new(IdleTimeout::new(body, state.config.idle_timeout()));
     Ok(Response::from_parts(parts, body))
 }
+
+/// Room in the map of headers sent upstream. hyper parses the answer on that
+/// connection into the same map, and the relay then adds up to 11 headers (cache, CORS,
+/// security) to it: with room for them, the map never grows (a rehash) per request.
+const UPSTREAM_HEADER_ROOM: usize = 24;
 
 fn starts_with_ignore_case(haystack: &[u8], prefix: &[u8]) -> bool {
     haystack.len() >= prefix.len() && haystack[..prefix.len()].eq_ignore_ascii_case(prefix)

@@ -60,13 +60,14 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let relay = relay.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             let relay = relay.clone();
             async move {
                 // The hot path: KSeF requests skip routing and the middleware stack.
                 if crate::is_ksef_path(req.uri().path()) {
-                    Ok(crate::handle_ksef(&relay.state, req.map(Body::new)).await)
+                    let req = req.map(Body::new);
+                    Ok(crate::handle_ksef(&relay.state, req, Some(peer.ip())).await)
                 } else {
+                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                     relay.router.clone().call(req).await
                 }
             }

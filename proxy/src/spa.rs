@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
@@ -150,6 +150,11 @@ pub(crate) async fn serve(dir: PathBuf, req: Request) -> Response {
     response
 }
 
+// Named once: a `&str` name is parsed again on every insert.
+static CROSS_ORIGIN_OPENER_POLICY: HeaderName =
+    HeaderName::from_static("cross-origin-opener-policy");
+static PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
+
 /// Adds the security headers to every response (SPA, API and errors alike).
 pub(crate) fn set_security_headers(headers: &mut HeaderMap, hsts: bool) {
     // One growth step instead of several while inserting.
@@ -170,11 +175,11 @@ pub(crate) fn set_security_headers(headers: &mut HeaderMap, hsts: bool) {
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
-        "cross-origin-opener-policy",
+        CROSS_ORIGIN_OPENER_POLICY.clone(),
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(
-        "permissions-policy",
+        PERMISSIONS_POLICY.clone(),
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
     );
     if hsts {

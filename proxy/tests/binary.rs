@@ -384,3 +384,27 @@ async fn a_100_mb_upload_and_download_pass_without_being_held_in_memory() {
     let (ok, output) = relay.finish(true);
     assert!(ok, "{output}");
 }
+
+/// The rate limit of the real server keys on each connection's own peer address: one
+/// client spends its burst, another (127.0.0.2, also loopback) is not affected.
+#[tokio::test]
+async fn the_rate_limit_is_per_peer_address() {
+    let upstream = serve(mock_ksef()).await;
+    let sim = format!("http://{upstream}");
+    let relay = RelayProcess::start(&["--sim-url", &sim, "--rate-limit", "1", "--rate-burst", "2"]);
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let (first, second) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    let url = relay.url("/ksef/sim/v2/echo/x");
+    for _ in 0..2 {
+        assert_eq!(first.get(&url).send().await.unwrap().status(), 200);
+    }
+    let refused = first.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(second.get(&url).send().await.unwrap().status(), 200);
+}

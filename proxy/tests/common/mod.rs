@@ -82,13 +82,24 @@ pub fn mock_ksef() -> Router {
             "/v2/headers",
             get(|| async {
                 (
-                    [
+                    // Appended, so a name can come twice.
+                    axum::response::AppendHeaders([
                         ("x-system-warning", "[W1]: uwaga"),
                         ("x-ms-meta-hash", "q1w2e3=="),
                         ("set-cookie", "track=1"),
+                        ("set-cookie", "second=2"),
+                        ("set-cookie2", "old=1"),
                         ("access-control-allow-origin", "*"),
+                        ("access-control-allow-credentials", "true"),
+                        ("access-control-expose-headers", "*"),
+                        ("alt-svc", "h3=\":443\""),
+                        ("strict-transport-security", "max-age=1"),
+                        ("content-security-policy", "default-src *"),
+                        ("proxy-authenticate", "Basic"),
+                        ("x-ms-request-id", "r-1"),
+                        ("x-ms-request-id", "r-2"),
                         ("content-type", "application/json"),
-                    ],
+                    ]),
                     "{}",
                 )
             }),
