@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark, the steady half: user-space instructions per request of the relay, of nginx set
 # up as the plain equivalent reverse proxy, and of nginx also doing the relay's header work
-# (NGINX_EQUIVALENT in run.sh), each counted by valgrind's callgrind over the same wrk load
+# ("nginx-hw" in run.sh), each counted by valgrind's callgrind over the same wrk load
 # (1 thread, 20 connections). Unlike requests/s on shared cores, the counts barely move
 # between runs, so a change to the relay's hot path can be judged from one run. They leave
 # out the kernel's share (the same 2 reads and 2 writes per 1 KB request for both) and say
