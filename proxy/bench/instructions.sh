@@ -25,22 +25,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/kt-relay}"
 for tool in valgrind callgrind_control wrk nginx; do
   command -v "$tool" >/dev/null || { echo "$tool missing: apt-get install -y valgrind wrk nginx-light" >&2; exit 1; }
 done
-if [ -z "${RELAY_BIN:-}" ]; then
-  cargo build --release --locked -p kwit-relay >&2
-  RELAY_BIN="$CARGO_TARGET_DIR/release/kwit-relay"
-fi
-
-WORK="$(mktemp -d /tmp/kwit-instr.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-# shellcheck source=proxy/bench/nginx.sh
-. proxy/bench/nginx.sh
+# shellcheck source=proxy/bench/setup.sh
+. proxy/bench/setup.sh
+bench_start instr
 bench_bodies
 upstream_conf
 NGINX_WORKERS="worker_processes 1; master_process off;"

@@ -17,7 +17,7 @@
 # a 32 KiB per-connection buffer (the relay's --buffer-kib default; nginx's
 # proxy_buffer_size), set
 # TCP_NODELAY, and write no access log (the relay runs at --log warn). "nginx-hw" also
-# does the relay's per-request header work (bench/nginx.sh, nginx_header_work).
+# does the relay's per-request header work (bench/setup.sh, nginx_header_work).
 #
 # Needs wrk and nginx (Debian: apt-get install -y wrk nginx-light). Uses ports 18181-18184.
 set -euo pipefail
@@ -37,22 +37,9 @@ for tool in wrk nginx; do
 done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ -z "${RELAY_BIN:-}" ]; then
-  cargo build --release --locked -p kwit-relay >&2
-  RELAY_BIN="$CARGO_TARGET_DIR/release/kwit-relay"
-fi
-
-WORK="$(mktemp -d /tmp/kwit-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-# shellcheck source=proxy/bench/nginx.sh
-. proxy/bench/nginx.sh
+# shellcheck source=proxy/bench/setup.sh
+. proxy/bench/setup.sh
+bench_start bench
 bench_bodies
 upstream_conf
 proxy_conf "$WORK/proxy" "$NGINX_PORT" 0

@@ -1,7 +1,24 @@
-# Shared by run.sh and instructions.sh: the upstream (nginx serving 1 KB and 1 MB bodies
-# under /v2/bench/) and nginx set up as the relay's equivalent reverse proxy.
-# Needs WORK and UP_PORT set; NGINX_WORKERS replaces `worker_processes auto;`.
+# Shared by run.sh and instructions.sh: the relay binary, a scratch folder cleaned up on
+# exit, the upstream (nginx serving 1 KB and 1 MB bodies under /v2/bench/) and nginx set up
+# as the relay's equivalent reverse proxy. The nginx functions need UP_PORT set;
+# NGINX_WORKERS replaces `worker_processes auto;`.
 # shellcheck shell=bash
+
+bench_start() { # bench_start LABEL: sets RELAY_BIN (built unless given), WORK and PIDS
+  if [ -z "${RELAY_BIN:-}" ]; then
+    cargo build --release --locked -p kwit-relay >&2
+    RELAY_BIN="$CARGO_TARGET_DIR/release/kwit-relay"
+  fi
+  WORK="$(mktemp -d "/tmp/kwit-$1.XXXXXX")"
+  PIDS=()
+  trap bench_cleanup EXIT INT TERM
+}
+
+bench_cleanup() { # stops what was started (PIDS) and removes WORK
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
 
 bench_bodies() { # the same bodies for every path
   mkdir -p "$WORK/www/v2/bench" "$WORK/up"
