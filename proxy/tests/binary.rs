@@ -407,4 +407,6 @@ async fn the_rate_limit_is_per_peer_address() {
     assert_eq!(refused.status(), 429);
     assert_eq!(refused.headers()["retry-after"], "1");
     assert_eq!(second.get(&url).send().await.unwrap().status(), 200);
+    let (ok, output) = relay.finish(true);
+    assert!(ok, "relay exits cleanly on SIGTERM:\n{output}");
 }

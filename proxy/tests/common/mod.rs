@@ -237,10 +237,19 @@ pub async fn body_json(response: Response) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
 }
 
-/// A running relay process; its stdout+stderr are collected when it stops.
+/// A running relay process; its stdout+stderr are collected when it stops. Killed when
+/// dropped, so a test that fails half-way leaves no relay behind.
 pub struct RelayProcess {
     child: Child,
     pub addr: SocketAddr,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        // Already exited after `finish`: both calls just fail.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl RelayProcess {
