@@ -261,9 +261,8 @@ pub(crate) async fn forward(
         route: "/ksef",
         env: None,
     };
-    let sent = prepare(state, req, peer, &mut label);
-    let result = match sent {
-        Ok(sent) => send(state, sent).await,
+    let result = match prepare(state, req, peer, &mut label) {
+        Ok(outgoing) => send(state, outgoing).await,
         Err(err) => Err(err),
     };
     let response = match result {
