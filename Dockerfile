@@ -1,9 +1,12 @@
 # Kwit: the relay + the web app in one small image.
 #   docker build -t kwit .
-#   docker run --rm -p 8080:8080 kwit
-# Stage 1 builds the SPA with Trunk, stage 2 the static (musl) relay with the same
-# script the test suite runs (proxy/build-static.sh), stage 3 is `scratch` with only
-# the binary, the SPA and CA certificates, running as a non-root user.
+#   docker run --rm -p 127.0.0.1:8080:8080 kwit
+# Stage `spa` builds the SPA with Trunk, stage `relay` the static (musl) relay with the same
+# script the test suite runs (proxy/build-static.sh), stage `artefacts` gathers the two with CA
+# certificates, and the runtime stage (the last one, `scratch`) holds only those, running as a
+# non-root user. The runtime stage also builds on its own from local files: tests/container/run.sh
+# gives it an `artefacts` stage made from the host's static relay, dist/ and CA certificates
+# (nothing pulled), and runs the image with podman.
 
 ARG RUST_IMAGE=rust:1.95-bookworm
 
@@ -29,10 +32,17 @@ ENV CARGO_TARGET_DIR=/src/target
 RUN bash proxy/build-static.sh \
     && install -D -m 0755 target/x86_64-unknown-linux-musl/release/kwit-relay /out/kwit-relay
 
-FROM scratch
-COPY --from=relay /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+# The runtime stage's three inputs, at the paths it copies them from.
+FROM scratch AS artefacts
+COPY --from=relay /etc/ssl/certs/ca-certificates.crt /ca-certificates.crt
 COPY --from=relay /out/kwit-relay /kwit-relay
-COPY --from=spa /src/dist /app/dist
+COPY --from=spa /src/dist /dist
+
+# --- runtime: from here to the end builds on its own after any `artefacts` stage ---
+FROM scratch
+COPY --from=artefacts /ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=artefacts /kwit-relay /kwit-relay
+COPY --from=artefacts /dist /app/dist
 ENV KWIT_LISTEN=0.0.0.0:8080 \
     KWIT_SPA_DIR=/app/dist \
     KWIT_LOG_FORMAT=json \
