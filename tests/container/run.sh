@@ -19,7 +19,7 @@ echo "==> tests/container/run.sh: the relay image, built from local files and ru
 
 skip() { echo "  SKIP  container test: $*"; exit 0; }
 command -v podman >/dev/null || skip "podman is not installed (apt-get install podman runc)"
-command -v runc >/dev/null || skip "runc is not installed (apt-get install runc; crun fails on some hosts' cgroups)"
+{ command -v runc || [ -x /usr/sbin/runc ]; } >/dev/null || skip "runc is not installed (apt-get install runc; crun fails on some hosts' cgroups)"
 [ -s "$CA" ] || skip "no CA certificates at $CA (apt-get install ca-certificates)"
 [ -x "$RELAY" ] && [ -f "$DIST/index.html" ] && [ -x "$SIM" ] || { echo "missing $RELAY, $DIST/index.html or $SIM" >&2; exit 1; }
 
