@@ -78,7 +78,7 @@ fake_pkg() { # fake_pkg M PACKAGE — what `apt-get install PACKAGE` puts on the
 # The non-Debian things ./kwit installs, by the name a test uses for them.
 fake_tool() { # fake_tool M NAME
   local M="$1" B="$1/home/.cargo/bin" wb
-  wb="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$M/repo/Cargo.lock")"
+  wb="$(grep -A1 '^name = "wasm-bindgen"$' "$M/repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')"
   case "$2" in
     target:*) echo "${2#target:}" >>"$M/targets" ;;
     trunk) fake_cmd "$B/trunk" "trunk 0.21.14" ;;

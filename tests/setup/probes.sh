@@ -70,6 +70,11 @@ expect_log() { # expect_log M WHAT LINE... — the log holds exactly these lines
 
 echo "==> tests/setup/probes.sh: ./kwit's set-up on fake machines"
 
+# The wasm-bindgen-cli version ./kwit installs is the one Cargo.toml pins.
+pin="$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$REPO/Cargo.toml")"
+got="$(bash -c 'source "$1"; wasm_bindgen_version' _ "$REPO/kwit")"
+[ -n "$pin" ] && [ "$got" = "$pin" ] && ok || bad "wasm_bindgen_version says '$got', Cargo.toml pins '$pin'"
+
 # 1. A machine with only Rust gets everything; the second run installs nothing.
 all=()
 for item in "${PKGS[@]}" "${TOOLS[@]}"; do all+=("$(action "$item")"); done
