@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=x86_64-unknown-linux-musl
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/kt-relay}"
+# The same build cache as ./kwit (target/, or /var/tmp/kwit-ci-target with CI=true), so the
+# binary ./kwit test built is the one the benchmark and the container use, not built again.
+if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  if [ "${CI:-}" = "true" ]; then export CARGO_TARGET_DIR=/var/tmp/kwit-ci-target; else export CARGO_TARGET_DIR="$PWD/target"; fi
+fi
 # aws-lc-sys (rustls' crypto) compiles C: use the musl C compiler for it. Linking stays
 # with rustc's self-contained musl objects (crt-static), which gives a static-pie binary.
 export CC_x86_64_unknown_linux_musl="${CC_x86_64_unknown_linux_musl:-musl-gcc}"
