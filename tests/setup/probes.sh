@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Probe-by-probe test of ./kwit's set-up (part of ./kwit test; a few seconds, no network):
+# Probe-by-probe test of ./kwit's set-up (part of ./kwit test; no build, no network):
 # ./kwit is sourced on fake machines (tests/setup/fakes.sh: a fake root with Debian 12's file
 # layout, a fake $HOME and PATH, apt-get/cargo/rustup/npm that only record what they are asked
 # to install) and must install exactly what is missing:
@@ -138,10 +138,12 @@ on "$M" 'have_libclang && echo yes || echo no' LIBCLANG_PATH="$M/nowhere" || tru
 on "$M" 'have_libclang && echo yes || echo no' LIBCLANG_PATH="$M/root/usr/lib/llvm-14/lib" || true
 [ "$(cat "$M/out")" = yes ] && ok || bad "LIBCLANG_PATH set to llvm-14/lib: probe says missing"
 M="$(machine libclang-ld-path libclang-dev)"
-fake_pkg "$M" libclang-common-14-dev
-mkdir -p "$M/opt/llvm/lib" && : >"$M/opt/llvm/lib/libclang.so"
+mkdir -p "$M/opt/llvm/lib/clang/18/include" && : >"$M/opt/llvm/lib/libclang.so"
 on "$M" 'have_libclang && echo yes || echo no' LD_LIBRARY_PATH="$M/opt/llvm/lib" || true
-[ "$(cat "$M/out")" = yes ] && ok || bad "libclang.so in LD_LIBRARY_PATH: probe says missing"
+[ "$(cat "$M/out")" = no ] && ok || bad "libclang.so in LD_LIBRARY_PATH without clang's headers: probe says present"
+: >"$M/opt/llvm/lib/clang/18/include/stddef.h"
+on "$M" 'have_libclang && echo yes || echo no' LD_LIBRARY_PATH="$M/opt/llvm/lib" || true
+[ "$(cat "$M/out")" = yes ] && ok || bad "libclang.so with its headers in LD_LIBRARY_PATH: probe says missing"
 
 # A user's PATH has no /usr/sbin, where Debian puts runc (podman finds it there itself).
 M="$(machine user-path)"
