@@ -98,7 +98,7 @@ for want in "x-content-type-options: nosniff" "x-frame-options: DENY" "referrer-
   "cross-origin-opener-policy: same-origin" "cache-control: no-store"; do
   [ "$(hdr "${want%%:*}")" = "${want#*: }" ] || bad "header ${want%%:*} is '$(hdr "${want%%:*}")', expected '${want#*: }'"
 done
-wasm="$(cd "$DIST" && ls ./*_bg.wasm | head -n 1)"
+wasm="$(cd "$DIST" && ls ./kwit-web-*_bg.wasm | head -n 1)"  # the app, named with its hash
 curl -fsS -D "$T/hw" -o "$T/app.wasm" "$base/${wasm#./}" || bad "GET $wasm failed"
 cmp -s "$T/app.wasm" "$DIST/$wasm" && grep -qi '^content-type: application/wasm' "$T/hw" \
   && grep -qi '^cache-control: public, max-age=31536000, immutable' "$T/hw" \
