@@ -1139,7 +1139,8 @@ async fn certificate_limits_revoke_and_shortened_validity() {
     );
     let (status, _) = xades_login(&sim, &signed).await;
     assert_eq!(status["status"]["code"], 200, "{status}");
-    let past = (time::OffsetDateTime::now_utc() - time::Duration::seconds(1))
+    // "Now" (not earlier than the certificate's validFrom, which was a moment ago).
+    let past = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let put = |serial: &str, valid_to: &str| {
@@ -1156,6 +1157,7 @@ async fn certificate_limits_revoke_and_shortened_validity() {
     assert_eq!(r.status(), 400);
     let r = put(&serials[1], &past).await.unwrap();
     assert_eq!(r.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let r = post(
         &sim,
         "/certificates/query",
