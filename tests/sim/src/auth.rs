@@ -254,6 +254,9 @@ pub struct ChallengeRecord {
 pub struct AuthStore {
     pub challenges: HashMap<String, ChallengeRecord>,
     pub operations: HashMap<String, AuthOperation>,
+    /// `authorizationPolicy.allowedIps` of a login, by auth reference (policy.rs).
+    #[serde(default)]
+    pub policies: HashMap<String, crate::policy::AllowedIps>,
 }
 
 impl AuthStore {
@@ -422,12 +425,33 @@ impl FromRequestParts<AppState> for Auth {
             .operations
             .get(&claims.arn)
             .ok_or_else(|| ApiError::Unauthorized("Nieznana sesja uwierzytelnienia.".into()))?;
+        // A revoked auth session (DELETE /auth/sessions/...) ends its access tokens too.
+        if op.revoked {
+            return Err(ApiError::Unauthorized(
+                "Sesja uwierzytelnienia została unieważniona.".into(),
+            ));
+        }
+        if let Some(policy) = st.auth.policies.get(&claims.arn) {
+            let ip = peer_ip(parts);
+            if !policy.allows(ip) {
+                return Err(crate::policy::ip_not_allowed(ip));
+            }
+        }
+        let context = ContextId {
+            kind: claims.cit.unwrap_or_default(),
+            value: claims.civ.unwrap_or_default(),
+        };
+        // Grants are checked on every request: a revoked grant stops its holder at once.
+        let permissions = crate::permissions::current_permissions(
+            &st,
+            &context,
+            &op.subject,
+            &claims.per,
+            util::now(),
+        );
         Ok(Auth {
-            context: ContextId {
-                kind: claims.cit.unwrap_or_default(),
-                value: claims.civ.unwrap_or_default(),
-            },
-            permissions: claims.per,
+            context,
+            permissions,
             auth_reference: claims.arn,
             method: op.method,
             subject: op.subject.clone(),
@@ -435,6 +459,15 @@ impl FromRequestParts<AppState> for Auth {
             auth_document_hash: op.auth_document_hash.clone(),
         })
     }
+}
+
+/// The TCP peer address of a request (`127.0.0.1` without connect info).
+pub fn peer_ip(parts: &Parts) -> std::net::IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
 }
 
 /// The TCP peer address; `127.0.0.1` when the router runs without connect info (oneshot tests).
@@ -486,7 +519,6 @@ struct KsefTokenRequest {
     #[serde(default)]
     public_key_id: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
     authorization_policy: Option<Value>,
 }
 
@@ -497,6 +529,7 @@ async fn ksef_token(
 ) -> Result<Response, ApiError> {
     let req = body.0;
     req.context_identifier.validate()?;
+    let policy = crate::policy::AllowedIps::from_json(req.authorization_policy.as_ref())?;
     let ciphertext = util::b64_decode(&req.encrypted_token)
         .ok_or_else(|| ApiError::validation("Pole encryptedToken nie jest poprawnym Base64."))?;
     if let Some(id) = &req.public_key_id
@@ -589,15 +622,68 @@ async fn ksef_token(
         auth_document_hash: None,
         cert_fingerprint: None,
     };
+    if let Some(policy) = policy {
+        st.auth.policies.insert(op.reference_number.clone(), policy);
+    }
     Ok(start_operation(&state, &mut st, op))
+}
+
+/// What the login may do in its context: a blocked context ends with 480; someone who is
+/// not the context's owner needs grants there (permissions.rs) — a token keeps only the
+/// permissions its author still holds, a certificate gets what was granted to its subject.
+fn apply_access(st: &crate::state::SimState, op: &mut AuthOperation) {
+    if st.testdata.is_blocked(&op.context) {
+        op.outcome = AuthOutcome::failed(
+            480,
+            "Uwierzytelnienie zablokowane",
+            "Podejrzenie incydentu bezpieczeństwa. Skontaktuj się z Ministerstwem Finansów przez formularz zgłoszeniowy.",
+        );
+        op.permissions.clear();
+        return;
+    }
+    if crate::permissions::is_owner(st, &op.context, &op.subject) {
+        return;
+    }
+    let now = util::now();
+    match op.method {
+        AuthMethod::Token if op.outcome.code == 200 => {
+            op.permissions = crate::permissions::current_permissions(
+                st,
+                &op.context,
+                &op.subject,
+                &op.permissions,
+                now,
+            );
+            if op.permissions.is_empty() {
+                op.outcome = AuthOutcome::failed(
+                    415,
+                    "Uwierzytelnianie zakończone niepowodzeniem z powodu braku przypisanych uprawnień",
+                    &format!(
+                        "Autor tokena {} nie ma już uprawnień w kontekście {}.",
+                        op.subject.value, op.context.value
+                    ),
+                );
+            }
+        }
+        AuthMethod::Token => {}
+        _ if op.outcome.code == 415 => {
+            let granted = crate::permissions::effective(st, &op.context, &op.subject, now);
+            if !granted.is_empty() {
+                op.permissions = granted;
+                op.outcome = AuthOutcome::success();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Stores a new auth operation and answers `202 AuthenticationInitResponse`.
 pub fn start_operation(
     state: &AppState,
     st: &mut crate::state::SimState,
-    op: AuthOperation,
+    mut op: AuthOperation,
 ) -> Response {
+    apply_access(st, &mut op);
     let token = issue(
         state,
         "OperationToken",
@@ -613,6 +699,9 @@ pub fn start_operation(
 fn status_json(op: &AuthOperation, now: OffsetDateTime) -> Value {
     let status = if now < op.ready_at {
         json!({"code": 100, "description": "Uwierzytelnianie w toku"})
+    } else if op.revoked {
+        json!({"code": 425, "description": "Uwierzytelnienie unieważnione",
+            "details": ["Uwierzytelnienie i powiązane refresh tokeny zostały unieważnione przez użytkownika"]})
     } else {
         let mut s = json!({"code": op.outcome.code, "description": op.outcome.description});
         if !op.outcome.details.is_empty() {
@@ -691,15 +780,33 @@ async fn redeem(
             vec!["Tokeny zostały już pobrane.".into()],
         ));
     }
-    if now < op.ready_at || op.outcome.code != 200 {
+    if now < op.ready_at || op.outcome.code != 200 || op.revoked {
+        let code = if op.revoked { 425 } else { op.outcome.code };
         return Err(ApiError::bad(
             21301,
             "Brak autoryzacji.",
-            vec!["Status uwierzytelniania nie pozwala na pobranie tokenów.".into()],
+            vec![format!(
+                "Status uwierzytelniania ({code}) nie pozwala na pobranie tokenów."
+            )],
         ));
     }
-    op.redeemed = true;
     let op = op.clone();
+    // The KSeF token may have been revoked between the login and the redeem.
+    if let Some(reference) = &op.ksef_token_ref
+        && !st
+            .tokens
+            .get(reference)
+            .is_some_and(|t| t.status(now) == TokenStatus::Active)
+    {
+        return Err(ApiError::bad(
+            21301,
+            "Brak autoryzacji.",
+            vec!["Token KSeF został unieważniony.".into()],
+        ));
+    }
+    if let Some(o) = st.auth.operations.get_mut(&claims.arn) {
+        o.redeemed = true;
+    }
     let access = issue(&state, "ContextToken", &op, state.config.access_token_ttl);
     let refresh = issue(&state, "RefreshToken", &op, state.config.refresh_token_ttl);
     if let Some(o) = st.auth.operations.get_mut(&claims.arn) {
@@ -745,8 +852,8 @@ async fn refresh(
             vec!["Token KSeF został unieważniony.".into()],
         ));
     }
-    // Fresh permissions: the token's current ones (token logins don't change; certificates keep Owner).
-    let op = {
+    // Fresh permissions: what the subject holds in the context now (grants may have changed).
+    let mut op = {
         let o = st
             .auth
             .operations
@@ -755,6 +862,13 @@ async fn refresh(
         o.last_refresh = Some(now);
         o.clone()
     };
+    op.permissions = crate::permissions::current_permissions(
+        &st,
+        &op.context,
+        &op.subject,
+        &op.permissions,
+        now,
+    );
     let access = issue(&state, "ContextToken", &op, state.config.access_token_ttl);
     Ok(Json(json!({"accessToken": token_info(access)})))
 }

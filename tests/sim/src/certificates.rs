@@ -26,7 +26,7 @@ use crate::state::AppState;
 use crate::util;
 
 /// Per-subject limits (`GET /certificates/limits`, `GET /limits/subject`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct CertificateLimits {
     pub max_enrollments: u32,
     pub max_certificates: u32,
@@ -68,19 +68,47 @@ pub struct Enrollment {
 pub struct CertificateStore {
     pub issued: HashMap<String, IssuedCertificate>,
     pub enrollments: HashMap<String, Enrollment>,
+    /// Limits set for this simulator (`/testdata/limits/subject/certificate`); `None` = [`LIMITS`].
+    #[serde(default)]
+    pub limits: Option<CertificateLimits>,
 }
 
-fn signature_login_required(auth: &Auth) -> Result<(), ApiError> {
-    if auth.method.is_certificate() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden {
-            reason_code: "auth-method-not-allowed",
-            detail: "Operacje na certyfikatach KSeF wymagają uwierzytelnienia podpisem (XAdES); token KSeF nie wystarcza.".into(),
-            required_any_of: vec![],
-            present: auth.permissions.iter().map(|p| p.name().to_string()).collect(),
-        })
+impl CertificateStore {
+    /// The limits in force: the ones set through `/testdata`, else [`LIMITS`].
+    pub fn limits(&self) -> CertificateLimits {
+        self.limits.unwrap_or(LIMITS)
     }
+    /// Certificates of `owner` that count against the limit (not revoked, not expired).
+    pub fn active_count(&self, owner: &str, now: OffsetDateTime) -> u32 {
+        self.issued
+            .values()
+            .filter(|c| c.owner == owner && !c.revoked && now <= c.valid_to)
+            .count() as u32
+    }
+    pub fn enrollment_count(&self, owner: &str) -> u32 {
+        self.enrollments
+            .values()
+            .filter(|e| e.owner == owner)
+            .count() as u32
+    }
+}
+
+/// Enrollment needs a signature (XAdES) login: a token login gets `code` (25001 for the
+/// enrollment data, 25002 for the enrollment — both `400`, open-api).
+fn signature_login_required(auth: &Auth, code: u32) -> Result<(), ApiError> {
+    if auth.method.is_certificate() {
+        return Ok(());
+    }
+    let description = if code == 25001 {
+        "Brak możliwości pobrania danych do CSR dla wykorzystanego sposobu uwierzytelnienia."
+    } else {
+        "Brak możliwości złożenia wniosku certyfikacyjnego dla wykorzystanego sposobu uwierzytelnienia."
+    };
+    Err(ApiError::bad(
+        code,
+        description,
+        vec!["Zaloguj się podpisem (XAdES) lub certyfikatem KSeF; token KSeF nie wystarcza. / Log in with a signature or KSeF certificate; a KSeF token is not enough.".into()],
+    ))
 }
 
 fn owned<'a>(
@@ -95,21 +123,17 @@ fn owned<'a>(
 /// `GET /certificates/limits`.
 async fn limits(State(state): State<AppState>, auth: Auth) -> Json<Value> {
     let st = state.lock();
-    let active = owned(&st.certificates, &auth)
-        .filter(|c| !c.revoked)
-        .count() as u32;
-    let enrolled = st
+    let limits = st.certificates.limits();
+    let active = st
         .certificates
-        .enrollments
-        .values()
-        .filter(|e| e.owner == auth.subject.value)
-        .count() as u32;
-    let cert_left = LIMITS.max_certificates.saturating_sub(active);
-    let enr_left = LIMITS.max_enrollments.saturating_sub(enrolled);
+        .active_count(&auth.subject.value, util::now());
+    let enrolled = st.certificates.enrollment_count(&auth.subject.value);
+    let cert_left = limits.max_certificates.saturating_sub(active);
+    let enr_left = limits.max_enrollments.saturating_sub(enrolled);
     Json(json!({
         "canRequest": cert_left > 0 && enr_left > 0 && auth.method.is_certificate(),
-        "enrollment": {"limit": LIMITS.max_enrollments, "remaining": enr_left},
-        "certificate": {"limit": LIMITS.max_certificates, "remaining": cert_left},
+        "enrollment": {"limit": limits.max_enrollments, "remaining": enr_left},
+        "certificate": {"limit": limits.max_certificates, "remaining": cert_left},
     }))
 }
 
@@ -126,7 +150,7 @@ fn enrollment_data(auth: &Auth) -> Value {
 
 /// `GET /certificates/enrollments/data`.
 async fn data(auth: Auth) -> Result<Json<Value>, ApiError> {
-    signature_login_required(&auth)?;
+    signature_login_required(&auth, 25001)?;
     Ok(Json(enrollment_data(&auth)))
 }
 
@@ -370,8 +394,33 @@ async fn enroll(
     auth: Auth,
     body: JsonBody<EnrollRequest>,
 ) -> Result<Response, ApiError> {
-    signature_login_required(&auth)?;
+    signature_login_required(&auth, 25002)?;
     let req = body.0;
+    {
+        let st = state.lock();
+        let limits = st.certificates.limits();
+        let owner = &auth.subject.value;
+        if st.certificates.enrollment_count(owner) >= limits.max_enrollments {
+            return Err(cert_error(
+                25006,
+                "Osiągnięto limit możliwych do złożenia wniosków certyfikacyjnych.",
+                format!(
+                    "Limit wniosków: {}. / Enrollment limit reached.",
+                    limits.max_enrollments
+                ),
+            ));
+        }
+        if st.certificates.active_count(owner, util::now()) >= limits.max_certificates {
+            return Err(cert_error(
+                25007,
+                "Osiągnięto limit dopuszczalnej liczby posiadanych certyfikatów.",
+                format!(
+                    "Limit aktywnych certyfikatów: {}; unieważnij nieużywany certyfikat. / Active certificate limit reached; revoke one you no longer use.",
+                    limits.max_certificates
+                ),
+            ));
+        }
+    }
     let kind = match req.certificate_type.as_str() {
         "Authentication" => CertKind::Authentication,
         "Offline" => CertKind::Offline,
@@ -607,6 +656,7 @@ async fn revoke(
     auth: Auth,
     Path(serial): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let now = util::now();
     let mut st = state.lock();
     let c = st
         .certificates
@@ -615,17 +665,74 @@ async fn revoke(
         .filter(|c| c.owner == auth.subject.value)
         .ok_or_else(|| {
             cert_error(
-                25001,
-                "Certyfikat nie istnieje.",
+                25008,
+                "Certyfikat o podanym numerze seryjnym nie istnieje.",
                 format!("Certyfikat {serial} nie został znaleziony."),
             )
         })?;
+    if status_of(c, now) != "Active" {
+        return Err(cert_error(
+            25009,
+            "Nie można odwołać wskazanego certyfikatu, ponieważ jest już odwołany, zablokowany lub nieważny.",
+            format!("Certyfikat {serial} ma status {}.", status_of(c, now)),
+        ));
+    }
     c.revoked = true;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidityChange {
+    valid_to: String,
+}
+
+/// `PUT /testdata/certificates/{serialNumber}` (KSeF 2.7, `api-changelog.md`; not in the
+/// vendored 2.6.0 spec): shortens a KSeF certificate's `validTo` so expiry can be tested.
+/// Body `{"validTo": "<RFC 3339>"}` → 200; a later date than the current one is 21405.
+async fn testdata_validity(
+    State(state): State<AppState>,
+    Path(serial): Path<String>,
+    JsonBody(req): JsonBody<ValidityChange>,
+) -> Result<StatusCode, ApiError> {
+    let valid_to = OffsetDateTime::parse(
+        &req.valid_to,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| ApiError::validation("validTo musi być datą i czasem ISO 8601 (RFC 3339)."))?;
+    let mut st = state.lock();
+    let c = st
+        .certificates
+        .issued
+        .get_mut(&serial.to_ascii_uppercase())
+        .ok_or_else(|| {
+            cert_error(
+                25008,
+                "Certyfikat o podanym numerze seryjnym nie istnieje.",
+                format!("Certyfikat {serial} nie został znaleziony."),
+            )
+        })?;
+    if valid_to > c.valid_to {
+        return Err(ApiError::validation(format!(
+            "validTo można tylko skrócić (obecnie {}). / validTo can only be shortened.",
+            util::rfc3339(c.valid_to)
+        )));
+    }
+    if valid_to < c.valid_from {
+        return Err(ApiError::validation(
+            "validTo nie może być wcześniejsze niż validFrom. / validTo before validFrom.",
+        ));
+    }
+    c.valid_to = valid_to;
+    Ok(StatusCode::OK)
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/testdata/certificates/{serialNumber}",
+            axum::routing::put(testdata_validity),
+        )
         .route("/certificates/limits", get(limits))
         .route("/certificates/enrollments/data", get(data))
         .route("/certificates/enrollments", post(enroll))

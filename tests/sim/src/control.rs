@@ -239,6 +239,10 @@ struct MintTokenRequest {
     permissions: Option<Vec<Permission>>,
     #[serde(default)]
     description: Option<String>,
+    /// Context of the token when it is not `nip`'s own (a grantee's token, e.g. an
+    /// accounting office's NIP working for a client): it logs in only with a grant there.
+    #[serde(default)]
+    context_nip: Option<String>,
 }
 
 /// Creates an Active KSeF token for `nip` as if its owner had generated it.
@@ -276,14 +280,24 @@ async fn mint(
             Permission::Introspection,
         ]
     });
-    let (reference, token) = mint_token(
-        &state,
-        &req.nip,
-        permissions,
-        req.description
-            .as_deref()
-            .unwrap_or("Token z API sterującego symulatora"),
-    );
+    let description = req
+        .description
+        .as_deref()
+        .unwrap_or("Token z API sterującego symulatora");
+    let (reference, token) = match &req.context_nip {
+        None => mint_token(&state, &req.nip, permissions, description),
+        Some(context) if crate::auth::nip_format_ok(context) => state.lock().tokens.create(
+            SubjectId {
+                kind: "Nip".into(),
+                value: req.nip.clone(),
+            },
+            ContextId::nip(context),
+            description.into(),
+            permissions,
+            Duration::ZERO,
+        ),
+        Some(_) => return Err(ApiError::validation("Nieprawidłowy contextNip.")),
+    };
     Ok((
         StatusCode::CREATED,
         Json(json!({"referenceNumber": reference, "token": token})),

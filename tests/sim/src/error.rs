@@ -32,6 +32,14 @@ pub enum ApiError {
         required_any_of: Vec<String>,
         present: Vec<String>,
     },
+    /// `403` with a `reasonCode` whose `security` object is not the permission lists
+    /// (`ip-not-allowed` → `clientIp`, `auth-method-not-allowed`, ...).
+    #[error("forbidden: {reason_code}")]
+    ForbiddenWith {
+        reason_code: &'static str,
+        detail: String,
+        security: Value,
+    },
     /// `404` — no such path (rare: KSeF uses 400 + code for unknown resources).
     #[error("not found")]
     NotFound,
@@ -94,7 +102,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::ForbiddenWith { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Gone => StatusCode::GONE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -155,6 +163,16 @@ impl ApiError {
                 json!({"title":"Forbidden","status":403,"instance":path,"detail":detail,
                     "reasonCode":reason_code,
                     "security":{"requiredAnyOfPermissions":required_any_of,"presentPermissions":present},
+                    "timestamp":now,"traceId":trace_id}),
+                true,
+            ),
+            ApiError::ForbiddenWith {
+                reason_code,
+                detail,
+                security,
+            } => (
+                json!({"title":"Forbidden","status":403,"instance":path,"detail":detail,
+                    "reasonCode":reason_code,"security":security,
                     "timestamp":now,"traceId":trace_id}),
                 true,
             ),

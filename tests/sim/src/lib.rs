@@ -2,6 +2,7 @@
 //! crypto and in-memory state. See `ARCHITECTURE.md` for how the modules fit together.
 
 pub mod auth;
+pub mod batch;
 pub mod certificates;
 pub mod config;
 pub mod control;
@@ -13,11 +14,14 @@ pub mod jwt;
 pub mod keys;
 pub mod ksef_number;
 pub mod limits;
+pub mod permissions;
 pub mod persist;
+pub mod policy;
 pub mod query;
 pub mod server;
 pub mod sessions;
 pub mod state;
+pub mod testdata;
 pub mod tokens;
 pub mod upo;
 pub mod util;

@@ -84,6 +84,8 @@ struct SnapshotOut<'a> {
     tokens: &'a TokenStore,
     certificates: &'a CertificateStore,
     invoices: &'a InvoiceStore,
+    permissions: &'a crate::permissions::PermissionStore,
+    testdata: &'a crate::testdata::TestDataStore,
 }
 
 #[derive(Deserialize)]
@@ -98,6 +100,11 @@ struct SnapshotIn {
     tokens: TokenStore,
     certificates: CertificateStore,
     invoices: InvoiceStore,
+    /// Absent in files written before permissions existed.
+    #[serde(default)]
+    permissions: crate::permissions::PermissionStore,
+    #[serde(default)]
+    testdata: crate::testdata::TestDataStore,
 }
 
 /// A state file read at start, before the simulator's state exists.
@@ -167,6 +174,8 @@ pub fn restore(state: &mut AppState, loaded: Loaded) {
     st.auth = s.auth;
     st.tokens = s.tokens;
     st.certificates = s.certificates;
+    st.permissions = s.permissions;
+    st.testdata = s.testdata;
     let mut invoices = s.invoices;
     // Derived data is not in the file: rejection texts, the KSeF-number index, duplicates.
     for session in invoices.sessions.values_mut() {
@@ -207,6 +216,8 @@ pub fn save(state: &AppState, path: &Path) -> std::io::Result<()> {
             tokens: &st.tokens,
             certificates: &st.certificates,
             invoices: &st.invoices,
+            permissions: &st.permissions,
+            testdata: &st.testdata,
         })
         .map_err(std::io::Error::other)?
     };

@@ -102,6 +102,9 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::certificates::routes())
         .merge(crate::sessions::routes())
         .merge(crate::invoices::routes())
+        .merge(crate::permissions::routes())
+        .merge(crate::testdata::routes())
+        .merge(crate::batch::routes())
 }
 
 /// `/storage/...` routes (UPO, export parts): no auth, no rate limits.
@@ -109,6 +112,7 @@ fn storage_routes() -> Router<AppState> {
     Router::new()
         .merge(crate::sessions::storage_routes())
         .merge(crate::invoices::storage_routes())
+        .merge(crate::batch::storage_routes())
 }
 
 /// The complete router for `state`.
@@ -127,6 +131,7 @@ pub fn app(state: AppState) -> Router {
         .merge(storage)
         .merge(control::routes())
         .merge(crate::invoices::control_routes())
+        .merge(crate::testdata::control_routes())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), mark_dirty))
         .layer(middleware::from_fn(render_errors))

@@ -97,6 +97,9 @@ pub struct OnlineSession {
     pub invoices: Vec<SessionInvoice>,
     /// Reference numbers of the session UPO pages, made when the session is processed.
     pub upo_pages: Vec<String>,
+    /// Set for batch sessions (batch.rs): their package state and status table.
+    #[serde(default)]
+    pub batch: Option<crate::batch::BatchProgress>,
 }
 
 /// One invoice sent in a session.
@@ -203,8 +206,48 @@ impl OnlineSession {
         (self.invoices.len(), ok, failed)
     }
 
+    /// Batch session status table (open-api `SessionStatusResponse`, "Sesja wsadowa").
+    fn batch_status(
+        &self,
+        b: &crate::batch::BatchProgress,
+        now: OffsetDateTime,
+    ) -> (u16, &'static str, Option<Vec<String>>) {
+        if let Some((code, _, detail)) = &b.failure {
+            let description = crate::batch::failure_description(*code);
+            return (*code, description, detail.clone().map(|d| vec![d]));
+        }
+        if self.closed.is_none() {
+            if now > b.upload_deadline {
+                return (
+                    440,
+                    "Sesja anulowana",
+                    Some(vec!["Przekroczono czas wysyłki".into()]),
+                );
+            }
+            return (100, "Sesja wsadowa rozpoczęta", None);
+        }
+        if !b.processed || !self.all_final(now) {
+            return (150, "Trwa przetwarzanie", None);
+        }
+        if self.invoices.is_empty() {
+            return (
+                440,
+                "Sesja anulowana",
+                Some(vec!["Nie przesłano faktur".into()]),
+            );
+        }
+        let (_, ok, _) = self.counts(now);
+        if ok == 0 {
+            return (445, "Błąd weryfikacji, brak poprawnych faktur", None);
+        }
+        (200, "Sesja wsadowa przetworzona pomyślnie", None)
+    }
+
     /// `(code, description, details)` of the session status table.
     fn status(&self, now: OffsetDateTime) -> (u16, &'static str, Option<Vec<String>>) {
+        if let Some(b) = &self.batch {
+            return self.batch_status(b, now);
+        }
         // A session past `validUntil` is closed automatically (ksef-guide §4.2).
         let closed = self
             .closed
@@ -437,6 +480,7 @@ async fn open(
         closed: None,
         invoices: Vec::new(),
         upo_pages: Vec::new(),
+        batch: None,
     };
     state
         .lock()
@@ -450,7 +494,7 @@ async fn open(
         .into_response())
 }
 
-fn upo_context_kind(kind: &str) -> &'static str {
+pub(crate) fn upo_context_kind(kind: &str) -> &'static str {
     match kind {
         "InternalId" => "IdWewnetrzny",
         "NipVatUe" => "IdZlozonyVatUE",
@@ -472,7 +516,7 @@ struct SendRequest {
     hash_of_corrected_invoice: Option<String>,
 }
 
-fn no_session(reference: &str) -> ApiError {
+pub(crate) fn no_session(reference: &str) -> ApiError {
     ApiError::bad(
         21173,
         "Brak sesji o wskazanym numerze referencyjnym.",
@@ -496,7 +540,7 @@ async fn send(
             .invoices
             .sessions
             .get(&reference)
-            .filter(|s| s.context_nip == auth.context.value)
+            .filter(|s| s.context_nip == auth.context.value && s.batch.is_none())
             .ok_or_else(|| no_session(&reference))?;
         if s.closed.is_some() || util::now() > s.valid_until {
             return Err(ApiError::bad(
@@ -574,8 +618,41 @@ async fn send(
             ));
         }
     }
+    let invoice_ref = record_invoice(
+        &state,
+        &reference,
+        &context_nip,
+        plain,
+        req.invoice_hash,
+        req.offline_mode,
+        req.hash_of_corrected_invoice,
+        attachments_allowed,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"referenceNumber": invoice_ref})),
+    )
+        .into_response())
+}
+
+/// Verifies one decrypted invoice (FA(3) rules, duplicates) and records its outcome in the
+/// session `reference`: the online `send` and the batch processing (batch.rs) share it.
+/// `plain = None` means the invoice could not be decrypted (status 435). Returns the
+/// invoice's reference number.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_invoice(
+    state: &AppState,
+    reference: &str,
+    context_nip: &str,
+    plain: Option<Vec<u8>>,
+    invoice_hash: String,
+    offline_mode: bool,
+    hash_of_corrected_invoice: Option<String>,
+    attachments_allowed: bool,
+) -> Result<String, ApiError> {
     let now = util::now();
-    let delay = time::Duration::try_from(processing_delay(&state)).unwrap_or(time::Duration::ZERO);
+    let delay = time::Duration::try_from(processing_delay(state)).unwrap_or(time::Duration::ZERO);
     // FA(3) validation compiles the XSD once per thread: keep it off the async workers.
     // The calendar day in Poland (CET; close enough for "P_1 not in the future").
     let today = now
@@ -587,7 +664,7 @@ async fn send(
             vec!["Nie udało się odszyfrować faktury kluczem sesji. / The invoice could not be decrypted with the session key.".into()],
         )),
         Some(xml) => {
-            let nip = context_nip.clone();
+            let nip = context_nip.to_string();
             tokio::task::spawn_blocking(move || fa3check::verify(&xml, &nip, today, attachments_allowed))
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -622,7 +699,7 @@ async fn send(
                 let accepted_day = acquisition.date();
                 // Automatic offline: P_1 earlier than the acceptance day
                 // (ksef-docs offline/automatyczne-okreslanie-trybu-offline.md).
-                let mode = if req.offline_mode || facts.issue_date().is_some_and(|d| d < today) {
+                let mode = if offline_mode || facts.issue_date().is_some_and(|d| d < today) {
                     "Offline"
                 } else {
                     "Online"
@@ -631,17 +708,17 @@ async fn send(
                 let record = InvoiceRecord {
                     ksef_number: ksef_number.clone(),
                     facts: facts.clone(),
-                    invoice_hash: req.invoice_hash.clone(),
+                    invoice_hash: invoice_hash.clone(),
                     invoicing_date: now,
                     acquisition_date: acquisition,
                     permanent_storage_date: acquisition + time::Duration::milliseconds(1),
                     invoicing_mode: mode.into(),
-                    hash_of_corrected_invoice: req.hash_of_corrected_invoice.clone(),
-                    session_reference: reference.clone(),
+                    hash_of_corrected_invoice: hash_of_corrected_invoice.clone(),
+                    session_reference: reference.to_string(),
                     xml: Arc::new(plain.clone().unwrap_or_default()),
                 };
                 store.insert(record);
-                if let Some(original) = &req.hash_of_corrected_invoice {
+                if let Some(original) = &hash_of_corrected_invoice {
                     store.corrected.insert(original.clone());
                 }
                 Ok(Accepted {
@@ -657,24 +734,20 @@ async fn send(
     };
     let session = store
         .sessions
-        .get_mut(&reference)
-        .ok_or_else(|| no_session(&reference))?;
+        .get_mut(reference)
+        .ok_or_else(|| no_session(reference))?;
     session.updated = now;
     let ordinal = session.invoices.len() + 1;
     session.invoices.push(SessionInvoice {
         ordinal,
         reference: invoice_ref.clone(),
-        invoice_hash: req.invoice_hash,
+        invoice_hash,
         invoice_number,
         invoicing_date: now,
         ready_at: now + delay,
         outcome,
     });
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({"referenceNumber": invoice_ref})),
-    )
-        .into_response())
+    Ok(invoice_ref)
 }
 
 /// Technical correction rules (ksef-guide §11): the original must be an offline invoice of
@@ -733,7 +806,7 @@ async fn close(
         .invoices
         .sessions
         .get_mut(&reference)
-        .filter(|s| s.context_nip == auth.context.value)
+        .filter(|s| s.context_nip == auth.context.value && s.batch.is_none())
         .ok_or_else(|| no_session(&reference))?;
     if s.closed.is_some() {
         return Err(ApiError::bad(
@@ -1084,8 +1157,11 @@ async fn list_sessions(
     let see_all = auth.has(Permission::Introspection);
     let mut st = state.lock();
     let mut items: Vec<(OffsetDateTime, Value)> = Vec::new();
-    if kind == "Online" {
+    {
         for s in st.invoices.sessions.values_mut() {
+            if s.batch.is_some() != (kind == "Batch") {
+                continue;
+            }
             if s.context_nip != auth.context.value
                 || (!see_all && s.auth_reference != auth.auth_reference)
             {
@@ -1102,7 +1178,7 @@ async fn list_sessions(
             }
             let code = s.status(now).0;
             let group = match code {
-                100 | 170 => "InProgress",
+                100 | 150 | 170 => "InProgress",
                 200 => "Succeeded",
                 440 => "Cancelled",
                 _ => "Failed",

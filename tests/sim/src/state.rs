@@ -45,6 +45,12 @@ pub struct SimState {
     pub company_names: HashMap<String, String>,
     /// Online sessions, accepted invoices, exports (sessions.rs, invoices.rs).
     pub invoices: crate::sessions::InvoiceStore,
+    /// Permission grants and their operations (permissions.rs).
+    pub permissions: crate::permissions::PermissionStore,
+    /// `/testdata` subjects, persons, attachment consents, blocked contexts (testdata.rs).
+    pub testdata: crate::testdata::TestDataStore,
+    /// Part uploads of open batch sessions (batch.rs).
+    pub batch: crate::batch::BatchStore,
 }
 
 /// Cheap-to-clone handle given to every handler (`State<AppState>`).

@@ -689,11 +689,11 @@ fn certificate_kind(
             st.certificates
                 .issued
                 .values()
-                .any(|c| c.der == der && !c.revoked)
+                .any(|c| c.der == der && !c.revoked && util::now() <= c.valid_to)
         };
         if !usable {
             return Err(invalid_certificate(format!(
-                "Certyfikat KSeF {serial} jest unieważniony lub nieznany."
+                "Certyfikat KSeF {serial} jest unieważniony, wygasł lub jest nieznany."
             )));
         }
         return Ok(AuthMethod::InternalCertificate);
@@ -894,6 +894,9 @@ async fn xades_signature(
         cert_fingerprint: Some(fp),
     };
     let mut st = state.lock();
+    if let Some(policy) = crate::policy::AllowedIps::from_xml(&body) {
+        st.auth.policies.insert(op.reference_number.clone(), policy);
+    }
     Ok(start_operation(&state, &mut st, op))
 }
 

@@ -1038,3 +1038,236 @@ async fn enrollment_status_after_its_retention_is_410_gone() {
     assert_eq!(r.body["title"], "Gone");
     sim.shutdown().await;
 }
+
+/// Certificate lifecycle with the limits KSeF enforces: 25007 when the active-certificate
+/// limit is reached (a revoke frees a slot), 25006 when the enrollment limit is reached,
+/// 25009 for a second revoke, `PUT /testdata/certificates/{serialNumber}` (KSeF 2.7)
+/// shortens a certificate so it shows `Expired` and no longer logs in.
+#[tokio::test]
+async fn certificate_limits_revoke_and_shortened_validity() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let access = certificate_access(&sim, &dir).await;
+    // Low limits, as `/testdata/limits/subject/certificate` sets them.
+    sim.state.lock().certificates.limits = Some(ksef_sim::certificates::CertificateLimits {
+        max_enrollments: 3,
+        max_certificates: 2,
+    });
+    let subject = format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL");
+    let mut serials = Vec::new();
+    let mut keys = Vec::new();
+    for i in 0..2 {
+        let (key, csr) = openssl_csr(
+            &dir,
+            &format!("c{i}"),
+            &["-newkey", "rsa:2048"],
+            "-sha256",
+            &subject,
+        );
+        let r = enroll(&sim, &access, &csr, "Authentication").await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let (serial, crt) =
+            issued_certificate(&sim, &access, &r.body, &dir, &format!("c{i}")).await;
+        serials.push(serial);
+        keys.push((key, crt));
+    }
+    let r = get(
+        &sim,
+        "/certificates/limits",
+        "/certificates/limits",
+        Some(&access),
+    )
+    .await;
+    assert_eq!(
+        r.body["certificate"],
+        json!({"limit": 2, "remaining": 0}),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["enrollment"], json!({"limit": 3, "remaining": 1}));
+    assert_eq!(r.body["canRequest"], false);
+    let (_, csr) = openssl_csr(&dir, "c2", &["-newkey", "rsa:2048"], "-sha256", &subject);
+    let r = enroll(&sim, &access, &csr, "Authentication").await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 25007), "{}", r.body);
+
+    // Revoking one frees a certificate slot; a second revoke is 25009, an unknown one 25008.
+    let revoke = |serial: String| {
+        let sim = &sim;
+        let access = access.clone();
+        async move {
+            post(
+                sim,
+                "/certificates/{certificateSerialNumber}/revoke",
+                &format!("/certificates/{serial}/revoke"),
+                Some(&access),
+                Some(json!({"revocationReason": "Superseded"})),
+            )
+            .await
+        }
+    };
+    assert_eq!(revoke(serials[0].clone()).await.status, 204);
+    assert_eq!(revoke(serials[0].clone()).await.code(), 25009);
+    assert_eq!(revoke("0123456789ABCDEF".into()).await.code(), 25008);
+    let r = enroll(&sim, &access, &csr, "Offline").await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let (_, csr) = openssl_csr(&dir, "c3", &["-newkey", "rsa:2048"], "-sha256", &subject);
+    let r = enroll(&sim, &access, &csr, "Offline").await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, 25006), "{}", r.body);
+
+    // Query by status.
+    let r = post(
+        &sim,
+        "/certificates/query",
+        "/certificates/query",
+        Some(&access),
+        Some(json!({"status": "Revoked"})),
+    )
+    .await;
+    assert_eq!(r.body["certificates"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        r.body["certificates"][0]["certificateSerialNumber"],
+        serials[0].as_str()
+    );
+
+    // The second certificate logs in until its validity is shortened to the past.
+    let (key, crt) = &keys[1];
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        key,
+        crt,
+    );
+    let (status, _) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    // "Now" (not earlier than the certificate's validFrom, which was a moment ago).
+    let past = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let put = |serial: &str, valid_to: &str| {
+        client()
+            .put(format!(
+                "{}/v2/testdata/certificates/{serial}",
+                sim.base_url
+            ))
+            .json(&json!({"validTo": valid_to}))
+            .send()
+    };
+    // Lengthening is refused; shortening works.
+    let r = put(&serials[1], "2099-01-01T00:00:00Z").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = put(&serials[1], &past).await.unwrap();
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let r = post(
+        &sim,
+        "/certificates/query",
+        "/certificates/query",
+        Some(&access),
+        Some(json!({"certificateSerialNumber": serials[1]})),
+    )
+    .await;
+    assert_eq!(r.body["certificates"][0]["status"], "Expired", "{}", r.body);
+    let signed = xmlsec_sign(
+        &dir,
+        &template(&challenge(&sim).await, NIP, RSA_SHA256),
+        key,
+        crt,
+    );
+    let (status, body) = submit(&sim, &signed).await;
+    assert_eq!((status, exception_code(&body)), (400, 21115), "{body}");
+    // An expired certificate no longer counts against the limit.
+    let r = get(
+        &sim,
+        "/certificates/limits",
+        "/certificates/limits",
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.body["certificate"]["remaining"], 1, "{}", r.body);
+    sim.shutdown().await;
+}
+
+/// A certificate of another NIP gets 415 in the company's context until the company grants
+/// it a permission; then the login succeeds with exactly the granted permissions.
+#[tokio::test]
+async fn certificate_of_a_grantee_logs_in_to_the_granting_context() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = self_signed(
+        &dir,
+        "office",
+        false,
+        &format!("/CN=Biuro/serialNumber=TINPL-{OTHER_NIP}"),
+    );
+    let login_once = || {
+        let (sim, dir, key, crt) = (&sim, dir.clone(), key.clone(), crt.clone());
+        async move {
+            let signed = xmlsec_sign(
+                &dir,
+                &template(&challenge(sim).await, NIP, RSA_SHA256),
+                &key,
+                &crt,
+            );
+            xades_login(sim, &signed).await
+        }
+    };
+    let (status, _) = login_once().await;
+    assert_eq!(status["status"]["code"], 415, "{status}");
+    let grant = json!({"contextIdentifier": {"type": "Nip", "value": NIP},
+        "authorizedIdentifier": {"type": "Nip", "value": OTHER_NIP},
+        "permissions": [{"permissionType": "InvoiceWrite", "description": "Wystawianie faktur"}]});
+    let r = client()
+        .post(format!("{}/v2/testdata/permissions", sim.base_url))
+        .json(&grant)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, auth_token) = login_once().await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    let access = redeem(&sim, &auth_token).await;
+    let r = post(
+        &sim,
+        "/permissions/query/personal/grants",
+        "/permissions/query/personal/grants",
+        Some(&access),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        r.body["permissions"][0]["permissionScope"], "InvoiceWrite",
+        "{}",
+        r.body
+    );
+    // InvoiceWrite only: reading invoices is refused.
+    let r = post(&sim, "/invoices/query/metadata", "/invoices/query/metadata", Some(&access),
+        Some(json!({"subjectType": "Subject2", "dateRange": {"dateType": "Invoicing", "from": "2026-11-01T00:00:00Z"}}))).await;
+    assert_eq!(r.status, 403);
+    sim.shutdown().await;
+}
+
+/// The XAdES `AuthorizationPolicy/AllowedIps` limits where the access token works.
+#[tokio::test]
+async fn xades_authorization_policy_limits_the_access_token() {
+    let sim = start().await;
+    let dir = temp_dir();
+    let (key, crt) = tinpl(&dir, "policy", false);
+    let xml = template(&challenge(&sim).await, NIP, RSA_SHA256).replace(
+        "<SubjectIdentifierType>certificateSubject</SubjectIdentifierType>",
+        "<SubjectIdentifierType>certificateSubject</SubjectIdentifierType><AuthorizationPolicy><AllowedIps><Ip4Address>10.9.8.7</Ip4Address></AllowedIps></AuthorizationPolicy>",
+    );
+    let signed = xmlsec_sign(&dir, &xml, &key, &crt);
+    let (status, auth_token) = xades_login(&sim, &signed).await;
+    assert_eq!(status["status"]["code"], 200, "{status}");
+    let access = redeem(&sim, &auth_token).await;
+    let r = get(
+        &sim,
+        "/certificates/limits",
+        "/certificates/limits",
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body["reasonCode"], "ip-not-allowed");
+    sim.shutdown().await;
+}
