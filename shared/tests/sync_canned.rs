@@ -603,8 +603,9 @@ async fn rate_limit_429_becomes_a_wait_that_survives_a_reload_and_then_continues
     let now = real_now_ms();
     let fake: Shared = Rc::new(RefCell::new(Fake::new(now - MINUTE)));
     fake.borrow_mut().add_many(5, now - 10 * DAY, 3_600_000);
-    // Request 0 = public keys, 1 = the export: throttled.
-    fake.borrow_mut().throttle.insert(1);
+    // Request 0 = public keys: throttled; 1 = public keys again, 2 = the export: throttled.
+    fake.borrow_mut().throttle.insert(0);
+    fake.borrow_mut().throttle.insert(2);
     let store = MemoryStore::default();
     let mut tab = Tab::new(now);
     let mut run = open(&fake, &store, now - 30 * DAY).await;
@@ -626,9 +627,23 @@ async fn rate_limit_429_becomes_a_wait_that_survives_a_reload_and_then_continues
             until_ms: now + 30_000,
             reason: WaitReason::RateLimited
         },
+        "a throttled public-key fetch waits too"
+    );
+    tab.now = now + 30_000;
+    let now = tab.now;
+    let step = run
+        .step(&mut tab.keys, "access", tab.now, &mut rng())
+        .await
+        .unwrap();
+    assert_eq!(
+        step,
+        Step::WaitUntil {
+            until_ms: now + 30_000,
+            reason: WaitReason::RateLimited
+        },
         "Retry-After: 30 → wait until now + 30 s"
     );
-    assert_eq!(run.progress().rate_limited, 1);
+    assert_eq!(run.progress().rate_limited, 2);
     drop(run);
 
     // A reload 10 s later: the wait is still honoured and nothing is sent.

@@ -257,6 +257,19 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
         Ok(Step::WaitUntil { until_ms, reason })
     }
 
+    /// A 429 from a request made outside [`call`](Self::call) (public keys, storage) becomes
+    /// a wait too; anything else is the step's error.
+    async fn failed(&mut self, error: Error, now_ms: u64) -> Result<Step, SyncError> {
+        match error {
+            Error::RateLimited { retry_after_secs } => {
+                self.cursor.progress.rate_limited += 1;
+                let until = now_ms + retry_after_secs.max(1) * 1000;
+                self.wait(until, WaitReason::RateLimited).await
+            }
+            e => Err(e.into()),
+        }
+    }
+
     /// Sends `endpoint`; a 429 becomes a persisted wait of `Retry-After`.
     async fn call<E: Endpoint>(
         &mut self,
@@ -520,13 +533,16 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
         rng: &mut R,
     ) -> Result<Step, SyncError> {
         let now_unix = now_ms / 1000;
-        ensure_public_keys(
+        if let Err(e) = ensure_public_keys(
             &self.client,
             keys,
             KeyUsage::SymmetricKeyEncryption,
             now_unix,
         )
-        .await?;
+        .await
+        {
+            return self.failed(e, now_ms).await;
+        }
         let cert = keys.select(KeyUsage::SymmetricKeyEncryption, now_unix)?;
         let request = ExportRequest {
             inner: export::Request {
@@ -541,7 +557,10 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
             Ok(Answer::Wait(step)) => return Ok(step),
             Err(SyncError::Ksef(Error::UnknownPublicKey)) => {
                 // KSeF rotated its keys (21470): fetch them and try again.
-                *keys = fetch_public_keys(&self.client).await?;
+                match fetch_public_keys(&self.client).await {
+                    Ok(fresh) => *keys = fresh,
+                    Err(e) => return self.failed(e, now_ms).await,
+                }
                 return Ok(Step::Continue);
             }
             Err(e) => return Err(e),
@@ -649,16 +668,7 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
             self.save().await?;
             let doc = match self.client.fetch_storage(&part.url).await {
                 Ok(doc) => doc,
-                Err(Error::RateLimited { retry_after_secs }) => {
-                    self.cursor.progress.rate_limited += 1;
-                    return self
-                        .wait(
-                            now_ms + retry_after_secs.max(1) * 1000,
-                            WaitReason::RateLimited,
-                        )
-                        .await;
-                }
-                Err(e) => return Err(e.into()),
+                Err(e) => return self.failed(e, now_ms).await,
             };
             if let Some(expected) = &part.encrypted_part_hash
                 && crypto::sha256_base64(&doc.bytes) != *expected
