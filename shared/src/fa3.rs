@@ -4,6 +4,7 @@
 //! Schema: `schemas/fa3/schemat_FA(3)_v1-0E.xsd`; structure notes in ksef-guide §13.
 
 mod schema;
+pub mod view;
 
 use crate::invoice::totals::{RateTotal, Totals, line_value};
 use crate::invoice::validate::{format_date, parse_date};

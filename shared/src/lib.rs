@@ -13,5 +13,6 @@ pub mod ksef_number;
 pub mod money;
 pub mod nip;
 pub mod qr;
+pub mod sync;
 pub mod transport;
 pub mod xades;

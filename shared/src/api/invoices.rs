@@ -87,6 +87,10 @@ pub struct InvoiceMetadata {
     /// Base64 SHA-256 of the XML.
     #[serde(default)]
     pub invoice_hash: Option<String>,
+    /// Every other field as KSeF sent it (`invoiceType`, `formCode`, `thirdSubjects`,
+    /// `invoicingMode`, …): kept so a stored copy loses nothing the filters may need.
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// `POST /invoices/query/metadata?sortOrder&pageOffset&pageSize` — one page of metadata.

@@ -533,6 +533,51 @@ pub fn seed_purchases(
     out
 }
 
+/// Seeds `count` purchase invoices for `buyer_nip` that arrive now: issued today, with KSeF
+/// dates from this moment on (1 ms apart), so they land after the current permanent-storage
+/// HWM, as new invoices do on KSeF (an incremental sync must pick them up; back-dated seeds
+/// from [`seed_purchases`] sit before any HWM a client has already synced to).
+pub fn seed_arrivals(
+    state: &AppState,
+    buyer: (&str, &str),
+    count: usize,
+    seller: Option<&str>,
+) -> Vec<String> {
+    let now = util::now();
+    let tag = util::random_hex_upper(3);
+    let sellers: Vec<(&str, &str)> = SELLERS
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != buyer.0)
+        .collect();
+    let mut out = Vec::new();
+    for i in 0..count {
+        let (snip, sname) = match seller {
+            Some(s) => SELLERS
+                .iter()
+                .find(|(n, _)| *n == s)
+                .copied()
+                .unwrap_or((s, "Sprzedawca testowy")),
+            None => sellers[i % sellers.len()],
+        };
+        let invoicing = now + time::Duration::milliseconds(i as i64);
+        let number = format!("FV/N{tag}/{}/{}", i + 1, invoicing.year());
+        let net = 10_000 + (i as i64 * 7_919) % 250_000;
+        let xml = purchase_invoice_xml(
+            (snip, sname),
+            buyer,
+            &number,
+            invoicing.date(),
+            ITEMS[i % ITEMS.len()],
+            net,
+        );
+        if let Ok(k) = store_seeded(state, xml, invoicing) {
+            out.push(k);
+        }
+    }
+    out
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InboxRequest {
@@ -540,9 +585,12 @@ struct InboxRequest {
     count: Option<usize>,
     seller_nip: Option<String>,
     buyer_name: Option<String>,
+    /// `true`: the invoices arrive now (after the HWM) instead of over the last 60 days.
+    arriving_now: Option<bool>,
 }
 
-/// `POST /sim/inbox {"nip", "count"?, "sellerNip"?}` — invoices issued by other sellers to `nip`.
+/// `POST /sim/inbox {"nip", "count"?, "sellerNip"?, "arrivingNow"?}` — invoices issued by other
+/// sellers to `nip`.
 async fn inbox(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<InboxRequest>,
@@ -574,7 +622,12 @@ async fn inbox(
     });
     // XSD validation of thousands of invoices is CPU work: keep it off the async workers.
     let numbers = tokio::task::spawn_blocking(move || {
-        seed_purchases(&state, (&req.nip, &name), count, req.seller_nip.as_deref())
+        let buyer = (req.nip.as_str(), name.as_str());
+        if req.arriving_now == Some(true) {
+            seed_arrivals(&state, buyer, count, req.seller_nip.as_deref())
+        } else {
+            seed_purchases(&state, buyer, count, req.seller_nip.as_deref())
+        }
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
