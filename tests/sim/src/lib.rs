@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod certificates;
+pub mod clock;
+pub mod collective;
 pub mod config;
 pub mod control;
 pub mod error;
@@ -18,6 +20,10 @@ pub mod query;
 pub mod server;
 pub mod sessions;
 pub mod state;
+pub mod storage;
+pub mod system_warning;
+pub mod targz;
+pub mod testdata_limits;
 pub mod tokens;
 pub mod upo;
 pub mod util;
