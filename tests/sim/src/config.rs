@@ -38,6 +38,9 @@ pub struct SimConfig {
     /// How far `permanentStorageHwmDate` trails the present (storage is asynchronous in
     /// KSeF; `pobieranie-faktur/hwm.md`).
     pub hwm_lag: Duration,
+    /// How long a finished export package (and its part links) can be downloaded
+    /// (`packageExpirationDate`); then status 210, and 410 after `export_retention`.
+    pub export_package_ttl: Duration,
     /// How long `GET /certificates/enrollments/{ref}` answers before `410 Gone` (30 days).
     pub enrollment_retention: Duration,
     /// Publish two certificates per usage (planned key rotation scenario).
@@ -69,6 +72,7 @@ impl Default for SimConfig {
             enrollment_retention: Duration::from_secs(30 * 24 * 3600),
             storage_link_ttl: Duration::from_secs(3600),
             hwm_lag: Duration::from_secs(5),
+            export_package_ttl: Duration::from_secs(24 * 3600),
             key_rotation: false,
             rate_profile: RateProfile::Production,
             seed_demo: true,

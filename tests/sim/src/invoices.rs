@@ -323,9 +323,16 @@ async fn export_status(
         Ok(r) => r,
     };
     // Whole seconds: the signed link expires exactly at the reported date.
-    let expires_at = (job.created + state.config.export_retention)
+    let package_ttl =
+        time::Duration::try_from(state.config.export_package_ttl).unwrap_or(time::Duration::DAY);
+    let expires_at = (job.ready_at + package_ttl)
         .replace_nanosecond(0)
-        .unwrap_or(job.created);
+        .unwrap_or(job.ready_at);
+    // The package is gone before the status is (status 210, then 410 after the retention).
+    if now >= expires_at {
+        return Ok(axum::Json(json!({"status": {"code": 210,
+            "description": "Eksport faktur wygasł i nie jest już dostępny do pobrania"}})));
+    }
     let expires = rfc3339(expires_at);
     let parts: Vec<Value> = r
         .package

@@ -448,7 +448,7 @@ async fn hwm_lags_and_exports_after_it_end_in_status_420() {
 #[tokio::test]
 async fn targz_export_parts_unpack_with_tar_and_expire_with_the_package() {
     let mut config = SimConfig::for_tests();
-    config.export_retention = Duration::from_secs(3);
+    config.export_package_ttl = Duration::from_secs(3);
     let sim = start_with(config).await;
     let access = demo_access(&sim).await;
     let (_, _, status) = send_one(&sim, &access, &sim.demo.nip, "FV/TGZ/1").await;
@@ -466,7 +466,8 @@ async fn targz_export_parts_unpack_with_tar_and_expire_with_the_package() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let status = wait_export(&sim, &access, r.body["referenceNumber"].as_str().unwrap()).await;
+    let status_ref = r.body["referenceNumber"].as_str().unwrap().to_string();
+    let status = wait_export(&sim, &access, &status_ref).await;
     assert_eq!(status["status"]["code"], 200, "{status}");
     let mut plain = Vec::new();
     let parts = status["package"]["parts"].as_array().unwrap();
@@ -521,11 +522,26 @@ async fn targz_export_parts_unpack_with_tar_and_expire_with_the_package() {
     .await;
     assert_eq!(r.code(), 21405);
 
-    // The part links stop at `expirationDate` (the package's retention here).
+    // The part links stop at `expirationDate` = `packageExpirationDate`; the status then
+    // says 210 (the package expired) until its own retention ends.
+    assert_eq!(parts[0]["expirationDate"], status["packageExpirationDate"]);
     let url = parts[0]["url"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(3300)).await;
     let r = client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), 403);
+    let reference = status_ref;
+    let r = get(
+        &sim,
+        "/invoices/exports/{referenceNumber}",
+        &format!("/invoices/exports/{reference}"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(r.body["status"]["code"], 210, "{}", r.body);
+    assert_eq!(
+        r.body["status"]["description"],
+        "Eksport faktur wygasł i nie jest już dostępny do pobrania"
+    );
     sim.shutdown().await;
 }
 
