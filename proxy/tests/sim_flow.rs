@@ -380,3 +380,71 @@ async fn simulator_faults_become_clear_problems() {
     assert_eq!(response.status(), StatusCode::OK);
     sim.shutdown().await;
 }
+
+/// Expired and dangling storage links: the relay passes the blob host's 403/404 (XML body,
+/// `x-ms-error-code`) through unchanged, so a client sees what KSeF's storage says.
+#[tokio::test]
+async fn expired_and_missing_storage_links_pass_through_unchanged() {
+    let sim = ksef_sim::spawn(ksef_sim::SimConfig::for_tests())
+        .await
+        .unwrap();
+    let relay = kwit_relay::app(kwit_relay::Config::parse_from([
+        "kwit-relay",
+        "--sim-url",
+        &sim.base_url,
+        "--rate-limit",
+        "0",
+    ]));
+    let cases = [
+        // Expired a minute ago: the signature is right, the time is not.
+        (
+            "/storage/upo/20260101-SO-0000000000-0000000000-00/invoices/x.xml",
+            -60,
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        // Valid for an hour, but there is no such blob.
+        (
+            "/storage/exports/20260101-EH-0000000000-0000000000-00/nothing-001.zip.aes",
+            3600,
+            StatusCode::NOT_FOUND,
+            "BlobNotFound",
+        ),
+    ];
+    for (path, expires, status, code) in cases {
+        let link = ksef_sim::storage::link_expiring_in(&sim.state, path, expires);
+        let direct = reqwest::get(&link).await.unwrap();
+        assert_eq!(direct.status().as_u16(), status.as_u16(), "{link}");
+        let direct_body = direct.text().await.unwrap();
+        let through = &link[link.find("/storage/").unwrap()..];
+        let response = relay
+            .clone()
+            .oneshot(
+                Request::get(format!("/ksef/sim{through}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert_eq!(response.headers()["x-ms-error-code"], code);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("xml")
+        );
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains(&format!("<Code>{code}</Code>")), "{body}");
+        // Same document as the storage host gave (the request id and time differ).
+        assert_eq!(
+            body.split("RequestId").next(),
+            direct_body.split("RequestId").next()
+        );
+    }
+    sim.shutdown().await;
+}

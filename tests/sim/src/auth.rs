@@ -35,17 +35,20 @@ pub enum Permission {
     Introspection,
     VatUeManage,
     PefInvoiceWrite,
+    /// 2.7.0: operations on collective identifiers (collective.rs).
+    CollectiveIdentifierManage,
 }
 
 impl Permission {
     /// What an Owner (authenticated with the context's own NIP) holds implicitly (guide §9).
-    pub const OWNER: [Permission; 6] = [
+    pub const OWNER: [Permission; 7] = [
         Permission::InvoiceRead,
         Permission::InvoiceWrite,
         Permission::CredentialsRead,
         Permission::CredentialsManage,
         Permission::SubunitManage,
         Permission::Introspection,
+        Permission::CollectiveIdentifierManage,
     ];
     /// Permissions a KSeF token may carry (`TokenPermissionType`).
     pub const TOKEN: [Permission; 7] = [
@@ -68,6 +71,7 @@ impl Permission {
             Permission::Introspection => "Introspection",
             Permission::VatUeManage => "VatUeManage",
             Permission::PefInvoiceWrite => "PefInvoiceWrite",
+            Permission::CollectiveIdentifierManage => "CollectiveIdentifierManage",
         }
     }
 }
@@ -559,7 +563,7 @@ async fn ksef_token(
     let bad = |detail: &str| {
         AuthOutcome::failed(
             450,
-            "Uwierzytelnianie zakończone niepowodzeniem z powodu nieprawidłowego tokenu",
+            "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu",
             detail,
         )
     };
@@ -572,13 +576,13 @@ async fn ksef_token(
         value: String::new(),
     };
     let outcome = match plaintext.as_deref().and_then(|p| p.rsplit_once('|')) {
-        None => bad("Nieprawidłowy token."),
+        None => bad("Nieprawidłowy token"),
         Some((token, ts)) if ts.parse::<i64>().ok() != Some(challenge.timestamp_ms) => {
             let _ = token;
-            bad("Nieprawidłowy czas tokena.")
+            bad("Nieprawidłowy czas tokena")
         }
         Some((token, _)) => match st.tokens.find_by_secret_mut(token) {
-            None => bad("Nieprawidłowy token."),
+            None => bad("Nieprawidłowy token"),
             Some(t) => {
                 token_ref = Some(t.reference_number.clone());
                 subject = SubjectId {
@@ -586,14 +590,14 @@ async fn ksef_token(
                     value: t.author.value.clone(),
                 };
                 match t.status(now) {
-                    TokenStatus::Pending => bad("Token nieaktywny."),
-                    TokenStatus::Revoking | TokenStatus::Revoked => bad("Token unieważniony."),
-                    TokenStatus::Failed => bad("Token nieaktywny."),
+                    TokenStatus::Pending => bad("Token nieaktywny"),
+                    TokenStatus::Revoking | TokenStatus::Revoked => bad("Token unieważniony"),
+                    TokenStatus::Failed => bad("Token nieaktywny"),
                     TokenStatus::Active if t.context != req.context_identifier => {
                         AuthOutcome::failed(
                             415,
-                            "Uwierzytelnianie zakończone niepowodzeniem z powodu braku przypisanych uprawnień",
-                            "Token nie ma uprawnień w tym kontekście.",
+                            "Uwierzytelnianie zakończone niepowodzeniem",
+                            "Brak przypisanych uprawnień",
                         )
                     }
                     TokenStatus::Active => {
@@ -711,7 +715,8 @@ fn status_json(op: &AuthOperation, now: OffsetDateTime) -> Value {
     };
     json!({
         "startDate": util::rfc3339(op.start_date),
-        "authenticationMethod": op.method.legacy_name(),
+        // `authenticationMethod` was removed on 2026-11-16 as 2.1.0 scheduled (deprecated
+        // since); `authenticationMethodInfo` replaces it.
         "authenticationMethodInfo": op.method.info(),
         "status": status,
         "isTokenRedeemed": op.redeemed,

@@ -68,16 +68,19 @@ pub struct Enrollment {
 pub struct CertificateStore {
     pub issued: HashMap<String, IssuedCertificate>,
     pub enrollments: HashMap<String, Enrollment>,
-    /// Limits set for this simulator (`/testdata/limits/subject/certificate`); `None` = [`LIMITS`].
-    #[serde(default)]
-    pub limits: Option<CertificateLimits>,
+}
+
+/// The limits in force for `subject`: those set through `/testdata/limits/subject/certificate`
+/// (kept in `SimState.limits`), else [`LIMITS`].
+fn limits_for(st: &crate::state::SimState, subject: &str) -> CertificateLimits {
+    let (max_enrollments, max_certificates) = st.limits.certificates(subject);
+    CertificateLimits {
+        max_enrollments,
+        max_certificates,
+    }
 }
 
 impl CertificateStore {
-    /// The limits in force: the ones set through `/testdata`, else [`LIMITS`].
-    pub fn limits(&self) -> CertificateLimits {
-        self.limits.unwrap_or(LIMITS)
-    }
     /// Certificates of `owner` that count against the limit (not revoked, not expired).
     pub fn active_count(&self, owner: &str, now: OffsetDateTime) -> u32 {
         self.issued
@@ -123,7 +126,7 @@ fn owned<'a>(
 /// `GET /certificates/limits`.
 async fn limits(State(state): State<AppState>, auth: Auth) -> Json<Value> {
     let st = state.lock();
-    let limits = st.certificates.limits();
+    let limits = limits_for(&st, &auth.subject.value);
     let active = st
         .certificates
         .active_count(&auth.subject.value, util::now());
@@ -398,8 +401,8 @@ async fn enroll(
     let req = body.0;
     {
         let st = state.lock();
-        let limits = st.certificates.limits();
         let owner = &auth.subject.value;
+        let limits = limits_for(&st, owner);
         if st.certificates.enrollment_count(owner) >= limits.max_enrollments {
             return Err(cert_error(
                 25006,

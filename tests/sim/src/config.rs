@@ -32,6 +32,15 @@ pub struct SimConfig {
     pub auth_retention: Duration,
     /// How long `GET /invoices/exports/{ref}` answers before `410 Gone` (ksef-guide §7: 7 days).
     pub export_retention: Duration,
+    /// How long a UPO storage link works after the status call that gave it
+    /// (`upoDownloadUrlExpirationDate`); then the storage host answers 403.
+    pub storage_link_ttl: Duration,
+    /// How far `permanentStorageHwmDate` trails the present (storage is asynchronous in
+    /// KSeF; `pobieranie-faktur/hwm.md`).
+    pub hwm_lag: Duration,
+    /// How long a finished export package (and its part links) can be downloaded
+    /// (`packageExpirationDate`); then status 210, and 410 after `export_retention`.
+    pub export_package_ttl: Duration,
     /// How long `GET /certificates/enrollments/{ref}` answers before `410 Gone` (30 days).
     pub enrollment_retention: Duration,
     /// Publish two certificates per usage (planned key rotation scenario).
@@ -61,8 +70,11 @@ impl Default for SimConfig {
             auth_retention: Duration::from_secs(7 * 24 * 3600),
             export_retention: Duration::from_secs(7 * 24 * 3600),
             enrollment_retention: Duration::from_secs(30 * 24 * 3600),
+            storage_link_ttl: Duration::from_secs(3600),
+            hwm_lag: Duration::from_secs(5),
+            export_package_ttl: Duration::from_secs(24 * 3600),
             key_rotation: false,
-            rate_profile: RateProfile::Test,
+            rate_profile: RateProfile::Production,
             seed_demo: true,
             print_demo: false,
             max_body_bytes: 5 * 1024 * 1024,
@@ -77,6 +89,8 @@ impl SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             auth_processing_delay: Duration::from_millis(50),
             token_activation_delay: Duration::from_millis(50),
+            // Exports of what a test has just sent see it at once; HWM tests set a lag.
+            hwm_lag: Duration::ZERO,
             ..SimConfig::default()
         }
     }

@@ -218,8 +218,9 @@ pub async fn faults_and_limits(
         } else {
             group.to_string()
         };
-        if let Err(retry) = state.lock().rate.hit(group, &bucket, &context, ip) {
-            return too_many(retry).render(req.headers(), &path);
+        if let Err(err) = crate::limits::check(&mut state.lock().rate, group, &bucket, &context, ip)
+        {
+            return err.render(req.headers(), &path);
         }
     }
     next.run(req).await

@@ -41,8 +41,14 @@ pub enum ApiError {
         security: Value,
     },
     /// `404` — no such path (rare: KSeF uses 400 + code for unknown resources).
-    #[error("not found")]
+    #[error("Nie znaleziono zasobu o wskazanej ścieżce. / No such resource.")]
     NotFound,
+    /// `405` — the path exists, the method does not (an SDK calling an endpoint this
+    /// simulator does not serve with that method gets a KSeF-shaped body, never an empty one).
+    #[error(
+        "Metoda HTTP nie jest obsługiwana dla tej ścieżki. / Method not allowed for this path."
+    )]
+    MethodNotAllowed,
     /// `410` — an async operation outlived its retention.
     #[error("gone")]
     Gone,
@@ -104,6 +110,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } | ApiError::ForbiddenWith { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Gone => StatusCode::GONE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -47,6 +47,24 @@ pub fn aes_decrypt(key: &[u8; 32], iv: &[u8; 16], data: &[u8]) -> Option<Vec<u8>
         .ok()
 }
 
+/// `CompressionType` of the export request (2.6.0; `Zip` when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+pub enum Compression {
+    #[default]
+    Zip,
+    TarGz,
+}
+
+impl Compression {
+    /// File extension of the parts (`{ref}-001.zip.aes`, `{ref}-001.tar.gz.aes`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Zip => "zip",
+            Compression::TarGz => "tar.gz",
+        }
+    }
+}
+
 /// Builds the ZIP and encrypts it in parts of at most `part_size` bytes.
 pub fn build(
     records: &[&InvoiceRecord],
@@ -55,6 +73,39 @@ pub fn build(
     iv: &[u8; 16],
     part_size: usize,
 ) -> Result<Package, String> {
+    build_as(Compression::Zip, records, only_metadata, key, iv, part_size)
+}
+
+/// Builds the package in `compression` and encrypts it in parts of at most `part_size`.
+pub fn build_as(
+    compression: Compression,
+    records: &[&InvoiceRecord],
+    only_metadata: bool,
+    key: &[u8; 32],
+    iv: &[u8; 16],
+    part_size: usize,
+) -> Result<Package, String> {
+    let bytes = match compression {
+        Compression::Zip => zip_bytes(records, only_metadata)?,
+        Compression::TarGz => {
+            let metadata =
+                json!({"invoices": records.iter().map(|r| r.metadata()).collect::<Vec<_>>()})
+                    .to_string();
+            let mut entries: Vec<(String, &[u8])> = Vec::new();
+            if !only_metadata {
+                for r in records {
+                    entries.push((format!("{}.xml", r.ksef_number), r.xml.as_slice()));
+                }
+            }
+            entries.push(("_metadata.json".into(), metadata.as_bytes()));
+            let mtime = crate::util::now().unix_timestamp();
+            crate::targz::gzip(&crate::targz::tar(&entries, mtime), mtime)
+        }
+    };
+    Ok(encrypt_parts(bytes, records.len(), key, iv, part_size))
+}
+
+fn zip_bytes(records: &[&InvoiceRecord], only_metadata: bool) -> Result<Vec<u8>, String> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     if !only_metadata {
@@ -69,7 +120,16 @@ pub fn build(
         .map_err(|e| e.to_string())?;
     zip.write_all(metadata.to_string().as_bytes())
         .map_err(|e| e.to_string())?;
-    let bytes = zip.finish().map_err(|e| e.to_string())?.into_inner();
+    Ok(zip.finish().map_err(|e| e.to_string())?.into_inner())
+}
+
+fn encrypt_parts(
+    bytes: Vec<u8>,
+    invoice_count: usize,
+    key: &[u8; 32],
+    iv: &[u8; 16],
+    part_size: usize,
+) -> Package {
     let part_size = part_size.clamp(16, MAX_PART_SIZE);
     let parts = bytes
         .chunks(part_size)
@@ -85,11 +145,11 @@ pub fn build(
             }
         })
         .collect();
-    Ok(Package {
+    Package {
         size: bytes.len(),
-        invoice_count: records.len(),
+        invoice_count,
         parts,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -146,5 +206,29 @@ mod tests {
         let plain = aes_decrypt(&key, &iv, &meta_only.parts[0].encrypted).unwrap();
         let archive = zip::ZipArchive::new(Cursor::new(plain)).unwrap();
         assert_eq!(archive.len(), 1);
+    }
+
+    #[test]
+    fn targz_package_holds_the_invoices_and_metadata() {
+        let mut r = record(
+            1,
+            "1111111111",
+            "5265877635",
+            datetime!(2026-02-01 10:00 UTC),
+        );
+        r.xml = std::sync::Arc::new(b"<Faktura>1</Faktura>".to_vec());
+        let key = [7u8; 32];
+        let iv = [9u8; 16];
+        let pkg = build_as(Compression::TarGz, &[&r], false, &key, &iv, 64).unwrap();
+        let plain: Vec<u8> = pkg
+            .parts
+            .iter()
+            .flat_map(|p| aes_decrypt(&key, &iv, &p.encrypted).unwrap())
+            .collect();
+        assert_eq!(&plain[..2], &[0x1f, 0x8b], "a gzip stream");
+        let entries = crate::targz::read(&plain).unwrap();
+        assert_eq!(entries[0].0, format!("{}.xml", r.ksef_number));
+        assert_eq!(entries[0].1, b"<Faktura>1</Faktura>");
+        assert_eq!(entries[1].0, "_metadata.json");
     }
 }

@@ -32,8 +32,8 @@ pub struct ExportJob {
     pub context_nip: String,
     pub created: OffsetDateTime,
     pub ready_at: OffsetDateTime,
-    /// `Err(code, description)` for failed exports (e.g. 415 key error).
-    pub result: Result<ExportResult, (u16, &'static str)>,
+    /// `Err(code, description, details)` for failed exports (415 key error, 420 HWM).
+    pub result: Result<ExportResult, (u16, &'static str, Option<&'static str>)>,
 }
 
 pub struct ExportResult {
@@ -43,6 +43,14 @@ pub struct ExportResult {
     pub date_type: DateType,
     pub last_date: Option<(String, String)>,
     pub hwm: Option<OffsetDateTime>,
+    pub compression: export::Compression,
+}
+
+/// `permanentStorageHwmDate` at `now`: KSeF stores invoices asynchronously, so the point up
+/// to which the set is complete trails the present (pobieranie-faktur/hwm.md); new
+/// invoices get a later `permanentStorageDate`, so nothing ever lands at or before it.
+pub fn hwm(state: &AppState, now: OffsetDateTime) -> OffsetDateTime {
+    now - time::Duration::try_from(state.config.hwm_lag).unwrap_or(time::Duration::ZERO)
 }
 
 /// Invoices already through processing (`acquisitionDate` reached).
@@ -93,7 +101,7 @@ async fn query_metadata(
         },
     };
     let now = util::now();
-    let hwm = now;
+    let hwm = hwm(&state, now);
     let window = query::window(&filters.date_range, now, hwm).map_err(query_error)?;
     let st = state.lock();
     let hits = query::select(
@@ -118,7 +126,7 @@ fn query_error((code, detail): query::QueryError) -> ApiError {
     } else {
         ApiError::bad(
             code,
-            "Data początkowa późniejsza niż permanentStorageHwmDate.",
+            "Zakres filtrowania wykracza poza dostępny zakres danych.",
             vec![detail],
         )
     }
@@ -175,7 +183,8 @@ struct ExportRequest {
     filters: Filters,
     #[serde(default)]
     only_metadata: bool,
-    compression_type: Option<String>,
+    #[serde(default)]
+    compression_type: export::Compression,
 }
 
 /// `POST /invoices/exports` → 201.
@@ -185,15 +194,20 @@ async fn start_export(
     JsonBody(req): JsonBody<ExportRequest>,
 ) -> Result<Response, ApiError> {
     auth.require(&READ)?;
-    if req.compression_type.as_deref().is_some_and(|c| c != "Zip") {
-        return Err(ApiError::validation(
-            "Symulator obsługuje tylko compressionType Zip. / Only Zip is supported.",
-        ));
-    }
     let key = unwrap_key(&state, &req.encryption)?;
     let now = util::now();
-    let hwm = now;
-    let window = query::window(&req.filters.date_range, now, hwm).map_err(query_error)?;
+    let hwm = hwm(&state, now);
+    // `from` after the HWM with restrictToPermanentStorageHwmDate: not a 400 but the
+    // export's asynchronous status 420 (open-api InvoiceExportStatusResponse).
+    let window = match query::window(&req.filters.date_range, now, hwm) {
+        Ok(w) => Ok(w),
+        Err((21183, _)) => Err((
+            420,
+            "Zakres filtrowania wykracza poza dostępny zakres danych",
+            Some(query::HWM_DETAIL),
+        )),
+        Err(e) => return Err(query_error(e)),
+    };
     let reference = util::reference_number("EH");
     let delay = time::Duration::try_from(processing_delay(&state)).unwrap_or(time::Duration::ZERO);
     let mut st = state.lock();
@@ -211,9 +225,10 @@ async fn start_export(
             vec!["Poczekaj na zakończenie trwających eksportów. / Wait for running exports to finish.".into()],
         ));
     }
-    let result = match key {
-        None => Err((415, "Błąd odszyfrowania dostarczonego klucza")),
-        Some((k, iv)) => {
+    let result = match (key, window) {
+        (None, _) => Err((415, "Błąd odszyfrowania dostarczonego klucza", None)),
+        (_, Err(e)) => Err(e),
+        (Some((k, iv)), Ok(window)) => {
             let hits = query::select(
                 visible(&st.invoices.invoices, now),
                 &auth.context.value,
@@ -231,16 +246,24 @@ async fn start_export(
                     rfc3339(r.permanent_storage_date),
                 ),
             });
-            export::build(&taken, req.only_metadata, &k, &iv, EXPORT_PART_SIZE)
-                .map(|package| ExportResult {
-                    package,
-                    reference: reference.clone(),
-                    is_truncated,
-                    date_type: window.kind,
-                    last_date,
-                    hwm: (window.kind == DateType::PermanentStorage).then_some(hwm),
-                })
-                .map_err(|_| (500, "Nieznany błąd"))
+            export::build_as(
+                req.compression_type,
+                &taken,
+                req.only_metadata,
+                &k,
+                &iv,
+                EXPORT_PART_SIZE,
+            )
+            .map(|package| ExportResult {
+                package,
+                reference: reference.clone(),
+                is_truncated,
+                date_type: window.kind,
+                last_date,
+                hwm: (window.kind == DateType::PermanentStorage).then_some(hwm),
+                compression: req.compression_type,
+            })
+            .map_err(|_| (500, "Nieznany błąd", None))
         }
     };
     st.invoices.exports.insert(
@@ -276,10 +299,8 @@ async fn export_status(
         .ok_or_else(|| {
             ApiError::bad(
                 21175,
-                "Nie znaleziono wyniku eksportu.",
-                vec![format!(
-                    "Eksport {reference} nie istnieje. / No such export."
-                )],
+                "Wynik zapytania o podanym identyfikatorze nie istnieje.",
+                vec![],
             )
         })?;
     // Export status is kept 7 days (ksef-guide §7), then 410 Gone.
@@ -292,25 +313,39 @@ async fn export_status(
         ));
     }
     let r = match &job.result {
-        Err((code, description)) => {
-            return Ok(axum::Json(
-                json!({"status": {"code": code, "description": description}}),
-            ));
+        Err((code, description, details)) => {
+            let mut status = json!({"code": code, "description": description});
+            if let Some(d) = details {
+                status["details"] = json!([d]);
+            }
+            return Ok(axum::Json(json!({ "status": status })));
         }
         Ok(r) => r,
     };
-    let expires = rfc3339(job.created + state.config.export_retention);
+    // Whole seconds: the signed link expires exactly at the reported date.
+    let package_ttl =
+        time::Duration::try_from(state.config.export_package_ttl).unwrap_or(time::Duration::DAY);
+    let expires_at = (job.ready_at + package_ttl)
+        .replace_nanosecond(0)
+        .unwrap_or(job.ready_at);
+    // The package is gone before the status is (status 210, then 410 after the retention).
+    if now >= expires_at {
+        return Ok(axum::Json(json!({"status": {"code": 210,
+            "description": "Eksport faktur wygasł i nie jest już dostępny do pobrania"}})));
+    }
+    let expires = rfc3339(expires_at);
     let parts: Vec<Value> = r
         .package
         .parts
         .iter()
         .map(|p| {
-            let name = format!("{}-{:03}.zip.aes", r.reference, p.ordinal);
+            let name = part_name(r, p.ordinal);
+            let path = format!("/storage/exports/{}/{name}", r.reference);
             json!({
                 "ordinalNumber": p.ordinal,
                 "partName": name,
                 "method": "GET",
-                "url": format!("{}/storage/exports/{}/{name}", state.public_url, r.reference),
+                "url": crate::storage::link(&state, &path, expires_at),
                 "partSize": p.plain_size,
                 "partHash": p.plain_hash,
                 "encryptedPartSize": p.encrypted.len(),
@@ -338,24 +373,40 @@ async fn export_status(
     })))
 }
 
-/// `GET /storage/exports/{reference}/{partName}` — encrypted part (no auth).
+/// `{ref}-001.zip.aes` or `{ref}-001.tar.gz.aes`.
+fn part_name(r: &ExportResult, ordinal: usize) -> String {
+    format!(
+        "{}-{ordinal:03}.{}.aes",
+        r.reference,
+        r.compression.extension()
+    )
+}
+
+/// `GET /storage/exports/{reference}/{partName}` — encrypted part (no auth; the link's
+/// signature and expiry are checked like a blob host's SAS: 403, unknown blobs 404).
 async fn storage_part(
     State(state): State<AppState>,
     Path((reference, name)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    uri: axum::http::Uri,
+) -> Response {
+    if let Err(refused) = crate::storage::check(&state, uri.path(), uri.query()) {
+        return refused;
+    }
     let st = state.lock();
-    let job = st
+    let part = st
         .invoices
         .exports
         .get(&reference)
-        .ok_or(ApiError::NotFound)?;
-    let r = job.result.as_ref().map_err(|_| ApiError::NotFound)?;
-    let part = r
-        .package
-        .parts
-        .iter()
-        .find(|p| format!("{}-{:03}.zip.aes", r.reference, p.ordinal) == name)
-        .ok_or(ApiError::NotFound)?;
+        .and_then(|job| job.result.as_ref().ok())
+        .and_then(|r| {
+            r.package
+                .parts
+                .iter()
+                .find(|p| part_name(r, p.ordinal) == name)
+        });
+    let Some(part) = part else {
+        return crate::storage::not_found();
+    };
     let mut resp = (StatusCode::OK, part.encrypted.clone()).into_response();
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
@@ -364,7 +415,7 @@ async fn storage_part(
     if let Ok(v) = axum::http::HeaderValue::from_str(&part.encrypted_hash) {
         resp.headers_mut().insert("x-ms-meta-hash", v);
     }
-    Ok(resp)
+    resp
 }
 
 /// Sellers used for seeded purchase invoices (valid NIP checksums, guide Appendix B.2).

@@ -1,11 +1,11 @@
-//! `ksef-sim [--listen ADDR] [--public-url URL] [--state-file PATH]`
+//! `ksef-sim [--listen ADDR] [--public-url URL] [--state-file PATH] [--rate-limits P]`
 
 use std::process::ExitCode;
 
 use ksef_sim::SimConfig;
 
 fn usage() -> &'static str {
-    "Użycie / usage: ksef-sim [--listen ADDR] [--public-url URL] [--state-file PATH] [--rate-limits production|test|off] [--key-rotation]"
+    "Użycie / usage: ksef-sim [--listen ADDR] [--public-url URL] [--state-file PATH] [--rate-limits production|generous|off] [--key-rotation]\n  --public-url: base of storage links (UPO, export parts), http or https, e.g. https://kwit.example.com/ksef/sim (the relay's route)\n  --rate-limits: production (default; KSeF PRD values, also TEST's since 2.5.0), generous (10x), off"
 }
 
 fn parse_args() -> Result<SimConfig, String> {
@@ -27,7 +27,15 @@ fn parse_args() -> Result<SimConfig, String> {
                     .parse()
                     .map_err(|_| format!("Nieprawidłowy adres / invalid address: {v}"))?;
             }
-            "--public-url" => config.public_url = Some(value("--public-url")?),
+            "--public-url" => {
+                let v = value("--public-url")?;
+                if !(v.starts_with("http://") || v.starts_with("https://")) {
+                    return Err(format!(
+                        "--public-url musi zaczynać się od http:// lub https:// / must start with http:// or https://: {v}"
+                    ));
+                }
+                config.public_url = Some(v);
+            }
             "--state-file" => config.state_file = Some(value("--state-file")?.into()),
             "--rate-limits" => {
                 let v = value("--rate-limits")?;

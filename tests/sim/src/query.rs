@@ -202,6 +202,9 @@ fn warsaw_offset_local(t: PrimitiveDateTime) -> UtcOffset {
     UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC)
 }
 
+/// 21183 (metadata query, sync) and export status 420 (async) details, as open-api words them.
+pub const HWM_DETAIL: &str = "Parametr dateRange.from jest późniejszy niż PermanentStorageHwmDate przy włączonym restrictToPermanentStorageHwmDate.";
+
 /// Checks the date range: `from ≤ to`, at most 3 months, HWM clamp (21183).
 pub fn window(
     range: &DateRangeIn,
@@ -224,11 +227,7 @@ pub fn window(
     };
     if range.restrict_to_permanent_storage_hwm_date == Some(true) {
         if range.date_type == DateType::PermanentStorage && from > hwm {
-            return Err((
-                21183,
-                "Data początkowa zakresu jest późniejsza niż permanentStorageHwmDate. / dateRange.from is after the HWM."
-                    .into(),
-            ));
+            return Err((21183, HWM_DETAIL.into()));
         }
         if range.date_type == DateType::PermanentStorage && to > hwm {
             to = hwm;
@@ -369,7 +368,9 @@ pub struct Page<'a> {
     pub is_truncated: bool,
 }
 
-/// Every record matching subject, window and filters, sorted by the window's date.
+/// Every record matching subject, window and filters, sorted by the window's date; ties
+/// (the same issue date, typically) by `permanentStorageDate` (arrival), then KSeF number,
+/// so a `Desc` page starts with the invoice that arrived last.
 pub fn select<'a>(
     records: impl IntoIterator<Item = &'a InvoiceRecord>,
     context_nip: &str,
@@ -389,6 +390,7 @@ pub fn select<'a>(
     hits.sort_by(|a, b| {
         a.date_for(window.kind)
             .cmp(&b.date_for(window.kind))
+            .then_with(|| a.permanent_storage_date.cmp(&b.permanent_storage_date))
             .then_with(|| a.ksef_number.cmp(&b.ksef_number))
     });
     if descending {
@@ -547,6 +549,32 @@ pub(crate) mod tests {
         let hits = select(&all, "5265877635", &eur, &w, false);
         assert!(hits.iter().all(|r| r.facts.currency == "EUR"));
         assert_eq!(hits.len(), 7); // 11,13,..,23
+    }
+
+    #[test]
+    fn same_issue_date_orders_by_arrival_not_by_ksef_number() {
+        let day = datetime!(2026-02-01 10:00 UTC);
+        // Numbers whose order is the opposite of their arrival.
+        let mut all: Vec<InvoiceRecord> = (0..12)
+            .map(|n| {
+                let mut r = record(100 - n, "5265877635", "1111111111", day);
+                r.permanent_storage_date = day + time::Duration::minutes(n as i64);
+                r
+            })
+            .collect();
+        all.rotate_left(5);
+        let w = Window {
+            kind: DateType::Issue,
+            from: day - time::Duration::days(1),
+            to: day + time::Duration::days(1),
+        };
+        let f =
+            filters(json!({"subjectType":"Subject1","dateRange":{"dateType":"Issue","from":"x"}}));
+        let desc = select(&all, "5265877635", &f, &w, true);
+        // The last arrival (n = 11) heads the Desc page.
+        assert_eq!(desc[0].facts.invoice_number, "FV/89");
+        let asc = select(&all, "5265877635", &f, &w, false);
+        assert_eq!(asc[0].facts.invoice_number, "FV/100");
     }
 
     #[test]

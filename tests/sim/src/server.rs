@@ -81,7 +81,7 @@ async fn render_errors(req: Request, next: Next) -> Response {
 async fn system_warning(req: Request, next: Next) -> Response {
     let echo = req.headers().get("x-test-system-warning").cloned();
     let mut response = next.run(req).await;
-    if let Some(v) = echo {
+    if let Some(v) = echo.as_ref().and_then(crate::system_warning::echo) {
         response.headers_mut().insert("x-system-warning", v);
     }
     response
@@ -89,6 +89,16 @@ async fn system_warning(req: Request, next: Next) -> Response {
 
 async fn fallback(req: Request) -> Response {
     ApiError::NotFound.render(req.headers(), req.uri().path())
+}
+
+/// A known path called with a method it does not take: a KSeF-shaped 405 body.
+async fn method_not_allowed(req: Request) -> Response {
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    ApiError::MethodNotAllowed.render(req.headers(), &path)
 }
 
 /// Every `/v2` route (paths as in open-api.json). Other modules add theirs here.
@@ -105,6 +115,7 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::permissions::routes())
         .merge(crate::testdata::routes())
         .merge(crate::batch::routes())
+        .merge(crate::collective::routes())
 }
 
 /// `/storage/...` routes (UPO, export parts): no auth, no rate limits.
@@ -118,8 +129,10 @@ fn storage_routes() -> Router<AppState> {
 /// The complete router for `state`.
 pub fn app(state: AppState) -> Router {
     let limited = middleware::from_fn_with_state(state.clone(), control::faults_and_limits);
-    let v2 = api_routes().route_layer(limited.clone());
-    let storage = storage_routes();
+    let v2 = api_routes()
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(limited.clone());
+    let storage = storage_routes().method_not_allowed_fallback(method_not_allowed);
     // route_layer panics on an empty router.
     let storage = if storage.has_routes() {
         storage.route_layer(limited)
@@ -132,6 +145,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control::routes())
         .merge(crate::invoices::control_routes())
         .merge(crate::testdata::control_routes())
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), mark_dirty))
         .layer(middleware::from_fn(render_errors))

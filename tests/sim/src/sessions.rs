@@ -41,8 +41,10 @@ const SESSION_READ: [Permission; 4] = [
     Permission::PefInvoiceWrite,
     Permission::EnforcementOperations,
 ];
-/// Storage links stay valid this long.
-const LINK_TTL: time::Duration = time::Duration::hours(1);
+/// How long storage links stay valid (`SimConfig::storage_link_ttl`).
+fn link_ttl(state: &AppState) -> time::Duration {
+    time::Duration::try_from(state.config.storage_link_ttl).unwrap_or(time::Duration::HOUR)
+}
 /// Session lifetime (ksef-guide §4.2).
 const SESSION_TTL: time::Duration = time::Duration::hours(12);
 
@@ -163,11 +165,14 @@ impl SessionInvoice {
                     v["ksefNumber"] = json!(a.ksef_number);
                     v["acquisitionDate"] = json!(rfc3339(a.acquisition_date));
                     v["permanentStorageDate"] = json!(rfc3339(a.permanent_storage_date));
-                    v["upoDownloadUrl"] = json!(format!(
-                        "{}/storage/upo/{session}/invoices/{}.xml",
-                        state.public_url, self.reference
+                    // Whole seconds: the signed expiry and the reported date agree.
+                    let expires = (now + link_ttl(state)).replace_nanosecond(0).unwrap_or(now);
+                    v["upoDownloadUrl"] = json!(crate::storage::link(
+                        state,
+                        &format!("/storage/upo/{session}/invoices/{}.xml", self.reference),
+                        expires
                     ));
-                    v["upoDownloadUrlExpirationDate"] = json!(rfc3339(now + LINK_TTL));
+                    v["upoDownloadUrlExpirationDate"] = json!(rfc3339(expires));
                     v["invoicingMode"] = json!(a.mode);
                     json!({"code": 200, "description": "Sukces"})
                 }
@@ -341,14 +346,16 @@ impl OnlineSession {
             while self.upo_pages.len() < pages {
                 self.upo_pages.push(util::reference_number("EU"));
             }
+            let expires = (now + link_ttl(state)).replace_nanosecond(0).unwrap_or(now);
             let items: Vec<Value> = self
                 .upo_pages
                 .iter()
                 .map(|r| {
+                    let path = format!("/storage/upo/{}/pages/{r}.xml", self.reference);
                     json!({
                         "referenceNumber": r,
-                        "downloadUrl": format!("{}/storage/upo/{}/pages/{r}.xml", state.public_url, self.reference),
-                        "downloadUrlExpirationDate": rfc3339(now + LINK_TTL),
+                        "downloadUrl": crate::storage::link(state, &path, expires),
+                        "downloadUrlExpirationDate": rfc3339(expires),
                     })
                 })
                 .collect();
@@ -521,7 +528,7 @@ pub(crate) fn no_session(reference: &str) -> ApiError {
         21173,
         "Brak sesji o wskazanym numerze referencyjnym.",
         vec![format!(
-            "Sesja {reference} nie istnieje w tym kontekście. / No such session."
+            "Sesja o numerze referencyjnym {reference} nie została znaleziona."
         )],
     )
 }
@@ -543,14 +550,30 @@ async fn send(
             .filter(|s| s.context_nip == auth.context.value && s.batch.is_none())
             .ok_or_else(|| no_session(&reference))?;
         if s.closed.is_some() || util::now() > s.valid_until {
+            let code = s.status(util::now()).0;
             return Err(ApiError::bad(
                 21180,
                 "Status sesji nie pozwala na wykonanie operacji.",
-                vec!["Sesja jest zamknięta. / The session is closed.".into()],
+                vec![format!("Status sesji {code} uniemożliwia wysyłkę faktur.")],
             ));
         }
         if let Some(original) = &req.hash_of_corrected_invoice {
             check_correction(&st.invoices, &s.context_nip, original, req.offline_mode)?;
+        }
+        // `/limits/context` → onlineSession.maxInvoices (21155).
+        let limit = st
+            .limits
+            .session(&s.context_nip)
+            .online_session
+            .max_invoices;
+        if s.invoices.len() >= limit as usize {
+            return Err(ApiError::bad(
+                21155,
+                "Przekroczono dozwoloną liczbę faktur w sesji.",
+                vec![format!(
+                    "Sesja o numerze referencyjnym {reference} osiągnęła dozwolony limit liczby faktur {limit}."
+                )],
+            ));
         }
         (s.key, s.context_nip.clone())
     };
@@ -607,6 +630,7 @@ async fn send(
                 )],
             ));
         }
+        check_invoice_size(&state, &context_nip, plain)?;
         if util::sha256_b64(plain) != req.invoice_hash {
             return Err(ApiError::bad(
                 21403,
@@ -654,10 +678,9 @@ pub async fn record_invoice(
     let now = util::now();
     let delay = time::Duration::try_from(processing_delay(state)).unwrap_or(time::Duration::ZERO);
     // FA(3) validation compiles the XSD once per thread: keep it off the async workers.
-    // The calendar day in Poland (CET; close enough for "P_1 not in the future").
-    let today = now
-        .to_offset(time::UtcOffset::from_hms(1, 0, 0).unwrap_or(time::UtcOffset::UTC))
-        .date();
+    // The calendar day in Poland (Europe/Warsaw with summer time): "P_1 not in the
+    // future" and the automatic offline mode are decided on it.
+    let today = crate::clock::warsaw_today(now);
     let verified = match plain.clone() {
         None => Err(Rejection::new(
             435,
@@ -750,6 +773,39 @@ pub async fn record_invoice(
     Ok(invoice_ref)
 }
 
+/// `/limits/context` → onlineSession sizes: 1 MB (10^6 B) without attachments, 3 MB with
+/// (weryfikacja-faktury.md "Rozmiar pliku"); a larger invoice is refused at once.
+fn check_invoice_size(state: &AppState, context_nip: &str, plain: &[u8]) -> Result<(), ApiError> {
+    let limits = state.lock().limits.session(context_nip).online_session;
+    let plain_max = u64::from(limits.max_invoice_size_in_mb) * 1_000_000;
+    let attachment_max = u64::from(limits.max_invoice_with_attachment_size_in_mb) * 1_000_000;
+    let size = plain.len() as u64;
+    if size <= plain_max {
+        return Ok(());
+    }
+    let has_attachment = fa3check::extract(plain).is_ok_and(|f| f.has_attachment);
+    let (max_mb, what) = if has_attachment {
+        (
+            limits.max_invoice_with_attachment_size_in_mb,
+            "z załącznikiem",
+        )
+    } else {
+        (limits.max_invoice_size_in_mb, "bez załącznika")
+    };
+    if size
+        > if has_attachment {
+            attachment_max
+        } else {
+            plain_max
+        }
+    {
+        return Err(ApiError::validation(format!(
+            "Rozmiar faktury {what} ({size} B) przekracza dozwolony limit {max_mb} MB."
+        )));
+    }
+    Ok(())
+}
+
 /// Technical correction rules (ksef-guide §11): the original must be an offline invoice of
 /// this context rejected for technical reasons (not 410), corrected at most once.
 fn check_correction(
@@ -773,8 +829,8 @@ fn check_correction(
     if store.corrected.contains(original) {
         return Err(ApiError::bad(
             21166,
-            "Korekta techniczna jest niedostępna.",
-            vec!["Faktura została już skorygowana. / The invoice was already corrected.".into()],
+            "Korekta techniczna niedostępna.",
+            vec!["Faktura posiada już przetworzoną prawidłowo korektę techniczną.".into()],
         ));
     }
     let rejected = store
@@ -809,10 +865,11 @@ async fn close(
         .filter(|s| s.context_nip == auth.context.value && s.batch.is_none())
         .ok_or_else(|| no_session(&reference))?;
     if s.closed.is_some() {
+        let code = s.status(util::now()).0;
         return Err(ApiError::bad(
             21180,
             "Status sesji nie pozwala na wykonanie operacji.",
-            vec!["Sesja jest już zamknięta. / The session is already closed.".into()],
+            vec![format!("Status sesji {code} uniemożliwia jej zamknięcie.")],
         ));
     }
     let now = util::now();
@@ -961,14 +1018,20 @@ pub fn xml_response(body: Vec<u8>) -> Response {
     r
 }
 
-fn no_upo() -> ApiError {
+/// 21178 with the details open-api gives for the lookup that failed.
+fn no_upo(session: &str, which: &UpoWhich<'_>) -> ApiError {
+    let detail = match which {
+        UpoWhich::KsefNumber(k) => format!(
+            "UPO o numerze KSeF {k} i numerze referencyjnym sesji {session} nie zostało znalezione."
+        ),
+        UpoWhich::InvoiceRef(r) | UpoWhich::Page(r) => {
+            format!("UPO o numerze referencyjnym {r} dla sesji {session} nie zostało znalezione.")
+        }
+    };
     ApiError::bad(
         21178,
-        "Nie znaleziono UPO.",
-        vec![
-            "UPO nie istnieje lub nie jest jeszcze gotowe. / UPO not found or not ready yet."
-                .into(),
-        ],
+        "Nie znaleziono UPO dla podanych kryteriów.",
+        vec![detail],
     )
 }
 
@@ -992,16 +1055,16 @@ fn find_upo(
         .get_mut(reference)
         .filter(|s| context.is_none_or(|c| c == s.context_nip))
         .ok_or_else(|| no_session(reference))?;
-    let xml = match which {
+    let xml = match &which {
         UpoWhich::InvoiceRef(r) => s
             .invoices
             .iter()
-            .find(|i| i.reference == r)
+            .find(|i| i.reference == *r)
             .and_then(|i| s.invoice_upo(i, now)),
         UpoWhich::KsefNumber(k) => s
             .invoices
             .iter()
-            .find(|i| i.accepted(now).is_some_and(|a| a.ksef_number == k))
+            .find(|i| i.accepted(now).is_some_and(|a| a.ksef_number == *k))
             .and_then(|i| s.invoice_upo(i, now)),
         UpoWhich::Page(p) => {
             if s.status(now).0 != 200 {
@@ -1013,7 +1076,8 @@ fn find_upo(
             }
         }
     };
-    xml.map(|x| xml_response(x.into_bytes())).ok_or_else(no_upo)
+    xml.map(|x| xml_response(x.into_bytes()))
+        .ok_or_else(|| no_upo(reference, &which))
 }
 
 /// `GET /sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo`.
@@ -1065,19 +1129,28 @@ async fn upo_page(
 async fn storage_invoice_upo(
     State(state): State<AppState>,
     Path((reference, file)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    uri: axum::http::Uri,
+) -> Response {
+    if let Err(refused) = crate::storage::check(&state, uri.path(), uri.query()) {
+        return refused;
+    }
     let invoice = file.trim_end_matches(".xml");
     find_upo(&state, &reference, None, UpoWhich::InvoiceRef(invoice))
-        .map_err(|_| ApiError::NotFound)
+        .unwrap_or_else(|_| crate::storage::not_found())
 }
 
 /// `GET /storage/upo/{session}/pages/{file}` — session UPO page link (no auth).
 async fn storage_page_upo(
     State(state): State<AppState>,
     Path((reference, file)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    uri: axum::http::Uri,
+) -> Response {
+    if let Err(refused) = crate::storage::check(&state, uri.path(), uri.query()) {
+        return refused;
+    }
     let page = file.trim_end_matches(".xml");
-    find_upo(&state, &reference, None, UpoWhich::Page(page)).map_err(|_| ApiError::NotFound)
+    find_upo(&state, &reference, None, UpoWhich::Page(page))
+        .unwrap_or_else(|_| crate::storage::not_found())
 }
 
 #[derive(Deserialize)]

@@ -39,6 +39,10 @@ pub struct SimState {
     pub faults: Faults,
     /// Rate-limit windows (limits.rs).
     pub rate: RateLimiter,
+    /// Collective identifiers, 2.7.0 (collective.rs).
+    pub collective: crate::collective::CollectiveStore,
+    /// Session and certificate limits set through `/testdata/limits/...` (limits.rs).
+    pub limits: crate::limits::LimitsStore,
     /// Extra delay before async operations (sessions, invoices) finish processing.
     pub processing_delay: Duration,
     /// Company names by NIP, for display (`/sim/demo`, seeded sellers).

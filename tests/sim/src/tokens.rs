@@ -150,7 +150,7 @@ async fn generate(
     if !matches!(auth.context.kind.as_str(), "Nip" | "InternalId") {
         return Err(ApiError::bad(
             26002,
-            "Nie można wygenerować tokena dla bieżącego typu kontekstu.",
+            "Nie można wygenerować tokena dla obecnego typu kontekstu.",
             vec![format!(
                 "Typ kontekstu {} nie pozwala na tokeny.",
                 auth.context.kind
@@ -188,7 +188,7 @@ async fn generate(
         if !auth.has(p) {
             return Err(ApiError::bad(
                 26001,
-                "Nie można nadać tokenowi uprawnień, których nie posiadasz.",
+                "Nie można nadać tokenowi uprawnień których nie posiadasz.",
                 vec![format!("Brak uprawnienia {name}.")],
             ));
         }

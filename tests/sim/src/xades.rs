@@ -807,11 +807,13 @@ async fn xades_signature(
             AuthMethod::SelfSignedSignature | AuthMethod::SelfSignedSeal
         );
 
-    let no_permissions = |detail: String| {
+    // The reason (who lacks what) is only logged; the status says what open-api words.
+    let no_permissions = |why: String| {
+        tracing::debug!("415: {why}");
         AuthOutcome::failed(
             415,
-            "Uwierzytelnianie zakończone niepowodzeniem z powodu braku przypisanych uprawnień",
-            &detail,
+            "Uwierzytelnianie zakończone niepowodzeniem",
+            "Brak przypisanych uprawnień",
         )
     };
     let fp = fingerprint(&doc.certificate_der);

@@ -101,7 +101,8 @@ async fn close(sim: &RunningSim, access: &str, reference: &str) -> Resp {
 }
 
 async fn wait_session(sim: &RunningSim, access: &str, reference: &str) -> Value {
-    for _ in 0..300 {
+    // Polled as a client under the PRD limits must: at most ~8 a second, waiting out a 429.
+    for _ in 0..400 {
         let r = get(
             sim,
             "/sessions/{referenceNumber}",
@@ -109,12 +110,21 @@ async fn wait_session(sim: &RunningSim, access: &str, reference: &str) -> Value 
             Some(access),
         )
         .await;
+        if r.status == 429 {
+            let wait = r
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            continue;
+        }
         assert_eq!(r.status, 200, "{}", r.body);
         let code = r.body["status"]["code"].as_u64().unwrap();
         if code != 100 && code != 150 {
             return r.body;
         }
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        tokio::time::sleep(Duration::from_millis(120)).await;
     }
     panic!("batch session {reference} never finished");
 }

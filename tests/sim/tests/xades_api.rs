@@ -1048,11 +1048,16 @@ async fn certificate_limits_revoke_and_shortened_validity() {
     let sim = start().await;
     let dir = temp_dir();
     let access = certificate_access(&sim, &dir).await;
-    // Low limits, as `/testdata/limits/subject/certificate` sets them.
-    sim.state.lock().certificates.limits = Some(ksef_sim::certificates::CertificateLimits {
-        max_enrollments: 3,
-        max_certificates: 2,
-    });
+    // Low limits, set as on KSeF TEST.
+    let set = post(
+        &sim,
+        "/testdata/limits/subject/certificate",
+        "/testdata/limits/subject/certificate",
+        Some(access.as_str()),
+        Some(json!({"subjectIdentifierType": "Nip", "enrollment": {"maxEnrollments": 3}, "certificate": {"maxCertificates": 2}})),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.body);
     let subject = format!("/CN=Nip {NIP}/organizationIdentifier=VATPL-{NIP}/O=Podmiot {NIP}/C=PL");
     let mut serials = Vec::new();
     let mut keys = Vec::new();

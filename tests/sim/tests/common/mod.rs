@@ -1,6 +1,7 @@
 //! Test helpers: an independent KSeF client (reqwest + rsa), not ksef-core.
 #![allow(dead_code)]
 
+pub mod flows;
 pub mod schema;
 
 use std::time::Duration;
@@ -29,6 +30,16 @@ impl SimUrl for RunningSim {
 
 pub async fn start() -> RunningSim {
     start_with(SimConfig::for_tests()).await
+}
+
+/// A simulator with the generous (10× PRD) rate-limit profile, for tests that are not
+/// about limits but make more calls than PRD allows.
+pub async fn start_generous() -> RunningSim {
+    start_with(SimConfig {
+        rate_profile: ksef_sim::limits::RateProfile::Generous,
+        ..SimConfig::for_tests()
+    })
+    .await
 }
 
 pub async fn start_with(config: SimConfig) -> RunningSim {
@@ -296,8 +307,10 @@ pub async fn start_token_login(sim: &impl SimUrl, token: &str, nip: &str) -> (St
     )
 }
 
-/// Polls `/auth/{ref}` until the status is final.
+/// Polls `/auth/{ref}` until the status is final, at most 10 times a second as KSeF's
+/// PRD limits allow (the simulator's default profile).
 pub async fn wait_auth(sim: &impl SimUrl, reference: &str, auth_token: &str) -> Value {
+    tokio::time::sleep(Duration::from_millis(20)).await;
     for _ in 0..100 {
         let r = get(
             sim,
@@ -310,7 +323,7 @@ pub async fn wait_auth(sim: &impl SimUrl, reference: &str, auth_token: &str) -> 
         if r.body["status"]["code"] != 100 {
             return r.body;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(110)).await;
     }
     panic!("auth {reference} never finished");
 }
