@@ -52,8 +52,10 @@ fn ksef_keys() -> (String, rsa::PrivateKey) {
     )
 }
 
-/// The certificate is valid from the real now, so virtual time starts there.
+/// The certificate is valid from the real now, so virtual time starts there — read after the
+/// certificate exists (another test may be making it while this one starts).
 fn real_now_ms() -> u64 {
+    let _ = ksef_keys();
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
