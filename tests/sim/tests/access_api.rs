@@ -74,7 +74,7 @@ async fn wait_operation(sim: &RunningSim, access: &str, reference: &str) -> u64 
         if code != 100 {
             return code;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(110)).await;
     }
     panic!("operation {reference} never finished");
 }

@@ -338,7 +338,7 @@ async fn prepare(sim: &ksef_sim::RunningSim) -> Ctx {
                 .to_string();
             break;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(110)).await;
     }
     assert!(!upo_ref.is_empty(), "session {session} processed");
     let open_session = open_online_session(sim, &access, &KEY, &IV).await;

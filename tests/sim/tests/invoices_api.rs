@@ -130,7 +130,7 @@ async fn wait_invoice(
             return (seen, body);
         }
         assert!(Instant::now() < deadline, "invoice {inv} never finished");
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(110)).await;
     }
 }
 
@@ -150,7 +150,7 @@ async fn wait_session(sim: &RunningSim, token: &str, session: &str) -> Value {
             return r.body;
         }
         assert!(Instant::now() < deadline, "session never processed");
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(110)).await;
     }
 }
 
@@ -785,7 +785,7 @@ async fn export_parts_decrypt_to_a_zip_with_invoices_and_metadata() {
             break r.body;
         }
         assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(110)).await;
     };
     assert_eq!(status["status"]["code"], 200, "{status}");
     let package = &status["package"];

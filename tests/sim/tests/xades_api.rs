@@ -359,7 +359,7 @@ async fn rsa_signed_document_logs_in_and_can_create_a_ksef_token() {
             ok = true;
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(110)).await;
     }
     assert!(
         ok,
