@@ -83,8 +83,19 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
-    /// A config for tests: port 0, no delays worth waiting for.
+    /// A config for tests: port 0, no delays worth waiting for, and the generous (10× PRD)
+    /// rate limits — a test fires requests faster than a paced client, and on a busy CI
+    /// machine the PRD 10/s would trip at random. Tests about the PRD limits use
+    /// [`SimConfig::for_tests_with_prd_limits`].
     pub fn for_tests() -> Self {
+        SimConfig {
+            rate_profile: RateProfile::Generous,
+            ..Self::for_tests_with_prd_limits()
+        }
+    }
+
+    /// [`SimConfig::for_tests`] with the default PRD limits.
+    pub fn for_tests_with_prd_limits() -> Self {
         SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             auth_processing_delay: Duration::from_millis(50),

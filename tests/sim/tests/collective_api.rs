@@ -144,7 +144,14 @@ async fn collective_identifiers_group_the_contexts_invoices() {
     .await;
     assert_eq!(r.code(), 21164);
 
-    // Its own rate-limit group.
+    // Its own rate-limit group, 30 a minute in PRD.
+    let r = client()
+        .post(format!("{}/sim/rate-limits", sim.base_url))
+        .json(&json!({"profile": "production"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
     let r = get(&sim, "/rate-limits", "/rate-limits", Some(&access)).await;
     assert_eq!(r.body["collectiveIdentifier"]["perMinute"], 30);
     sim.shutdown().await;

@@ -23,7 +23,7 @@ fn night() -> bool {
 
 #[tokio::test]
 async fn production_limits_are_the_default_and_trip_with_the_documented_answer() {
-    let sim = start().await;
+    let sim = start_prd().await;
     let access = demo_access(&sim).await;
     let r = get(&sim, "/rate-limits", "/rate-limits", Some(&access)).await;
     assert_eq!(r.status, 200);

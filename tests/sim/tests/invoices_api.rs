@@ -326,7 +326,7 @@ async fn online_session_happy_path_ksef_number_and_upo_links() {
 #[tokio::test]
 async fn every_rejection_code_is_reported_per_invoice() {
     // Many calls in a few seconds (more than PRD's limits allow): the generous profile.
-    let sim = start_generous().await;
+    let sim = start().await;
     let token = access(&sim).await;
     let nip = sim.demo.nip.clone();
     let session = open_session(&sim, &token).await;
@@ -638,7 +638,7 @@ async fn query(sim: &RunningSim, token: &str, params: &str, filters: Value) -> R
 #[tokio::test]
 async fn demo_purchase_invoices_query_paging_filters_and_limits() {
     // Many calls in a few seconds (more than PRD's limits allow): the generous profile.
-    let sim = start_generous().await;
+    let sim = start().await;
     let token = access(&sim).await;
     let range = json!({"dateType": "Invoicing", "from": days_ago(80)});
     let all = json!({"subjectType": "Subject2", "dateRange": range});

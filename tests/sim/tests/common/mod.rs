@@ -32,14 +32,10 @@ pub async fn start() -> RunningSim {
     start_with(SimConfig::for_tests()).await
 }
 
-/// A simulator with the generous (10× PRD) rate-limit profile, for tests that are not
-/// about limits but make more calls than PRD allows.
-pub async fn start_generous() -> RunningSim {
-    start_with(SimConfig {
-        rate_profile: ksef_sim::limits::RateProfile::Generous,
-        ..SimConfig::for_tests()
-    })
-    .await
+/// A simulator with the PRD rate limits (the binary's default), for tests about them.
+#[allow(dead_code)]
+pub async fn start_prd() -> RunningSim {
+    start_with(SimConfig::for_tests_with_prd_limits()).await
 }
 
 pub async fn start_with(config: SimConfig) -> RunningSim {
