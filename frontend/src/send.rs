@@ -19,6 +19,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use crate::api::Env;
+use crate::company::Company;
 use crate::components::tr;
 use crate::drafts::{self, DraftRecord, SendState};
 use crate::i18n::Lang;
@@ -186,6 +187,9 @@ pub enum SendProblem {
     Invalid(ValidationErrors),
     /// No KSeF login for the company's environment.
     NotLoggedIn,
+    /// Refused before anything left the browser: another company's draft, a seller NIP
+    /// that is not the company's, or no login of this company.
+    Refused(crate::ownership::SendRefusal),
     /// KSeF or the network failed; `advice` says what to do.
     Failed {
         /// Bilingual message from `ksef_core`.
@@ -254,12 +258,16 @@ pub struct Login {
     pub token: String,
 }
 
-/// The KSeF login for `env`, if logged in.
-pub fn login_for(session: Option<&Session>, env: Env) -> Option<Login> {
-    session.filter(|s| s.env == env).map(|s| Login {
-        reference: s.reference_number.clone(),
-        token: s.access.token.clone(),
-    })
+/// The KSeF login of `company` (its context, NIP and environment), if logged in: never
+/// another company's login that happens to be in memory.
+pub fn login_for(session: Option<&Session>, company: Option<&Company>) -> Option<Login> {
+    let company = company?;
+    session
+        .filter(|s| crate::ownership::session_of(s, company))
+        .map(|s| Login {
+            reference: s.reference_number.clone(),
+            token: s.access.token.clone(),
+        })
 }
 
 async fn public_keys(
@@ -518,8 +526,27 @@ pub fn SendPanel(
                 {
                     record.company_id = stored.company_id;
                 }
-                let env = company_env(&record.company_id).await;
-                let token = || ctx.session.with_untracked(|s| login_for(s.as_ref(), env));
+                let companies = ctx.companies.get_untracked();
+                let company = crate::ownership::owner(&record, &companies).cloned();
+                let env = company.as_ref().map(|c| c.env).unwrap_or_default();
+                // An explicit send goes out only under the company it belongs to, with its
+                // NIP and its own login; otherwise nothing leaves and nothing changes.
+                if step == Step::Send && record.send.editable() {
+                    let current = ctx.current.get_untracked();
+                    let current = companies.iter().find(|c| Some(&c.id) == current.as_ref());
+                    let session = ctx.session.get_untracked();
+                    if let Err(refusal) =
+                        crate::ownership::check_send(&record, current, &companies, session.as_ref())
+                    {
+                        problem.set(Some(SendProblem::Refused(refusal)));
+                        busy.set(false);
+                        return;
+                    }
+                }
+                let token = || {
+                    ctx.session
+                        .with_untracked(|s| login_for(s.as_ref(), company.as_ref()))
+                };
                 // 1. A send cut off earlier is resumed by asking KSeF, never by sending again.
                 let mut outcome = if matches!(record.send, SendState::Sending { .. }) {
                     resume(&mut record, token()).await
@@ -666,21 +693,6 @@ enum Step {
     Poll,
 }
 
-async fn company_env(company_id: &str) -> Env {
-    if company_id.is_empty() {
-        return Env::Sim;
-    }
-    let Ok(db) = crate::store::open().await else {
-        return Env::Sim;
-    };
-    db.get::<crate::company::Company>(crate::store::Store::Companies, company_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|c| c.env)
-        .unwrap_or(Env::Sim)
-}
-
 /// What to do after a rejection (FAQ: check the rejection details).
 pub fn rejection_advice(code: i64, lang: Lang) -> &'static str {
     match code {
@@ -716,10 +728,23 @@ fn ProblemView(problem: SendProblem, on_retry: Callback<()>) -> impl IntoView {
         .into_any(),
         SendProblem::NotLoggedIn => view! {
             <p class="error" role="alert" data-testid="send-error">
-                {move || tr(lang.get(), "Zaloguj się do KSeF (Firmy → Zaloguj), a potem wyślij fakturę.", "Log in to KSeF (Companies → Log in), then send the invoice.")}
+                {move || tr(lang.get(), "Zaloguj się do KSeF, a potem wyślij fakturę: ", "Log in to KSeF, then send the invoice: ")}
+                <a href="#/access" data-testid="go-access">{move || tr(lang.get(), "Dostęp i logowanie", "Access and login")}</a>
             </p>
         }
         .into_any(),
+        SendProblem::Refused(refusal) => {
+            let login = refusal == crate::ownership::SendRefusal::NotLoggedIn;
+            view! {
+                <div class="error" role="alert" data-testid="send-error">
+                    <p data-testid="send-refused">{move || refusal.message(lang.get())}</p>
+                    {login.then(|| view! {
+                        <p><a href="#/access" data-testid="go-access">{move || tr(lang.get(), "Dostęp i logowanie", "Access and login")}</a></p>
+                    })}
+                </div>
+            }
+            .into_any()
+        }
         SendProblem::Failed { message, advice } => {
             let advice_text = move || match advice {
                 Advice::FetchKeys => tr(lang.get(), "Problem z szyfrowaniem: pobierz certyfikaty publiczne KSeF i spróbuj ponownie.", "Encryption problem: fetch the KSeF public certificates and try again."),
