@@ -608,6 +608,21 @@ pub fn SendPanel(
         });
     }
 
+    // Why "Wyślij do KSeF" cannot work now, shown before any click (FAQ "Nie widzę akcji
+    // KSeF": permissions, the right company): not this company's login, or no InvoiceWrite.
+    let send_blocked = Memo::new(move |_| {
+        let lang = lang.get();
+        let Some(company) = ctx.current_company() else {
+            return Some(crate::ownership::SendRefusal::NoCompany.message(lang));
+        };
+        match ctx.session.get() {
+            Some(s) if crate::ownership::session_of(&s, &company) => {
+                s.missing("InvoiceWrite", lang)
+            }
+            _ => Some(crate::ownership::SendRefusal::NotLoggedIn.message(lang)),
+        }
+    });
+
     let run_send = run.clone();
     let run_status = run.clone();
     let run_retry = run;
@@ -663,7 +678,8 @@ pub fn SendPanel(
             })}
             <div class="actions">
                 <button type="button" data-testid="send-ksef"
-                    prop:disabled=move || busy.get() || !send.with(SendState::editable)
+                    aria-describedby="send-blocked"
+                    prop:disabled=move || busy.get() || !send.with(SendState::editable) || send_blocked.with(Option::is_some)
                     on:click=move |_| run_send(Step::Send)>
                     {move || tr(lang.get(), "Wyślij do KSeF", "Send to KSeF")}
                 </button>
@@ -673,6 +689,12 @@ pub fn SendPanel(
                     {move || tr(lang.get(), "Pobierz status", "Get status")}
                 </button>
             </div>
+            {move || (send.with(SendState::editable)).then(|| send_blocked.get()).flatten().map(|reason| view! {
+                <p class="muted" id="send-blocked" data-testid="send-blocked">
+                    {reason} " "
+                    <a href="#/access" data-testid="go-access">{tr(lang.get(), "Dostęp i logowanie", "Access and login")}</a>
+                </p>
+            })}
             {move || busy.get().then(|| view! { <p aria-busy="true" data-testid="send-busy">{tr(lang.get(), "Łączenie z KSeF…", "Talking to KSeF…")}</p> })}
             {move || problem.get().map(|p| {
                 let retry = run_retry.clone();

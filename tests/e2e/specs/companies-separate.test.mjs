@@ -129,15 +129,20 @@ test('an invoice goes out only under its own company\'s login; nothing is sent o
   await addCompany(demo.nip, 'Firma A');
   await logIn(demo.ksefToken, true);
 
-  // B is selected, A's login is in memory: B's invoice is refused, not sent in A's session.
+  // B is selected, A's login is in memory: B's invoice cannot go out in A's session. The
+  // button says so before any click, with the way to log in; nothing is sent.
   await switchTo('Firma B');
   await newInvoice('FV/B/1');
-  await page.getByTestId('send-ksef').click();
-  const refused = page.getByTestId('send-refused');
-  await refused.waitFor({ timeout: 30000 });
-  assert.match(await refused.innerText(), /nie jest zalogowana do KSeF/);
+  const blocked = page.getByTestId('send-blocked');
+  await blocked.waitFor({ timeout: 30000 });
+  assert.match(await blocked.innerText(), /nie jest zalogowana do KSeF/);
+  assert.equal(await page.getByTestId('send-ksef').isDisabled(), true);
+  // Even a forced click (the button re-enabled in the page) sends nothing.
+  await page.getByTestId('send-ksef').evaluate((b) => { b.disabled = false; b.click(); });
+  await page.getByTestId('send-refused').waitFor({ timeout: 30000 });
+  assert.match(await page.getByTestId('send-refused').innerText(), /nie jest zalogowana do KSeF/);
   assert.equal(await page.getByTestId('send-panel').getAttribute('data-state'), 'draft');
-  await page.getByTestId('go-access').click();
+  await blocked.getByTestId('go-access').click();
   await page.getByTestId('token-label').waitFor({ timeout: 30000 });
   assert.equal(posts, 0, 'nothing left the browser');
 
@@ -160,9 +165,27 @@ test('an invoice goes out only under its own company\'s login; nothing is sent o
   // A (not logged in: the only login is B's) cannot send; its draft stays a draft.
   await switchTo('Firma A');
   await newInvoice('FV/A/1');
-  await page.getByTestId('send-ksef').click();
-  await refused.waitFor({ timeout: 30000 });
+  await page.getByTestId('send-blocked').waitFor({ timeout: 30000 });
+  assert.equal(await page.getByTestId('send-ksef').isDisabled(), true);
   assert.equal(posts, 1);
+  passed();
+});
+
+test('with a read-only token "Wyślij do KSeF" is disabled beforehand, saying which permission is missing', async () => {
+  const demo = await stack.demo();
+  await page.goto(`${stack.url}/#/companies`);
+  await addCompany(demo.nip, 'Firma A');
+  const minted = await (await fetch(`${stack.simUrl}/sim/tokens`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ nip: demo.nip, permissions: ['InvoiceRead'] }),
+  })).json();
+  await logIn(minted.token, true);
+  await newInvoice('FV/A/1');
+  const blocked = page.getByTestId('send-blocked');
+  await blocked.waitFor({ timeout: 30000 });
+  assert.match(await blocked.innerText(), /Brak uprawnienia InvoiceWrite/);
+  assert.match(await blocked.innerText(), /poproś właściciela firmy o jego nadanie/);
+  assert.equal(await page.getByTestId('send-ksef').isDisabled(), true);
   passed();
 });
 
@@ -188,8 +211,8 @@ test('changing a company\'s NIP ends its KSeF session; its draft takes the new N
   await page.waitForFunction((nip) =>
     document.querySelector('input[name="seller.nip"]')?.value === nip, B_NIP);
   assert.equal(await field('number').inputValue(), 'FV/A/1');
-  await page.getByTestId('send-ksef').click();
-  await page.getByTestId('send-refused').waitFor({ timeout: 30000 });
+  await page.getByTestId('send-blocked').waitFor({ timeout: 30000 });
+  assert.equal(await page.getByTestId('send-ksef').isDisabled(), true);
   // After a reload the old login does not come back either.
   await page.reload();
   await page.getByTestId('unlock-passphrase').fill(PASS);
