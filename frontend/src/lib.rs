@@ -422,7 +422,7 @@ pub fn App() -> impl IntoView {
     view! {
         <header class="top">
             <h1>"Kwit"</h1>
-            <span class="muted">{move || lang.get().t(Msg::AppTagline)}</span>
+            <span class="muted tagline">{move || lang.get().t(Msg::AppTagline)}</span>
             <span class="spacer"></span>
             <Show when=move || !ctx.companies.with(Vec::is_empty)>
                 <label class="muted">

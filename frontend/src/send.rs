@@ -232,8 +232,21 @@ pub fn advice_for(e: &KsefError) -> Advice {
 }
 
 fn failed(e: &KsefError) -> SendProblem {
+    // No answer, or one that is not KSeF's own refusal: the browser's and the relay's words
+    // ("TypeError: Failed to fetch", an HTML page) never reach the user, only what to do.
+    let message = match e {
+        KsefError::Network(_) | KsefError::Http { .. } => {
+            let n = crate::api::net_error(e);
+            format!(
+                "{} / {}",
+                n.user_message(Lang::Pl),
+                n.user_message(Lang::En)
+            )
+        }
+        _ => e.to_string(),
+    };
     SendProblem::Failed {
-        message: e.to_string(),
+        message,
         advice: advice_for(e),
     }
 }
@@ -643,7 +656,12 @@ pub fn SendPanel(
                         {tr(lang.get(), "Numer referencyjny: ", "Reference number: ")}
                         <code data-testid="invoice-reference">{invoice_reference.clone()}</code>
                     </p>
-                    <p class="muted">{tr(lang.get(), "Faktura jest przetwarzana. Numer KSeF pojawi się za chwilę — Kwit sprawdza status sam; możesz też użyć „Pobierz status”.", "KSeF is processing the invoice. The KSeF number will appear shortly — Kwit checks by itself; you can also use “Get status”.")}</p>
+                    // While Kwit polls, the button is busy: the text invites it only when it works.
+                    <p class="muted" data-testid="processing-help">{move || if busy.get() {
+                        tr(lang.get(), "Faktura jest przetwarzana. Numer KSeF pojawi się za chwilę — Kwit sprawdza status sam.", "KSeF is processing the invoice. The KSeF number will appear shortly; Kwit is checking by itself.")
+                    } else {
+                        tr(lang.get(), "Faktura jest przetwarzana. Sprawdź, czy ma już numer KSeF: „Pobierz status”.", "KSeF is processing the invoice. See whether it has a KSeF number yet: “Get status”.")
+                    }}</p>
                     // FAQ "Wysłałem fakturę, ale nie mam numeru KSeF".
                     <p class="muted" data-testid="no-number-help">{tr(lang.get(), "Jeśli numer KSeF długo się nie pojawia: sprawdź, czy status nie wskazuje na odrzucenie (szczegóły), pobierz status ponownie po kilku minutach, a jeśli problem się powtarza — skontaktuj się z administratorem.", "If the KSeF number takes long: check that the status does not show a rejection (details), get the status again in a few minutes, and if it keeps happening, contact your administrator.")}</p>
                 }.into_any(),

@@ -1,0 +1,72 @@
+// The phone (issue 13.3): at 360 px and at 390×844 every page fits the width — no sideways
+// scrolling — and the header's controls (company switcher, lock, language) and every tab are on
+// screen. A screenshot of each page at 390×844 is kept in tests/e2e/artifacts for review.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { perTestStack, ARTIFACTS } from '../lib/harness.mjs';
+
+let stack, page;
+const { passed } = perTestStack((s, p) => { stack = s; page = p; });
+
+const PASS = 'tajne hasło 2026';
+const PAGES = ['start', 'companies', 'access', 'fakturowanie', 'faktury'];
+
+/** What sticks out of the viewport on the page shown: the page's own width and the header's controls. */
+async function overflow() {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const out = [];
+    if (document.documentElement.scrollWidth > width) {
+      out.push(`page ${document.documentElement.scrollWidth} px wide`);
+    }
+    const controls = document.querySelectorAll(
+      'header.top select, header.top button, nav.tabs a, main input, main button, main select');
+    for (const el of controls) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      // Inside a table that scrolls in its own box is fine; anything else must be on screen.
+      if (el.closest('table')) continue;
+      if (r.left < 0 || r.right > width + 0.5) {
+        out.push(`${el.tagName.toLowerCase()}[${el.dataset.testid || el.name || el.textContent.trim().slice(0, 20)}] ${Math.round(r.left)}–${Math.round(r.right)}`);
+      }
+    }
+    return out;
+  });
+}
+
+test('every page fits a phone: nothing off-screen at 360 px, screenshots at 390×844', async () => {
+  const demo = await stack.demo();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${stack.url}/#/companies`);
+  await page.getByTestId('company-nip').fill(demo.nip);
+  await page.getByTestId('company-name').fill('Pracownia Projektowa Zofia Wiśniewska-Kowalczyk');
+  await page.getByTestId('company-save').click();
+  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
+  await page.getByTestId('nav-access').click();
+  await page.getByTestId('vault-passphrase').fill(PASS);
+  await page.getByTestId('vault-passphrase-again').fill(PASS);
+  await page.getByTestId('vault-create').click();
+  await page.getByTestId('lock').waitFor({ timeout: 15000 });
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const problems = [];
+  for (const width of [390, 360]) {
+    await page.setViewportSize({ width, height: 844 });
+    for (const slug of PAGES) {
+      await page.getByTestId(`nav-${slug}`).click();
+      await page.waitForTimeout(400);
+      for (const p of await overflow()) problems.push(`${width} px, ${slug}: ${p}`);
+      if (width === 390) {
+        await page.screenshot({ path: join(ARTIFACTS, `phone-390x844-${slug}.png`), fullPage: true });
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+  // The header's controls are all there and usable on the phone.
+  for (const id of ['company-switcher', 'lock', 'lang-switch']) {
+    assert.equal(await page.getByTestId(id).isVisible(), true, id);
+  }
+  passed();
+});
