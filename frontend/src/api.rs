@@ -40,9 +40,9 @@ impl Env {
     }
 
     /// The label shown to the user.
-    pub fn label(self) -> &'static str {
+    pub fn label(self, lang: Lang) -> &'static str {
         match self {
-            Self::Sim => "Symulator",
+            Self::Sim => crate::components::tr(lang, "Symulator", "Simulator"),
             Self::Test => "TEST",
             Self::Demo => "DEMO",
             Self::Prod => "PROD",

@@ -446,7 +446,7 @@ pub fn App() -> impl IntoView {
             </Show>
             <span class="muted">
                 {move || lang.get().t(Msg::Environment)} ": "
-                <strong data-testid="env">{move || ctx.env().label()}</strong>
+                <strong data-testid="env">{move || ctx.env().label(lang.get())}</strong>
             </span>
             <Show when=move || ctx.vault.with(Option::is_some)>
                 <button data-testid="lock" on:click=move |_| ctx.lock()>

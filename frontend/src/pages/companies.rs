@@ -186,7 +186,7 @@ pub fn CompaniesPage() -> impl IntoView {
                                             </Show>
                                         </td>
                                         <td>{c.nip.clone()}</td>
-                                        <td>{c.env.label()}</td>
+                                        <td>{move || c.env.label(lang.get())}</td>
                                         <td>
                                             <button on:click=move |_| ctx.select_company(id_current.clone())>{move || t(lang.get(), "Wybierz", "Select")}</button>
                                             " "
@@ -267,7 +267,7 @@ pub fn CompaniesPage() -> impl IntoView {
                             .map(|e| {
                                 view! {
                                     <option value=e.slug() selected=move || env.get() == e>
-                                        {e.label()}
+                                        {move || e.label(lang.get())}
                                     </option>
                                 }
                             })

@@ -70,3 +70,55 @@ test('every page fits a phone: nothing off-screen at 360 px, screenshots at 390�
   }
   passed();
 });
+
+// Issue 13.7: every page in English has no Polish word outside data, and the reverse.
+const POLISH = /[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]|\b(Firma|Firmy|Zaloguj|Faktura|Faktury|Szkic|Symulator|Stawka|Netto|Brutto|Nabywca|Sprzedawca|Zapisz|przelew|domyślny|aktywny|Pobierz|Dodaj|Wybierz|Edytuj)\b/;
+const ENGLISH = /\b(Invoice|Invoices|Send|Company|Companies|Simulator|Active|Draft|Save|Delete|Edit|Select|default|Loading|Buyer|Seller|Net|Gross|Rate|Log in)\b/;
+
+/** The visible text of the page shown, without amounts (data: `2 460,00 zł`). */
+async function uiText() {
+  return page.evaluate(() => {
+    const parts = [document.querySelector('header.top'), document.querySelector('nav.tabs'), document.querySelector('main')]
+      .map((el) => el?.innerText || '');
+    // Option labels of selects are UI text too.
+    for (const o of document.querySelectorAll('main option, header option')) parts.push(o.textContent);
+    return parts.join('\n').replace(/−?\d[\d\s]*,\d{2}\s(zł|[A-Z]{3})/g, '');
+  });
+}
+
+test('every page in English has no Polish word outside data, and in Polish no English one', async () => {
+  const demo = await stack.demo();
+  await page.goto(`${stack.url}/#/companies`);
+  await page.getByTestId('company-nip').fill(demo.nip);
+  await page.getByTestId('company-name').fill('ACME');
+  await page.getByTestId('company-save').click();
+  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
+  await page.getByTestId('nav-access').click();
+  await page.getByTestId('vault-passphrase').fill(PASS);
+  await page.getByTestId('vault-passphrase-again').fill(PASS);
+  await page.getByTestId('vault-create').click();
+  await page.getByTestId('token-label').fill('T1');
+  await page.getByTestId('token-value').fill(demo.ksefToken);
+  await page.getByTestId('token-add').click();
+  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+  await page.getByTestId('nav-faktury').click();
+  await page.getByTestId('new-invoice').click();
+  await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
+  await page.locator('input[name="buyer.name"]').fill('ACME Buyer');
+  await page.waitForTimeout(800);
+
+  const found = [];
+  for (const [lang, foreign] of [['pl', ENGLISH], ['en', POLISH]]) {
+    if (lang === 'en') await page.getByTestId('lang-switch').click();
+    for (const slug of PAGES) {
+      await page.getByTestId(`nav-${slug}`).click();
+      await page.waitForTimeout(400);
+      for (const line of (await uiText()).split('\n')) {
+        const m = line.match(foreign);
+        if (m) found.push(`${lang} ${slug}: "${m[0]}" in "${line.trim().slice(0, 120)}"`);
+      }
+    }
+  }
+  assert.deepEqual(found, []);
+  passed();
+});
