@@ -40,9 +40,9 @@ impl Env {
     }
 
     /// The label shown to the user.
-    pub fn label(self) -> &'static str {
+    pub fn label(self, lang: Lang) -> &'static str {
         match self {
-            Self::Sim => "Symulator",
+            Self::Sim => crate::components::tr(lang, "Symulator", "Simulator"),
             Self::Test => "TEST",
             Self::Demo => "DEMO",
             Self::Prod => "PROD",
@@ -78,7 +78,9 @@ pub enum NetError {
     Ksef {
         /// HTTP status.
         status: u16,
-        /// Body excerpt or exception description.
+        /// KSeF's `exceptionCode` (or `status.code`), when the answer had one.
+        code: Option<i64>,
+        /// KSeF's description and details, readable (never the raw JSON).
         detail: String,
     },
     /// The answer did not parse.
@@ -87,41 +89,150 @@ pub enum NetError {
 }
 
 impl NetError {
-    /// A message for the user in their language, saying what to do.
+    /// A message for the user in their language: what happened and what to do (the FAQ's
+    /// advice where one applies). KSeF's own words follow as the detail.
     pub fn user_message(&self, lang: Lang) -> String {
         match (self, lang) {
             (Self::Unreachable(_), Lang::Pl) => "Brak połączenia z serwerem Kwit (przekaźnikiem). Sprawdź połączenie z internetem i spróbuj ponownie.".into(),
             (Self::Unreachable(_), Lang::En) => "Cannot reach the Kwit server (relay). Check your internet connection and try again.".into(),
-            (Self::Upstream { detail, .. }, Lang::Pl) => format!("KSeF jest chwilowo niedostępny ({detail}). Spróbuj ponownie za kilka minut."),
-            (Self::Upstream { detail, .. }, Lang::En) => format!("KSeF is unavailable right now ({detail}). Try again in a few minutes."),
-            (Self::Ksef { status, detail }, Lang::Pl) => format!("KSeF odrzucił żądanie (HTTP {status}): {detail}"),
-            (Self::Ksef { status, detail }, Lang::En) => format!("KSeF refused the request (HTTP {status}): {detail}"),
-            (Self::BadResponse(d), Lang::Pl) => format!("Nieoczekiwana odpowiedź KSeF: {d}. Spróbuj ponownie później."),
-            (Self::BadResponse(d), Lang::En) => format!("Unexpected answer from KSeF: {d}. Try again later."),
+            (Self::Upstream { detail, .. }, lang) => {
+                let detail = sentence(&pick(lang, detail));
+                match (detail.is_empty(), lang) {
+                    (true, Lang::Pl) => "KSeF jest chwilowo niedostępny. Spróbuj ponownie za kilka minut.".into(),
+                    (true, Lang::En) => "KSeF is unavailable right now. Try again in a few minutes.".into(),
+                    (false, Lang::Pl) => format!("KSeF jest chwilowo niedostępny ({detail}). Spróbuj ponownie za kilka minut."),
+                    (false, Lang::En) => format!("KSeF is unavailable right now ({detail}). Try again in a few minutes."),
+                }
+            }
+            (Self::Ksef { status, code, detail }, lang) => {
+                let advice = ksef_advice(*status, *code, lang);
+                let detail = sentence(&pick(lang, detail));
+                match (detail.is_empty(), lang) {
+                    (true, _) => advice.to_owned(),
+                    (false, Lang::Pl) => format!("{advice} KSeF: „{detail}”."),
+                    (false, Lang::En) => format!("{advice} KSeF said: “{detail}”."),
+                }
+            }
+            (Self::BadResponse(_), Lang::Pl) => "KSeF odpowiedział w nieoczekiwany sposób. Spróbuj ponownie później; jeśli się powtarza, zgłoś błąd.".into(),
+            (Self::BadResponse(_), Lang::En) => "KSeF answered in an unexpected way. Try again later; if it keeps happening, report it.".into(),
         }
     }
 }
 
+/// What to do after a KSeF refusal, by its code or HTTP status (seed-faq.md).
+fn ksef_advice(status: u16, code: Option<i64>, lang: Lang) -> &'static str {
+    use crate::components::tr;
+    match (code, status) {
+        // Unknown or withdrawn key: FAQ "Wysyłka kończy się błędem szyfrowania lub sesji".
+        (Some(21470), _) => tr(
+            lang,
+            "KSeF nie zna klucza, którym zaszyfrowano dane. Pobierz certyfikaty publiczne KSeF (Start) i zaloguj się ponownie.",
+            "KSeF does not know the key the data was encrypted with. Fetch the KSeF public certificates (Start) and log in again.",
+        ),
+        (Some(21111), _) => tr(
+            lang,
+            "Wyzwanie logowania wygasło lub jest nieprawidłowe. Zaloguj się ponownie.",
+            "The login challenge expired or is invalid. Log in again.",
+        ),
+        (Some(21301), _) => tr(
+            lang,
+            "KSeF nie przyjął tego tokena (unieważniony lub już użyty). Zaloguj się ponownie lub dodaj nowy token.",
+            "KSeF refused this token (revoked or already used). Log in again or add a new token.",
+        ),
+        (_, 401) => tr(
+            lang,
+            "Logowanie do KSeF wygasło lub zostało odrzucone. Zaloguj się ponownie.",
+            "The KSeF login expired or was refused. Log in again.",
+        ),
+        (_, 403) => tr(
+            lang,
+            "Brak uprawnień do tej operacji w KSeF. Sprawdź uprawnienia tokena lub certyfikatu dla tej firmy.",
+            "No permission for this KSeF operation. Check the token's or certificate's permissions for this company.",
+        ),
+        (_, 429) => tr(
+            lang,
+            "KSeF chwilowo ogranicza liczbę zapytań. Poczekaj chwilę i spróbuj ponownie.",
+            "KSeF is limiting requests for a moment. Wait a little and try again.",
+        ),
+        (_, 500..=599) => tr(
+            lang,
+            "KSeF ma chwilowy problem. Spróbuj ponownie za kilka minut.",
+            "KSeF has a temporary problem. Try again in a few minutes.",
+        ),
+        _ => tr(lang, "KSeF odrzucił żądanie.", "KSeF refused the request."),
+    }
+}
+
+/// `text` without its final full stop (the message adds its own), trimmed.
+fn sentence(text: &str) -> String {
+    text.trim().trim_end_matches('.').trim().to_owned()
+}
+
+/// The half of a bilingual `PL / EN` text in the user's language.
+fn pick(lang: Lang, text: &str) -> String {
+    crate::i18n::pick(lang, text)
+}
+
 /// Classifies a non-success response: the relay marks its own failures as JSON problems
-/// (`application/problem+json`) with 502/504; anything else comes from KSeF.
+/// (`application/problem+json`) with 502/504; anything else comes from KSeF, whose error
+/// formats (the `exception` list, `status`, problem details) are read into plain words.
 pub fn classify_error(status: u16, content_type: &str, body: &str) -> NetError {
-    #[derive(Deserialize)]
-    struct Problem {
-        #[serde(default)]
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Entry {
+        exception_code: Option<i64>,
+        exception_description: Option<String>,
+        code: Option<serde_json::Value>,
+        description: Option<String>,
+        details: Option<Vec<String>>,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct ExceptionList {
+        exception_detail_list: Vec<Entry>,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Answer {
+        exception: Option<ExceptionList>,
+        status: Option<serde_json::Value>,
         detail: Option<String>,
-        #[serde(default)]
         title: Option<String>,
     }
     // `from_slice` like everywhere else (one serde_json reader in the wasm).
-    let problem: Option<Problem> = serde_json::from_slice(body.as_bytes()).ok();
-    let detail = problem
-        .as_ref()
-        .and_then(|p| p.detail.clone().or_else(|| p.title.clone()))
-        .unwrap_or_else(|| body.chars().take(200).collect());
+    let answer: Option<Answer> = serde_json::from_slice(body.as_bytes()).ok();
+    let (code, detail) = match answer {
+        Some(a) => {
+            let entry = a
+                .exception
+                .and_then(|e| e.exception_detail_list.into_iter().next())
+                .or_else(|| a.status.and_then(|s| serde_json::from_value(s).ok()));
+            match entry {
+                Some(e) => {
+                    let mut words = e
+                        .exception_description
+                        .or(e.description)
+                        .unwrap_or_default();
+                    for d in e.details.unwrap_or_default() {
+                        words = format!("{}. {d}", sentence(&words));
+                    }
+                    let code = e.exception_code.or_else(|| e.code.and_then(|c| c.as_i64()));
+                    (code, words)
+                }
+                None => (None, a.detail.or(a.title).unwrap_or_default()),
+            }
+        }
+        // Not JSON (an HTML error page, a proxy's text): no raw markup in a message.
+        None => (None, String::new()),
+    };
     if matches!(status, 502..=504) && content_type.contains("problem+json") {
         NetError::Upstream { status, detail }
     } else {
-        NetError::Ksef { status, detail }
+        NetError::Ksef {
+            status,
+            code,
+            detail,
+        }
     }
 }
 
@@ -143,10 +254,29 @@ pub fn net_error(e: &ksef_core::error::Error) -> NetError {
     use ksef_core::error::Error;
     let status = match e {
         Error::Network(m) => return NetError::Unreachable(m.clone()),
-        Error::Http { status, body } if (502..=504).contains(status) => {
-            return classify_error(*status, "application/problem+json", body);
+        Error::Http { status, body } => {
+            let content_type = if (502..=504).contains(status) {
+                "application/problem+json"
+            } else {
+                ""
+            };
+            return classify_error(*status, content_type, body);
         }
-        Error::Http { status, .. } => *status,
+        Error::Ksef {
+            code,
+            description,
+            details,
+        } => {
+            let mut detail = description.clone();
+            for d in details {
+                detail = format!("{}. {d}", sentence(&detail));
+            }
+            return NetError::Ksef {
+                status: 400,
+                code: Some(*code),
+                detail,
+            };
+        }
         Error::Unauthorized => 401,
         Error::Forbidden { .. } => 403,
         Error::Gone => 410,
@@ -155,6 +285,7 @@ pub fn net_error(e: &ksef_core::error::Error) -> NetError {
     };
     NetError::Ksef {
         status,
+        code: None,
         detail: e.to_string(),
     }
 }

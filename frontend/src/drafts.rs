@@ -300,6 +300,36 @@ pub async fn list() -> Result<Vec<DraftRecord>, StorageError> {
     Ok(sent)
 }
 
+/// The records of `company` (see [`crate::ownership::belongs_to`]), newest first.
+pub async fn list_for(company: &crate::company::Company) -> Result<Vec<DraftRecord>, StorageError> {
+    let mut all = list().await?;
+    all.retain(|r| crate::ownership::belongs_to(r, company));
+    Ok(all)
+}
+
+/// Settings key of the draft a company's form had open last, so "Fakturowanie" reopens it
+/// after a reload.
+fn last_open_key(company_id: &str) -> String {
+    format!("lastDraft.{company_id}")
+}
+
+/// Remembers that `company_id`'s form has record `id` open.
+pub async fn remember_open(company_id: &str, id: &str) -> Result<(), StorageError> {
+    let db = store::open().await?;
+    db.put(Store::Settings, &last_open_key(company_id), &id.to_owned())
+        .await
+}
+
+/// The record `company_id`'s form had open last, if it still exists.
+pub async fn last_open(company_id: &str) -> Result<Option<DraftRecord>, StorageError> {
+    let db = store::open().await?;
+    let id: Option<String> = db.get(Store::Settings, &last_open_key(company_id)).await?;
+    match id {
+        Some(id) => load(&id).await,
+        None => Ok(None),
+    }
+}
+
 /// Deletes a draft (never an invoice that left the browser).
 pub async fn delete_draft(id: &str) -> Result<(), StorageError> {
     store::open().await?.delete(Store::Drafts, id).await

@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod drafts;
 pub mod i18n;
 pub mod net;
+pub mod ownership;
 pub mod pages;
 pub mod send;
 pub mod series;
@@ -202,6 +203,18 @@ impl AppCtx {
         self.vault.set(None);
     }
 
+    /// Makes company `id` the current one (remembered across reloads). The draft open in
+    /// the form is the previous company's, so the form opens this company's own.
+    pub fn select_company(&self, id: String) {
+        pages::invoice_form::forget_open_draft();
+        self.current.set(Some(id.clone()));
+        spawn_local(async move {
+            if let Ok(db) = store::open().await {
+                let _ = company::set_current(&db, &id).await;
+            }
+        });
+    }
+
     /// Re-reads the companies and the current company from the database.
     pub fn reload_companies(&self) {
         let ctx = *self;
@@ -221,6 +234,15 @@ impl AppCtx {
             .await;
             match result {
                 Ok((list, current)) => {
+                    // Another company became current (a new one was saved): the form opens its
+                    // own draft, not the one in the address.
+                    if ctx
+                        .current
+                        .get_untracked()
+                        .is_some_and(|c| Some(&c) != current.as_ref())
+                    {
+                        pages::invoice_form::forget_open_draft();
+                    }
                     ctx.companies.set(list);
                     ctx.current.set(current);
                 }
@@ -269,6 +291,16 @@ fn restore_session(ctx: AppCtx) {
         }
         .await;
         match result {
+            Ok(session::Restored::Session(s, _))
+                if !ctx
+                    .companies
+                    .with_untracked(|list| list.iter().any(|c| ownership::session_of(&s, c))) =>
+            {
+                // A login from before the company's NIP (or environment) changed: over.
+                if let Ok(db) = store::open().await {
+                    let _ = session::forget_kept(&db, &s.company_id).await;
+                }
+            }
             Ok(session::Restored::Session(s, online)) => {
                 if let Some(o) = &online {
                     send::adopt_online_session(&s.reference_number, o);
@@ -385,20 +417,12 @@ pub fn App() -> impl IntoView {
     // companies) that change nothing the user sees do not remount the page and lose its state.
     let shown = Memo::new(move |_| (!ctx.locked()).then(|| ctx.page.get()));
 
-    let switch_company = move |ev: leptos::ev::Event| {
-        let id = event_target_value(&ev);
-        ctx.current.set(Some(id.clone()));
-        spawn_local(async move {
-            if let Ok(db) = store::open().await {
-                let _ = company::set_current(&db, &id).await;
-            }
-        });
-    };
+    let switch_company = move |ev: leptos::ev::Event| ctx.select_company(event_target_value(&ev));
 
     view! {
         <header class="top">
             <h1>"Kwit"</h1>
-            <span class="muted">{move || lang.get().t(Msg::AppTagline)}</span>
+            <span class="muted tagline">{move || lang.get().t(Msg::AppTagline)}</span>
             <span class="spacer"></span>
             <Show when=move || !ctx.companies.with(Vec::is_empty)>
                 <label class="muted">
@@ -422,7 +446,7 @@ pub fn App() -> impl IntoView {
             </Show>
             <span class="muted">
                 {move || lang.get().t(Msg::Environment)} ": "
-                <strong data-testid="env">{move || ctx.env().label()}</strong>
+                <strong data-testid="env">{move || ctx.env().label(lang.get())}</strong>
             </span>
             <Show when=move || ctx.vault.with(Option::is_some)>
                 <button data-testid="lock" on:click=move |_| ctx.lock()>

@@ -19,6 +19,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use crate::api::Env;
+use crate::company::Company;
 use crate::components::tr;
 use crate::drafts::{self, DraftRecord, SendState};
 use crate::i18n::Lang;
@@ -186,6 +187,9 @@ pub enum SendProblem {
     Invalid(ValidationErrors),
     /// No KSeF login for the company's environment.
     NotLoggedIn,
+    /// Refused before anything left the browser: another company's draft, a seller NIP
+    /// that is not the company's, or no login of this company.
+    Refused(crate::ownership::SendRefusal),
     /// KSeF or the network failed; `advice` says what to do.
     Failed {
         /// Bilingual message from `ksef_core`.
@@ -228,8 +232,21 @@ pub fn advice_for(e: &KsefError) -> Advice {
 }
 
 fn failed(e: &KsefError) -> SendProblem {
+    // No answer, or one that is not KSeF's own refusal: the browser's and the relay's words
+    // ("TypeError: Failed to fetch", an HTML page) never reach the user, only what to do.
+    let message = match e {
+        KsefError::Network(_) | KsefError::Http { .. } => {
+            let n = crate::api::net_error(e);
+            format!(
+                "{} / {}",
+                n.user_message(Lang::Pl),
+                n.user_message(Lang::En)
+            )
+        }
+        _ => e.to_string(),
+    };
     SendProblem::Failed {
-        message: e.to_string(),
+        message,
         advice: advice_for(e),
     }
 }
@@ -254,12 +271,16 @@ pub struct Login {
     pub token: String,
 }
 
-/// The KSeF login for `env`, if logged in.
-pub fn login_for(session: Option<&Session>, env: Env) -> Option<Login> {
-    session.filter(|s| s.env == env).map(|s| Login {
-        reference: s.reference_number.clone(),
-        token: s.access.token.clone(),
-    })
+/// The KSeF login of `company` (its context, NIP and environment), if logged in: never
+/// another company's login that happens to be in memory.
+pub fn login_for(session: Option<&Session>, company: Option<&Company>) -> Option<Login> {
+    let company = company?;
+    session
+        .filter(|s| crate::ownership::session_of(s, company))
+        .map(|s| Login {
+            reference: s.reference_number.clone(),
+            token: s.access.token.clone(),
+        })
 }
 
 async fn public_keys(
@@ -518,8 +539,27 @@ pub fn SendPanel(
                 {
                     record.company_id = stored.company_id;
                 }
-                let env = company_env(&record.company_id).await;
-                let token = || ctx.session.with_untracked(|s| login_for(s.as_ref(), env));
+                let companies = ctx.companies.get_untracked();
+                let company = crate::ownership::owner(&record, &companies).cloned();
+                let env = company.as_ref().map(|c| c.env).unwrap_or_default();
+                // An explicit send goes out only under the company it belongs to, with its
+                // NIP and its own login; otherwise nothing leaves and nothing changes.
+                if step == Step::Send && record.send.editable() {
+                    let current = ctx.current.get_untracked();
+                    let current = companies.iter().find(|c| Some(&c.id) == current.as_ref());
+                    let session = ctx.session.get_untracked();
+                    if let Err(refusal) =
+                        crate::ownership::check_send(&record, current, &companies, session.as_ref())
+                    {
+                        problem.set(Some(SendProblem::Refused(refusal)));
+                        busy.set(false);
+                        return;
+                    }
+                }
+                let token = || {
+                    ctx.session
+                        .with_untracked(|s| login_for(s.as_ref(), company.as_ref()))
+                };
                 // 1. A send cut off earlier is resumed by asking KSeF, never by sending again.
                 let mut outcome = if matches!(record.send, SendState::Sending { .. }) {
                     resume(&mut record, token()).await
@@ -581,6 +621,21 @@ pub fn SendPanel(
         });
     }
 
+    // Why "Wyślij do KSeF" cannot work now, shown before any click (FAQ "Nie widzę akcji
+    // KSeF": permissions, the right company): not this company's login, or no InvoiceWrite.
+    let send_blocked = Memo::new(move |_| {
+        let lang = lang.get();
+        let Some(company) = ctx.current_company() else {
+            return Some(crate::ownership::SendRefusal::NoCompany.message(lang));
+        };
+        match ctx.session.get() {
+            Some(s) if crate::ownership::session_of(&s, &company) => {
+                s.missing("InvoiceWrite", lang)
+            }
+            _ => Some(crate::ownership::SendRefusal::NotLoggedIn.message(lang)),
+        }
+    });
+
     let run_send = run.clone();
     let run_status = run.clone();
     let run_retry = run;
@@ -601,7 +656,12 @@ pub fn SendPanel(
                         {tr(lang.get(), "Numer referencyjny: ", "Reference number: ")}
                         <code data-testid="invoice-reference">{invoice_reference.clone()}</code>
                     </p>
-                    <p class="muted">{tr(lang.get(), "Faktura jest przetwarzana. Numer KSeF pojawi się za chwilę — Kwit sprawdza status sam; możesz też użyć „Pobierz status”.", "KSeF is processing the invoice. The KSeF number will appear shortly — Kwit checks by itself; you can also use “Get status”.")}</p>
+                    // While Kwit polls, the button is busy: the text invites it only when it works.
+                    <p class="muted" data-testid="processing-help">{move || if busy.get() {
+                        tr(lang.get(), "Faktura jest przetwarzana. Numer KSeF pojawi się za chwilę — Kwit sprawdza status sam.", "KSeF is processing the invoice. The KSeF number will appear shortly; Kwit is checking by itself.")
+                    } else {
+                        tr(lang.get(), "Faktura jest przetwarzana. Sprawdź, czy ma już numer KSeF: „Pobierz status”.", "KSeF is processing the invoice. See whether it has a KSeF number yet: “Get status”.")
+                    }}</p>
                     // FAQ "Wysłałem fakturę, ale nie mam numeru KSeF".
                     <p class="muted" data-testid="no-number-help">{tr(lang.get(), "Jeśli numer KSeF długo się nie pojawia: sprawdź, czy status nie wskazuje na odrzucenie (szczegóły), pobierz status ponownie po kilku minutach, a jeśli problem się powtarza — skontaktuj się z administratorem.", "If the KSeF number takes long: check that the status does not show a rejection (details), get the status again in a few minutes, and if it keeps happening, contact your administrator.")}</p>
                 }.into_any(),
@@ -636,7 +696,8 @@ pub fn SendPanel(
             })}
             <div class="actions">
                 <button type="button" data-testid="send-ksef"
-                    prop:disabled=move || busy.get() || !send.with(SendState::editable)
+                    aria-describedby="send-blocked"
+                    prop:disabled=move || busy.get() || !send.with(SendState::editable) || send_blocked.with(Option::is_some)
                     on:click=move |_| run_send(Step::Send)>
                     {move || tr(lang.get(), "Wyślij do KSeF", "Send to KSeF")}
                 </button>
@@ -646,6 +707,12 @@ pub fn SendPanel(
                     {move || tr(lang.get(), "Pobierz status", "Get status")}
                 </button>
             </div>
+            {move || (send.with(SendState::editable)).then(|| send_blocked.get()).flatten().map(|reason| view! {
+                <p class="muted" id="send-blocked" data-testid="send-blocked">
+                    {reason} " "
+                    <a href="#/access" data-testid="go-access">{tr(lang.get(), "Dostęp i logowanie", "Access and login")}</a>
+                </p>
+            })}
             {move || busy.get().then(|| view! { <p aria-busy="true" data-testid="send-busy">{tr(lang.get(), "Łączenie z KSeF…", "Talking to KSeF…")}</p> })}
             {move || problem.get().map(|p| {
                 let retry = run_retry.clone();
@@ -664,21 +731,6 @@ enum Step {
     Status,
     /// Continue: resume a cut-off send and poll until final.
     Poll,
-}
-
-async fn company_env(company_id: &str) -> Env {
-    if company_id.is_empty() {
-        return Env::Sim;
-    }
-    let Ok(db) = crate::store::open().await else {
-        return Env::Sim;
-    };
-    db.get::<crate::company::Company>(crate::store::Store::Companies, company_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|c| c.env)
-        .unwrap_or(Env::Sim)
 }
 
 /// What to do after a rejection (FAQ: check the rejection details).
@@ -716,10 +768,23 @@ fn ProblemView(problem: SendProblem, on_retry: Callback<()>) -> impl IntoView {
         .into_any(),
         SendProblem::NotLoggedIn => view! {
             <p class="error" role="alert" data-testid="send-error">
-                {move || tr(lang.get(), "Zaloguj się do KSeF (Firmy → Zaloguj), a potem wyślij fakturę.", "Log in to KSeF (Companies → Log in), then send the invoice.")}
+                {move || tr(lang.get(), "Zaloguj się do KSeF, a potem wyślij fakturę: ", "Log in to KSeF, then send the invoice: ")}
+                <a href="#/access" data-testid="go-access">{move || tr(lang.get(), "Dostęp i logowanie", "Access and login")}</a>
             </p>
         }
         .into_any(),
+        SendProblem::Refused(refusal) => {
+            let login = refusal == crate::ownership::SendRefusal::NotLoggedIn;
+            view! {
+                <div class="error" role="alert" data-testid="send-error">
+                    <p data-testid="send-refused">{move || refusal.message(lang.get())}</p>
+                    {login.then(|| view! {
+                        <p><a href="#/access" data-testid="go-access">{move || tr(lang.get(), "Dostęp i logowanie", "Access and login")}</a></p>
+                    })}
+                </div>
+            }
+            .into_any()
+        }
         SendProblem::Failed { message, advice } => {
             let advice_text = move || match advice {
                 Advice::FetchKeys => tr(lang.get(), "Problem z szyfrowaniem: pobierz certyfikaty publiczne KSeF i spróbuj ponownie.", "Encryption problem: fetch the KSeF public certificates and try again."),

@@ -188,3 +188,83 @@ fn send_failures_get_the_faq_advice() {
     assert_eq!(advice_for(&Error::UnknownPublicKey), Advice::FetchKeys);
     assert_eq!(advice_for(&Error::Unauthorized), Advice::LogInAgain);
 }
+
+fn company(id: &str, nip: &str) -> kwit_web::company::Company {
+    kwit_web::company::Company {
+        id: id.into(),
+        nip: nip.into(),
+        name: format!("Firma {id}"),
+        address: String::new(),
+        bank_account: String::new(),
+        env: kwit_web::api::Env::Sim,
+    }
+}
+
+fn login_of(c: &kwit_web::company::Company) -> kwit_web::session::Session {
+    let token = |t: &str| kwit_web::session::TokenInfo {
+        token: t.into(),
+        valid_until: "2099-01-01T00:00:00Z".into(),
+    };
+    kwit_web::session::Session {
+        company_id: c.id.clone(),
+        nip: c.nip.clone(),
+        env: c.env,
+        credential_id: "cred".into(),
+        reference_number: "20261202-AU-1".into(),
+        access: token("access"),
+        refresh: token("refresh"),
+        permissions: vec!["InvoiceWrite".into()],
+        refreshed_at_ms: 0.0,
+    }
+}
+
+/// Issue 13.1: an invoice goes out only under its own company, with its NIP, in its login.
+#[wasm_bindgen_test]
+fn an_invoice_is_sent_only_by_its_company_in_its_own_login() {
+    use kwit_web::ownership::{SendRefusal, belongs_to, check_send};
+    let a = company("a", "5265877635");
+    let b = company("b", "1234563218");
+    let all = [a.clone(), b.clone()];
+    let mut record = DraftRecord::new("d1".into(), InvoiceDraft::default(), 1);
+    record.company_id = "a".into();
+    record.draft.seller.nip = a.nip.clone();
+    assert!(belongs_to(&record, &a) && !belongs_to(&record, &b));
+    assert_eq!(
+        check_send(&record, Some(&a), &all, Some(&login_of(&a))),
+        Ok(())
+    );
+    // B selected, or B's login in memory: refused, naming A.
+    let refused = check_send(&record, Some(&b), &all, Some(&login_of(&b))).unwrap_err();
+    assert!(refused.message(Lang::Pl).contains("Firma a (5265877635)"));
+    assert_eq!(
+        check_send(&record, Some(&a), &all, Some(&login_of(&b))),
+        Err(SendRefusal::NotLoggedIn)
+    );
+    assert_eq!(
+        check_send(&record, Some(&a), &all, None),
+        Err(SendRefusal::NotLoggedIn)
+    );
+    assert_eq!(
+        check_send(&record, None, &all, None),
+        Err(SendRefusal::NoCompany)
+    );
+    // A's login from before its NIP changed is not A's login any more.
+    let old_login = login_of(&a);
+    let mut a_new = a.clone();
+    a_new.nip = "7010002139".into();
+    record.draft.seller.nip = a_new.nip.clone();
+    assert_eq!(
+        check_send(&record, Some(&a_new), &all, Some(&old_login)),
+        Err(SendRefusal::NotLoggedIn)
+    );
+    // A seller NIP that is not the company's (typed before the NIP change) is refused.
+    record.draft.seller.nip = "5265877635".into();
+    assert!(matches!(
+        check_send(&record, Some(&a_new), &all, Some(&login_of(&a_new))),
+        Err(SendRefusal::SellerNip { .. })
+    ));
+    // A record from before companies were recorded belongs by its seller NIP.
+    let mut legacy = DraftRecord::new("d0".into(), InvoiceDraft::default(), 1);
+    legacy.draft.seller.nip = b.nip.clone();
+    assert!(belongs_to(&legacy, &b) && !belongs_to(&legacy, &a));
+}

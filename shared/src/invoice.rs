@@ -357,6 +357,20 @@ impl VatRate {
             Self::ReverseCharge => "oo (odwrotne obciążenie)",
         }
     }
+
+    /// English label for the form.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::ZeroDomestic => "0% (domestic)",
+            Self::ZeroIntraEu => "0% intra-EU supply",
+            Self::ZeroExport => "0% export",
+            Self::Exempt => "exempt",
+            Self::OutsideScope => "outside Poland",
+            Self::OutsideScopeEuServices => "EU services, art. 100",
+            Self::ReverseCharge => "reverse charge",
+            rate => rate.label_pl(),
+        }
+    }
 }
 
 /// `Adnotacje`: the statutory annotations every FA(3) invoice states explicitly.
@@ -471,6 +485,19 @@ impl PaymentMethod {
             Self::Credit => "kredyt",
             Self::Transfer => "przelew",
             Self::Mobile => "płatność mobilna",
+        }
+    }
+
+    /// English label for the form.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Cash => "cash",
+            Self::Card => "card",
+            Self::Voucher => "voucher",
+            Self::Cheque => "cheque",
+            Self::Credit => "credit",
+            Self::Transfer => "bank transfer",
+            Self::Mobile => "mobile payment",
         }
     }
 }

@@ -22,6 +22,49 @@ pub fn format_amount(value: Decimal) -> String {
     round_money(value).to_string()
 }
 
+/// An amount as a Polish reader expects it: `5 526,00 zł` — thousands apart by a
+/// non-breaking space, a decimal comma, `zł` for PLN (or no currency), else the ISO code.
+pub fn display_amount(value: Decimal, currency: &str) -> String {
+    let currency = match currency.trim() {
+        "" | "PLN" => "zł",
+        code => code,
+    };
+    format!("{}\u{a0}{currency}", display_plain(&format_amount(value)))
+}
+
+/// A number typed in the form (quantity, price) shown the Polish way (`1 000,5`); text
+/// that is not a number is shown as typed.
+pub fn display_decimal(text: &str) -> String {
+    match parse_decimal(text) {
+        Some(v) => display_plain(&v.normalize().to_string()),
+        None => text.to_owned(),
+    }
+}
+
+/// `-5526.00` → `−5 526,00`.
+fn display_plain(plain: &str) -> String {
+    let (negative, digits) = match plain.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, plain),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut out = String::new();
+    if negative {
+        out.push('−');
+    }
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push(',');
+        out.push_str(frac);
+    }
+    out
+}
+
 /// `TIlosci` (quantities, exchange rates): up to 6 fraction digits, no trailing zeros.
 pub fn format_quantity(value: Decimal) -> String {
     trimmed(
@@ -138,6 +181,21 @@ pub fn is_country_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_display_the_polish_way() {
+        assert_eq!(display_amount(d("5526"), "PLN"), "5\u{a0}526,00\u{a0}zł");
+        assert_eq!(display_amount(d("-3582"), ""), "−3\u{a0}582,00\u{a0}zł");
+        assert_eq!(
+            display_amount(d("1234567.891"), "EUR"),
+            "1\u{a0}234\u{a0}567,89\u{a0}EUR"
+        );
+        assert_eq!(display_amount(d("0.5"), "PLN"), "0,50\u{a0}zł");
+        assert_eq!(display_amount(d("999"), "PLN"), "999,00\u{a0}zł");
+        assert_eq!(display_decimal("1000.50"), "1\u{a0}000,5");
+        assert_eq!(display_decimal("2,5"), "2,5");
+        assert_eq!(display_decimal("abc"), "abc");
+    }
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

@@ -469,7 +469,7 @@ fn SessionCard(
                         view! {
                             <p class="ok"><strong>{t(l, "Zalogowano do KSeF", "Logged in to KSeF")}</strong></p>
                             <table>
-                                <tr><th>{t(l, "Środowisko", "Environment")}</th><td>{s.env.label()}</td></tr>
+                                <tr><th>{t(l, "Środowisko", "Environment")}</th><td>{s.env.label(l)}</td></tr>
                                 <tr><th>"NIP"</th><td data-testid="session-nip">{s.nip.clone()}</td></tr>
                                 <tr><th>{t(l, "Zalogowano przez", "Logged in with")}</th><td data-testid="session-credential">{used}</td></tr>
                                 <tr><th>{t(l, "Numer referencyjny", "Reference number")}</th><td><code>{if s.reference_number.is_empty() { "—".to_owned() } else { s.reference_number.clone() }}</code></td></tr>
@@ -599,8 +599,9 @@ fn CredentialList(
                 <table>
                     <tbody>
                         <For
-                            each=move || creds.get()
-                            key=|c| (c.id.clone(), c.is_default, c.status.clone(), c.permissions.clone())
+                            // The language is in the key: switching it renders the rows anew.
+                            each=move || { lang.track(); creds.get() }
+                            key=move |c| (lang.get_untracked().code(), c.id.clone(), c.is_default, c.status.clone(), c.permissions.clone())
                             children=move |c| {
                                 let (id1, id2, id3) = (c.id.clone(), c.id.clone(), c.id.clone());
                                 let is_token = c.kind == CredentialKind::Token;
@@ -627,7 +628,7 @@ fn CredentialList(
                                             </span>
                                         </td>
                                         <td data-testid="credential-status">
-                                            {c.status.clone().unwrap_or_else(|| t(l, "status nieznany", "status unknown").into())}
+                                            {c.status.as_deref().map_or_else(|| t(l, "status nieznany", "status unknown").to_owned(), |st| status_word(st, l))}
                                             <br />
                                             <span class="muted">{perms}</span>
                                         </td>
@@ -1090,4 +1091,19 @@ fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
             </ol>
         </section>
     }
+}
+
+/// A KSeF token or certificate status (`Active`, `Revoking`…) in the user's words.
+pub fn status_word(status: &str, lang: Lang) -> String {
+    let (pl, en) = match status {
+        "Pending" => ("oczekuje na aktywację", "pending activation"),
+        "Active" => ("aktywny", "active"),
+        "Revoking" => ("w trakcie unieważniania", "being revoked"),
+        "Revoked" => ("unieważniony", "revoked"),
+        "Failed" => ("nieudany", "failed"),
+        "Blocked" => ("zablokowany", "blocked"),
+        "Expired" => ("wygasł", "expired"),
+        other => return other.to_owned(),
+    };
+    t(lang, pl, en).to_owned()
 }

@@ -57,9 +57,26 @@ pub fn CompaniesPage() -> impl IntoView {
             Err(e) => errors.set(e),
             Ok(company) => {
                 errors.set(CompanyErrors::default());
+                // A KSeF login is made in the context of a NIP: a changed NIP (or environment)
+                // ends the company's session, kept or in memory.
+                let login_over = ctx.companies.with_untracked(|list| {
+                    list.iter().any(|c| {
+                        c.id == company.id && (c.nip != company.nip || c.env != company.env)
+                    })
+                });
+                if login_over
+                    && ctx
+                        .session
+                        .with_untracked(|s| s.as_ref().is_some_and(|s| s.company_id == company.id))
+                {
+                    ctx.session.set(None);
+                }
                 spawn_local(async move {
                     let result = async {
                         let db = store::open().await?;
+                        if login_over {
+                            crate::session::forget_kept(&db, &company.id).await?;
+                        }
                         db.save(&company).await?;
                         company::set_current(&db, &company.id).await?;
                         Ok::<_, store::StorageError>(())
@@ -169,17 +186,9 @@ pub fn CompaniesPage() -> impl IntoView {
                                             </Show>
                                         </td>
                                         <td>{c.nip.clone()}</td>
-                                        <td>{c.env.label()}</td>
+                                        <td>{move || c.env.label(lang.get())}</td>
                                         <td>
-                                            <button on:click=move |_| {
-                                                let id = id_current.clone();
-                                                ctx.current.set(Some(id.clone()));
-                                                spawn_local(async move {
-                                                    if let Ok(db) = store::open().await {
-                                                        let _ = company::set_current(&db, &id).await;
-                                                    }
-                                                });
-                                            }>{move || t(lang.get(), "Wybierz", "Select")}</button>
+                                            <button on:click=move |_| ctx.select_company(id_current.clone())>{move || t(lang.get(), "Wybierz", "Select")}</button>
                                             " "
                                             <button on:click=move |_| edit(id_edit.clone())>
                                                 {move || t(lang.get(), "Edytuj", "Edit")}
@@ -258,7 +267,7 @@ pub fn CompaniesPage() -> impl IntoView {
                             .map(|e| {
                                 view! {
                                     <option value=e.slug() selected=move || env.get() == e>
-                                        {e.label()}
+                                        {move || e.label(lang.get())}
                                     </option>
                                 }
                             })

@@ -8,7 +8,7 @@ use ksef_core::invoice::{
     AdvanceRefDraft, BuyerIdKind, InvoiceDraft, KindCode, LineDraft, NoteDraft, SellerDraft,
     ValidationErrors, VatRate,
 };
-use ksef_core::money::{format_amount, parse_decimal, round_money};
+use ksef_core::money::{display_amount, display_decimal, parse_decimal, round_money};
 use leptos::prelude::*;
 
 use crate::company::Company;
@@ -34,16 +34,17 @@ pub fn go_to_form(id: Option<&str>) {
     let hash = location.hash().unwrap_or_default();
     match id {
         Some(id) => replace_url(&format!("/?draft={id}{hash}")),
-        None => replace_url(&format!("/{hash}")),
+        None => replace_url(&format!("/?new=1{hash}")),
     }
     let _ = location.set_hash(FORM_HASH);
 }
 
-/// The company chosen in Firmy (the seller of new invoices), if any.
-pub async fn current_company() -> Option<Company> {
-    let db = crate::store::open().await.ok()?;
-    let id = crate::company::current_id(&db).await.ok()??;
-    db.get(crate::store::Store::Companies, &id).await.ok()?
+/// Drops `?draft=` from the address (the company changed: its own last draft opens).
+pub fn forget_open_draft() {
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    replace_url(&format!("/{hash}"));
 }
 
 /// The seller block of a new invoice: the current company.
@@ -90,38 +91,121 @@ fn replace_url(url: &str) {
     }
 }
 
-/// The Fakturowanie page: opens `?draft=ID` or starts a new draft.
+/// What the form page shows.
+#[derive(Clone)]
+enum FormTarget {
+    /// No company yet: invoices are issued in a company's name.
+    NoCompany,
+    /// A record of the current company.
+    Open(Box<DraftRecord>),
+    /// The address names a record of another company (or of none any more).
+    OtherCompany(Option<Company>),
+}
+
+/// A new draft of `company`, seller and bank account filled from it.
+fn new_record(company: &Company) -> DraftRecord {
+    let now = now_ms();
+    let id = drafts::new_id(now, js_sys::Math::random());
+    let mut draft = InvoiceDraft::new(seller_of(Some(company)), today());
+    draft.payment.bank_account = company.bank_account.clone();
+    let mut record = DraftRecord::new(id, draft, now);
+    record.company_id = company.id.clone();
+    record
+}
+
+/// Decides what the form opens for `company`: `?draft=ID` if it is the company's, the draft
+/// its form had open last (a reload or the tab brings it back), or a new one (`?new=1`).
+async fn open_target(company: Option<Company>, companies: Vec<Company>) -> FormTarget {
+    let Some(company) = company else {
+        return FormTarget::NoCompany;
+    };
+    let asked = match query_param("draft") {
+        Some(id) => drafts::load(&id).await.ok().flatten(),
+        None => None,
+    };
+    let record = match asked {
+        Some(r) if !crate::ownership::belongs_to(&r, &company) => {
+            let owner = crate::ownership::owner(&r, &companies).cloned();
+            return FormTarget::OtherCompany(owner);
+        }
+        Some(r) => Some(r),
+        None if query_param("new").is_none() => drafts::last_open(&company.id)
+            .await
+            .ok()
+            .flatten()
+            .filter(|r| crate::ownership::belongs_to(r, &company)),
+        None => None,
+    };
+    let mut record = record.unwrap_or_else(|| new_record(&company));
+    if record.company_id.is_empty() {
+        record.company_id = company.id.clone();
+    }
+    // The seller NIP is the company's: an editable draft follows a changed company NIP.
+    if record.send.editable() && record.draft.seller.nip != company.nip {
+        record.draft.seller.nip = company.nip.clone();
+    }
+    replace_url(&form_href(&record.id));
+    let _ = drafts::remember_open(&company.id, &record.id).await;
+    FormTarget::Open(Box::new(record))
+}
+
+/// The Fakturowanie page: the current company's draft (see [`open_target`]); switching the
+/// company opens that company's.
 #[component]
 pub fn InvoiceFormPage() -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
-    let loaded: RwSignal<Option<DraftRecord>> = RwSignal::new(None);
-    leptos::task::spawn_local(async move {
-        let existing = match query_param("draft") {
-            Some(id) => drafts::load(&id).await.ok().flatten(),
-            None => None,
-        };
-        let record = match existing {
-            Some(r) => r,
-            None => {
-                let now = now_ms();
-                let id = drafts::new_id(now, js_sys::Math::random());
-                let company = current_company().await;
-                let mut draft = InvoiceDraft::new(seller_of(company.as_ref()), today());
-                if let Some(c) = &company {
-                    draft.payment.bank_account = c.bank_account.clone();
-                }
-                let mut record = DraftRecord::new(id.clone(), draft, now);
-                record.company_id = company.map(|c| c.id).unwrap_or_default();
-                replace_url(&form_href(&id));
-                record
+    let ctx = expect_context::<crate::AppCtx>();
+    // Only a change of the current company (or of its data) reopens: not every reload of
+    // the company list, which would remount the form under the user's fingers.
+    let company = Memo::new(move |_| ctx.current_company());
+    let target =
+        LocalResource::new(move || open_target(company.get(), ctx.companies.get_untracked()));
+    // Keeps `?draft=` (unlike the header's switcher): the draft asked for opens.
+    let switch_to = move |c: Company| {
+        ctx.current.set(Some(c.id.clone()));
+        leptos::task::spawn_local(async move {
+            if let Ok(db) = crate::store::open().await {
+                let _ = crate::company::set_current(&db, &c.id).await;
             }
-        };
-        loaded.set(Some(record));
-    });
+        });
+    };
     view! {
-        {move || match loaded.get() {
+        {move || match target.get() {
             None => view! { <p aria-busy="true">{move || tr(lang.get(), "Ładowanie…", "Loading…")}</p> }.into_any(),
-            Some(record) => view! { <InvoiceForm record=record /> }.into_any(),
+            Some(FormTarget::NoCompany) => view! {
+                <p class="error" role="alert" data-testid="form-no-company">
+                    {move || tr(lang.get(), "Faktura jest wystawiana w imieniu firmy: najpierw dodaj firmę — ", "An invoice is issued in a company's name: add a company first — ")}
+                    <a href="#/companies">{move || tr(lang.get(), "Firmy", "Companies")}</a>
+                </p>
+            }.into_any(),
+            Some(FormTarget::OtherCompany(owner)) => {
+                let name = owner.as_ref().map(|c| format!("{} ({})", c.name, c.nip));
+                view! {
+                    <div class="error" role="alert" data-testid="form-other-company">
+                        <p>{move || match (&name, lang.get()) {
+                            (Some(n), Lang::Pl) => format!("Ta faktura należy do firmy {n}, a wybrana jest inna firma. Nie otwieram jej tutaj, żeby nie wysłać jej w imieniu niewłaściwej firmy."),
+                            (Some(n), Lang::En) => format!("This invoice belongs to {n}, and another company is selected. It is not opened here, so it cannot go out in the wrong company's name."),
+                            (None, l) => tr(l, "Ta faktura należy do firmy, której nie ma już w Kwit.", "This invoice belongs to a company no longer in Kwit.").to_owned(),
+                        }}</p>
+                        <p>
+                            {owner.map(|c| {
+                                let label = format!("{} ({})", c.name, c.nip);
+                                view! {
+                                    <button type="button" data-testid="switch-to-owner" on:click=move |_| switch_to(c.clone())>
+                                        {move || tr(lang.get(), "Przełącz na ", "Switch to ")}{label.clone()}
+                                    </button>
+                                    " "
+                                }
+                            })}
+                            <a href=format!("/{FORM_HASH}") data-testid="new-invoice"
+                                on:click=move |ev| { ev.prevent_default(); go_to_form(None); target.refetch(); }>
+                                {move || tr(lang.get(), "Nowa faktura", "New invoice")}
+                            </a>
+                        </p>
+                    </div>
+                }.into_any()
+            }
+            Some(FormTarget::Open(record)) => view! { <InvoiceForm record=*record /> }.into_any(),
         }}
     }
 }
@@ -417,7 +501,8 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
                 <fieldset>
                     <legend>{move || tr(lang.get(), "Sprzedawca", "Seller")}</legend>
                     <div class="row">
-                        {field("seller.nip", ("NIP sprzedawcy", "Seller NIP"), |d| d.seller.nip.clone(), |d, v| d.seller.nip = v)}
+                        // The seller is the company: its NIP comes from Firmy, never typed here.
+                        {text_field(draft, errors, Signal::derive(|| true), "seller.nip".to_owned(), ("NIP sprzedawcy (z zakładki Firmy)", "Seller NIP (from Companies)"), "text", |d: &InvoiceDraft| d.seller.nip.clone(), |d: &mut InvoiceDraft, v| d.seller.nip = v)}
                         {field("seller.name", ("Nazwa sprzedawcy", "Seller name"), |d| d.seller.name.clone(), |d, v| d.seller.name = v)}
                     </div>
                     <div class="row">
@@ -475,7 +560,7 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
                                 }>
                                 <option value="" selected=move || draft.with(|d| d.payment.method.is_none())>"—"</option>
                                 {PaymentMethod::ALL.into_iter().map(|m| view! {
-                                    <option value=m.code().to_string() selected=move || draft.with(|d| d.payment.method == Some(m))>{m.label_pl()}</option>
+                                    <option value=m.code().to_string() selected=move || draft.with(|d| d.payment.method == Some(m))>{move || method_label(m, lang.get())}</option>
                                 }).collect_view()}
                             </select>
                         </label>
@@ -534,7 +619,7 @@ fn line_row(
             d.lines.get(i).and_then(|l| {
                 let q = parse_decimal(&l.quantity)?;
                 let price = parse_decimal(&l.unit_price)?;
-                Some(format_amount(round_money(q * price)))
+                Some(display_amount(round_money(q * price), &d.currency))
             })
         })
     };
@@ -568,7 +653,7 @@ fn line_row(
                     }>
                     {VatRate::OFFERED.into_iter().map(|r| view! {
                         <option value=r.code() selected=move || draft.with(|d| d.lines.get(i).is_some_and(|l| l.rate == r.code()))>
-                            {r.label_pl()}
+                            {move || rate_label(r, lang.get())}
                         </option>
                     }).collect_view()}
                 </select>
@@ -583,11 +668,22 @@ fn line_row(
     }
 }
 
+/// A VAT rate as the form offers it, in the user's language.
+pub fn rate_label(rate: VatRate, lang: Lang) -> &'static str {
+    tr(lang, rate.label_pl(), rate.label_en())
+}
+
+/// A payment method in the user's language.
+pub fn method_label(method: PaymentMethod, lang: Lang) -> &'static str {
+    tr(lang, method.label_pl(), method.label_en())
+}
+
 /// Net, VAT and gross per rate and in total, recomputed on every keystroke.
 #[component]
 pub fn TotalsTable(draft: RwSignal<InvoiceDraft>) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
     let totals = Memo::new(move |_| draft.with(InvoiceDraft::live_totals));
+    let money = move |v| draft.with(|d| display_amount(v, &d.currency));
     view! {
         <table class="totals" data-testid="totals">
             <thead>
@@ -601,17 +697,17 @@ pub fn TotalsTable(draft: RwSignal<InvoiceDraft>) -> impl IntoView {
             <tbody>
                 {move || totals.with(|t| t.by_rate.iter().map(|r| view! {
                     <tr data-testid=format!("total-rate-{}", r.rate.code())>
-                        <td>{r.rate.label_pl()}</td>
-                        <td>{format_amount(r.net)}</td>
-                        <td>{format_amount(r.vat)}</td>
-                        <td>{format_amount(r.gross)}</td>
+                        <td>{rate_label(r.rate, lang.get())}</td>
+                        <td>{money(r.net)}</td>
+                        <td>{money(r.vat)}</td>
+                        <td>{money(r.gross)}</td>
                     </tr>
                 }).collect_view())}
                 <tr class="sum">
                     <th>{move || tr(lang.get(), "Razem", "Total")}</th>
-                    <td data-testid="total-net">{move || totals.with(|t| format_amount(t.net))}</td>
-                    <td data-testid="total-vat">{move || totals.with(|t| format_amount(t.vat))}</td>
-                    <td data-testid="total-gross">{move || totals.with(|t| format_amount(t.gross))}</td>
+                    <td data-testid="total-net">{move || money(totals.with(|t| t.net))}</td>
+                    <td data-testid="total-vat">{move || money(totals.with(|t| t.vat))}</td>
+                    <td data-testid="total-gross">{move || money(totals.with(|t| t.gross))}</td>
                 </tr>
             </tbody>
         </table>
@@ -688,16 +784,29 @@ pub fn InvoicePreview(draft: RwSignal<InvoiceDraft>) -> impl IntoView {
                         <tr>
                             <td>{i + 1}</td>
                             <td>{l.description.clone()}</td>
-                            <td>{format!("{} {}", l.quantity, l.unit)}</td>
-                            <td>{l.unit_price.clone()}</td>
-                            <td>{l.rate.clone()}</td>
+                            <td>{format!("{} {}", display_decimal(&l.quantity), l.unit)}</td>
+                            <td>{display_amount(parse_decimal(&l.unit_price).unwrap_or_default(), &d.currency)}</td>
+                            <td>{VatRate::from_code(&l.rate).map(|r| rate_label(r, lang.get()).to_owned()).unwrap_or_else(|| l.rate.clone())}</td>
                         </tr>
                     }).collect_view())}
                 </tbody>
             </table>
             <TotalsTable draft=draft />
-            <p>
-                {move || draft.with(|d| (!d.payment.due_date.is_empty()).then(|| format!("{} {}", tr(lang.get(), "Termin płatności:", "Due date:"), d.payment.due_date)))}
+            <p data-testid="preview-payment">
+                {move || draft.with(|d| {
+                    let l = lang.get();
+                    let mut parts = Vec::new();
+                    if let Some(m) = d.payment.method {
+                        parts.push(format!("{} {}", tr(l, "Forma płatności:", "Payment method:"), method_label(m, l)));
+                    }
+                    if !d.payment.due_date.is_empty() {
+                        parts.push(format!("{} {}", tr(l, "Termin płatności:", "Due date:"), d.payment.due_date));
+                    }
+                    if !d.payment.bank_account.trim().is_empty() {
+                        parts.push(format!("{} {}", tr(l, "Numer rachunku:", "Bank account:"), d.payment.bank_account.trim()));
+                    }
+                    parts.join(" · ")
+                })}
             </p>
             {move || draft.with(|d| d.notes.iter().map(|n| view! { <p><strong>{n.key.clone()}</strong> " " {n.value.clone()}</p> }).collect_view())}
             <p class="muted">{move || draft.with(|d| d.footer.clone())}</p>

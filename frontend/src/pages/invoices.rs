@@ -12,11 +12,20 @@ use crate::pages::invoice_form::{FORM_HASH, form_href, go_to_form};
 /// The route of the list.
 pub const LIST_HASH: &str = "#/faktury";
 
-/// Every stored invoice, newest first.
+/// The current company's invoices, newest first (another company's are never listed).
 #[component]
 pub fn InvoicesPage() -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
-    let records = LocalResource::new(drafts::list);
+    let ctx = expect_context::<crate::AppCtx>();
+    let records = LocalResource::new(move || {
+        let company = ctx.current_company();
+        async move {
+            match company {
+                Some(c) => drafts::list_for(&c).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    });
     view! {
         <section class="card" aria-labelledby="invoices-title">
             <h2 id="invoices-title">{move || tr(lang.get(), "Wystawione faktury", "Issued invoices")}</h2>
@@ -65,7 +74,7 @@ fn row(
 ) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
     let href = form_href(&r.id);
-    let gross = ksef_core::money::format_amount(r.draft.live_totals().gross);
+    let gross = ksef_core::money::display_amount(r.draft.live_totals().gross, &r.draft.currency);
     let ksef = match &r.send {
         SendState::Accepted { ksef_number, .. } => ksef_number.clone(),
         SendState::Rejected { code, .. } => format!("{code}"),

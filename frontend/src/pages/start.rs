@@ -32,7 +32,7 @@ pub fn StartPage() -> impl IntoView {
                     <p>
                         <strong>{c.name.clone()}</strong>
                         " · NIP " {c.nip.clone()} " · "
-                        {c.env.label()}
+                        {move || c.env.label(lang.get())}
                     </p>
                     <p data-testid="start-session">
                         {match (ctx.current_session().is_some(), lang.get()) {

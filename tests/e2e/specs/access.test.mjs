@@ -63,7 +63,7 @@ test('the demo company logs in with its pasted token and shows the session; logo
   assert.match(await state.innerText(), /Zalogowano do KSeF/);
   assert.equal(await page.getByTestId('session-nip').innerText(), demo.nip);
   assert.match(await page.getByTestId('session-permissions').innerText(), /InvoiceWrite/);
-  assert.match(await page.getByTestId('credential-status').first().innerText(), /Active/);
+  assert.match(await page.getByTestId('credential-status').first().innerText(), /aktywny/);
 
   await page.getByTestId('logout').click();
   await page.getByTestId('login').waitFor({ timeout: 30000 });

@@ -8,12 +8,62 @@ const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
 const field = (path) => page.locator(`input[name="${path}"]`);
 
+/** Adds the demo company (invoices are issued in a company's name). */
+async function addCompany() {
+  const demo = await stack.demo();
+  await page.goto(`${stack.url}/#/companies`);
+  await page.getByTestId('company-nip').fill(demo.nip);
+  await page.getByTestId('company-name').fill('Demo');
+  await page.getByTestId('company-save').click();
+  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
+}
+
 async function openForm() {
   await page.goto(`${stack.url}/#/fakturowanie`);
   await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
 }
 
+test('without a company the form says to add one first, with the way there', async () => {
+  await page.goto(`${stack.url}/#/fakturowanie`);
+  const msg = page.getByTestId('form-no-company');
+  await msg.waitFor({ timeout: 30000 });
+  assert.match(await msg.innerText(), /najpierw dodaj firmę/);
+  await msg.getByRole('link').click();
+  await page.getByTestId('company-nip').waitFor({ timeout: 10000 });
+  passed();
+});
+
+test('rates and payment methods in the user\'s language; the preview shows the payment; no 404 on load', async () => {
+  const missing = [];
+  page.on('response', (r) => { if (r.status() === 404) missing.push(r.url()); });
+  await addCompany();
+  await openForm();
+  await field('lines[0].unit_price').fill('1234.5');
+  await field('lines[0].quantity').fill('1000');
+  await page.locator('select[data-field="payment.method"]').selectOption('6');
+  await field('payment.due_date').fill('2026-12-31');
+  await field('payment.bank_account').fill('61109010140000071219812874');
+  const preview = page.getByTestId('preview');
+  assert.match(await preview.innerText(), /1\s000 szt|1\s000/);
+  assert.match(await preview.innerText(), /1\s234,50\szł/);
+  assert.match(await preview.innerText(), /23%/);
+  const payment = await page.getByTestId('preview-payment').innerText();
+  assert.match(payment, /Forma płatności: przelew/);
+  assert.match(payment, /Termin płatności: 2026-12-31/);
+  assert.match(payment, /Numer rachunku: 61109010140000071219812874/);
+  assert.match(await page.locator('select[data-field="lines[0].rate"]').innerText(), /zwolnione/);
+
+  await page.getByTestId('lang-switch').click();
+  assert.match(await page.locator('select[data-field="payment.method"]').innerText(), /bank transfer/);
+  assert.match(await page.locator('select[data-field="lines[0].rate"]').innerText(), /exempt/);
+  assert.doesNotMatch(await page.locator('select[data-field="lines[0].rate"]').innerText(), /zwolnione/);
+  assert.match(await page.getByTestId('preview-payment').innerText(), /Payment method: bank transfer/);
+  assert.deepEqual(missing, [], 'every request on load is answered');
+  passed();
+});
+
 test('a draft is saved within a second of typing and comes back after a reload', async () => {
+  await addCompany();
   await openForm();
   await page.waitForURL(/draft=/);
   await field('buyer.name').fill('Kwiaciarnia Róża');
@@ -21,9 +71,10 @@ test('a draft is saved within a second of typing and comes back after a reload',
   await field('lines[0].unit_price').fill('1000');
   await field('lines[0].quantity').fill('2');
   // Live per-rate totals (23% is the default rate).
-  await page.getByTestId('total-net').filter({ hasText: '2000.00' }).first().waitFor();
-  assert.equal(await page.getByTestId('total-vat').first().innerText(), '460.00');
-  assert.equal(await page.getByTestId('total-gross').first().innerText(), '2460.00');
+  // Amounts the Polish way: thousands apart, a decimal comma, zł.
+  await page.getByTestId('total-net').filter({ hasText: /^2\s000,00\szł$/ }).first().waitFor();
+  assert.match(await page.getByTestId('total-vat').first().innerText(), /^460,00\szł$/);
+  assert.match(await page.getByTestId('total-gross').first().innerText(), /^2\s460,00\szł$/);
   assert.equal(await page.getByTestId('total-rate-23').count() > 0, true, 'a row for the 23% rate');
 
   await page.waitForTimeout(1000); // the brief: stored within a second of the last change
@@ -34,7 +85,7 @@ test('a draft is saved within a second of typing and comes back after a reload',
   assert.equal(await field('buyer.name').inputValue(), 'Kwiaciarnia Róża');
   assert.equal(await field('lines[0].description').inputValue(), 'Projekt logo');
   assert.equal(await field('lines[0].quantity').inputValue(), '2');
-  await page.getByTestId('total-gross').filter({ hasText: '2460.00' }).first().waitFor();
+  await page.getByTestId('total-gross').filter({ hasText: /^2\s460,00\szł$/ }).first().waitFor();
   assert.match(await page.getByTestId('preview-buyer').innerText(), /Kwiaciarnia Róża/);
 
   // The list shows it as a draft.
@@ -50,6 +101,7 @@ test('a draft is saved within a second of typing and comes back after a reload',
 
 test('validation messages appear next to the wrong fields and go away when fixed', async () => {
   const demo = await stack.demo();
+  await addCompany();
   await openForm();
   await field('buyer.nip').fill('1234567890');
   await page.getByTestId('check-invoice').click();

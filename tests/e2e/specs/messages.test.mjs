@@ -1,0 +1,72 @@
+// Errors in words (issue 13.2): what KSeF, the relay or the network answer becomes a sentence in
+// the user's language saying what happened and what to do — never raw JSON, an HTML page, an
+// HTTP status alone or the browser's "TypeError".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { perTestStack } from '../lib/harness.mjs';
+
+let stack, page;
+const { passed } = perTestStack((s, p) => { stack = s; page = p; });
+
+const PASS = 'tajne hasło 2026';
+const RAW = /[{}<>]|exception|upstream-|TypeError|HTTP \d{3}|\.\./;
+
+async function fault(rule) {
+  const r = await fetch(`${stack.simUrl}/sim/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule),
+  });
+  assert.ok(r.ok, `fault set: ${r.status}`);
+}
+
+test('a login KSeF refuses with 21470 (unknown key) says to fetch the public certificates and log in again', async () => {
+  const demo = await stack.demo();
+  await page.goto(`${stack.url}/#/companies`);
+  await page.getByTestId('company-nip').fill(demo.nip);
+  await page.getByTestId('company-name').fill('Demo');
+  await page.getByTestId('company-save').click();
+  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
+  await page.getByTestId('nav-access').click();
+  await page.getByTestId('vault-passphrase').fill(PASS);
+  await page.getByTestId('vault-passphrase-again').fill(PASS);
+  await page.getByTestId('vault-create').click();
+  await page.getByTestId('token-label').fill('Token');
+  await page.getByTestId('token-value').fill(demo.ksefToken);
+  await page.getByTestId('token-add').click();
+  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+  await fault({ method: 'POST', path: '/auth/ksef-token', kind: 'status', status: 400, exceptionCode: 21470 });
+  await page.getByTestId('login').click();
+  const err = page.getByTestId('login-error');
+  await err.waitFor({ timeout: 30000 });
+  const text = await err.innerText();
+  assert.match(text, /KSeF nie zna klucza.*Pobierz certyfikaty publiczne KSeF.*zaloguj się ponownie/s);
+  assert.doesNotMatch(text, RAW, text);
+
+  // In English too.
+  await page.getByTestId('lang-switch').click();
+  await fault({ method: 'POST', path: '/auth/ksef-token', kind: 'status', status: 400, exceptionCode: 21470 });
+  await page.getByTestId('login').click();
+  await page.waitForFunction(() =>
+    /Fetch the KSeF public certificates/.test(document.querySelector('[data-testid="login-error"]')?.innerText || ''),
+  null, { timeout: 30000 });
+  assert.doesNotMatch(await err.innerText(), RAW);
+  passed();
+});
+
+test('KSeF\'s HTML firewall page and a 500 on the public certificates become sentences with what to do', async () => {
+  await fault({ method: 'GET', path: '/security/public-key-certificates', kind: 'html403' });
+  await page.goto(stack.url);
+  const err = page.getByTestId('keys-error');
+  await err.waitFor({ timeout: 30000 });
+  let text = await err.innerText();
+  assert.match(text, /KSeF jest chwilowo niedostępny.*Spróbuj ponownie za kilka minut/s);
+  assert.doesNotMatch(text, RAW, text);
+
+  await fault({ method: 'GET', path: '/security/public-key-certificates', kind: 'status', status: 500 });
+  await page.getByRole('button', { name: 'Pobierz certyfikaty publiczne' }).click();
+  await page.waitForFunction(() =>
+    /KSeF ma chwilowy problem/.test(document.querySelector('[data-testid="keys-error"]')?.innerText || ''),
+  null, { timeout: 30000 });
+  text = await err.innerText();
+  assert.doesNotMatch(text, RAW, text);
+  passed();
+});
