@@ -74,7 +74,7 @@ fn rate_elements(rate: VatRate) -> (&'static str, Option<&'static str>, Option<&
 
 fn add(m: &mut BTreeMap<String, Decimal>, key: &str, value: Decimal) {
     let e = m.entry(key.to_owned()).or_default();
-    *e = e.saturating_add(value);
+    *e = crate::money::add(*e, value);
 }
 
 /// The summary amounts FA(3) states for these totals, by element name (`P_13_1`, `P_15`, …).

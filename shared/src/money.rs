@@ -7,7 +7,10 @@ pub use rust_decimal::Decimal;
 use rust_decimal::RoundingStrategy;
 use std::str::FromStr;
 
-/// Rounds to whole grosze (2 decimal places), half away from zero.
+/// Rounds to whole grosze (2 decimal places), half away from zero. Never inlined, like the
+/// arithmetic helpers below: `Decimal`'s operations are large, and inlined at every use they
+/// cost the browser app tens of KB of wasm.
+#[inline(never)]
 pub fn round_money(value: Decimal) -> Decimal {
     let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     if rounded.is_zero() {
@@ -17,13 +20,49 @@ pub fn round_money(value: Decimal) -> Decimal {
     rounded
 }
 
+/// `a + b`, saturating (see [`round_money`] on why not inlined).
+#[inline(never)]
+pub fn add(a: Decimal, b: Decimal) -> Decimal {
+    a.saturating_add(b)
+}
+
+/// `a - b`, saturating.
+#[inline(never)]
+pub fn sub(a: Decimal, b: Decimal) -> Decimal {
+    a.saturating_sub(b)
+}
+
+/// `a * b`, saturating (through [`checked_mul`]: one multiplication in the wasm).
+#[inline(never)]
+pub fn mul(a: Decimal, b: Decimal) -> Decimal {
+    checked_mul(a, b).unwrap_or(if a.is_sign_negative() != b.is_sign_negative() {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
+}
+
+/// `a * b`, `None` on overflow.
+#[inline(never)]
+pub fn checked_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
+    a.checked_mul(b)
+}
+
+/// `a / b`, `None` for a zero divisor or an overflow.
+#[inline(never)]
+pub fn div(a: Decimal, b: Decimal) -> Option<Decimal> {
+    a.checked_div(b)
+}
+
 /// `TKwotowy`: exactly two fraction digits, e.g. `123.00`, `-5.10`.
+#[inline(never)]
 pub fn format_amount(value: Decimal) -> String {
     round_money(value).to_string()
 }
 
 /// An amount as a Polish reader expects it: `5 526,00 zł` — thousands apart by a
 /// non-breaking space, a decimal comma, `zł` for PLN (or no currency), else the ISO code.
+#[inline(never)]
 pub fn display_amount(value: Decimal, currency: &str) -> String {
     let currency = match currency.trim() {
         "" | "PLN" => "zł",
@@ -34,6 +73,7 @@ pub fn display_amount(value: Decimal, currency: &str) -> String {
 
 /// A number typed in the form (quantity, price) shown the Polish way (`1 000,5`); text
 /// that is not a number is shown as typed.
+#[inline(never)]
 pub fn display_decimal(text: &str) -> String {
     match parse_decimal(text) {
         Some(v) => display_plain(&v.normalize().to_string()),
@@ -42,6 +82,7 @@ pub fn display_decimal(text: &str) -> String {
 }
 
 /// `-5526.00` → `−5 526,00`.
+#[inline(never)]
 fn display_plain(plain: &str) -> String {
     let (negative, digits) = match plain.strip_prefix('-') {
         Some(d) => (true, d),
@@ -66,6 +107,7 @@ fn display_plain(plain: &str) -> String {
 }
 
 /// `TIlosci` (quantities, exchange rates): up to 6 fraction digits, no trailing zeros.
+#[inline(never)]
 pub fn format_quantity(value: Decimal) -> String {
     trimmed(
         value.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero),
@@ -74,6 +116,7 @@ pub fn format_quantity(value: Decimal) -> String {
 }
 
 /// `TKwotowy2` (unit prices): up to 8 fraction digits, at least 2 (`100.00`, `0.12345`).
+#[inline(never)]
 pub fn format_unit_price(value: Decimal) -> String {
     trimmed(
         value.round_dp_with_strategy(8, RoundingStrategy::MidpointAwayFromZero),
@@ -81,6 +124,7 @@ pub fn format_unit_price(value: Decimal) -> String {
     )
 }
 
+#[inline(never)]
 fn trimmed(value: Decimal, min_scale: u32) -> String {
     let mut v = value.normalize();
     if v.is_zero() {
@@ -96,6 +140,7 @@ fn trimmed(value: Decimal, min_scale: u32) -> String {
 ///
 /// Returns `None` for anything that is not a plain decimal number (no exponents, no
 /// thousands separators other than spaces).
+#[inline(never)]
 pub fn parse_decimal(input: &str) -> Option<Decimal> {
     let cleaned: String = input
         .chars()
@@ -181,6 +226,30 @@ pub fn is_country_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arithmetic_helpers_saturate_like_decimal() {
+        for (a, b) in [
+            ("2.5", "-4"),
+            ("-3", "-7"),
+            ("0", "9"),
+            ("1234.5678", "0.01"),
+        ] {
+            assert_eq!(mul(d(a), d(b)), d(a).saturating_mul(d(b)));
+            assert_eq!(add(d(a), d(b)), d(a) + d(b));
+            assert_eq!(sub(d(a), d(b)), d(a) - d(b));
+        }
+        assert_eq!(
+            mul(Decimal::MAX, d("2")),
+            Decimal::MAX.saturating_mul(d("2"))
+        );
+        assert_eq!(
+            mul(Decimal::MAX, d("-2")),
+            Decimal::MAX.saturating_mul(d("-2"))
+        );
+        assert_eq!(checked_mul(Decimal::MAX, d("2")), None);
+        assert_eq!(div(d("1"), Decimal::ZERO), None);
+    }
 
     #[test]
     fn amounts_display_the_polish_way() {

@@ -6,7 +6,7 @@
 //! sum as `gross × rate / (100 + rate)` (gross prices). Rounding is half away from zero.
 
 use super::{Invoice, InvoiceKind, Line, PriceBasis, VatRate};
-use crate::money::{Decimal, round_money};
+use crate::money::{Decimal, add, div, mul, round_money, sub};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -37,7 +37,7 @@ pub struct Totals {
 
 /// Value of one line: `P_11` (net basis) or `P_11A` (gross basis), rounded to grosze.
 pub fn line_value(line: &Line) -> Decimal {
-    round_money(line.quantity.saturating_mul(line.unit_price))
+    round_money(mul(line.quantity, line.unit_price))
 }
 
 /// Totals of a set of lines.
@@ -45,7 +45,7 @@ pub fn lines_totals(lines: &[Line], basis: PriceBasis, exchange_rate: Option<Dec
     let mut sums: BTreeMap<VatRate, Decimal> = BTreeMap::new();
     for line in lines {
         let e = sums.entry(line.rate).or_default();
-        *e = e.saturating_add(line_value(line));
+        *e = add(*e, line_value(line));
     }
     let by_rate = sums
         .into_iter()
@@ -66,25 +66,26 @@ pub fn rate_total(
         (None, _) => (sum, round_money(Decimal::ZERO)),
         (Some(p), PriceBasis::Net) => (
             sum,
-            round_money(sum.saturating_mul(p) / Decimal::ONE_HUNDRED),
+            round_money(div(mul(sum, p), Decimal::ONE_HUNDRED).unwrap_or(Decimal::MAX)),
         ),
         (Some(p), PriceBasis::Gross) => {
-            let vat = round_money(sum.saturating_mul(p) / (Decimal::ONE_HUNDRED + p));
-            (round_money(sum.saturating_sub(vat)), vat)
+            let vat =
+                round_money(div(mul(sum, p), add(Decimal::ONE_HUNDRED, p)).unwrap_or(Decimal::MAX));
+            (round_money(sub(sum, vat)), vat)
         }
     };
     RateTotal {
         rate,
         net,
         vat,
-        gross: round_money(net.saturating_add(vat)),
+        gross: round_money(add(net, vat)),
         vat_pln: vat_in_pln(rate, vat, exchange_rate),
     }
 }
 
 fn vat_in_pln(rate: VatRate, vat: Decimal, exchange_rate: Option<Decimal>) -> Option<Decimal> {
     match (rate.percent(), exchange_rate) {
-        (Some(_), Some(fx)) => Some(round_money(vat.saturating_mul(fx))),
+        (Some(_), Some(fx)) => Some(round_money(mul(vat, fx))),
         _ => None,
     }
 }
@@ -95,11 +96,7 @@ impl Totals {
         by_rate.sort_by_key(|r| r.rate);
         let zero = round_money(Decimal::ZERO);
         let (net, vat, gross) = by_rate.iter().fold((zero, zero, zero), |(n, v, g), r| {
-            (
-                n.saturating_add(r.net),
-                v.saturating_add(r.vat),
-                g.saturating_add(r.gross),
-            )
+            (add(n, r.net), add(v, r.vat), add(g, r.gross))
         });
         Self {
             by_rate,
@@ -126,11 +123,11 @@ impl Totals {
                 gross: Decimal::ZERO,
                 vat_pln: o.vat_pln.map(|_| Decimal::ZERO),
             });
-            e.net = round_money(e.net.saturating_sub(o.net));
-            e.vat = round_money(e.vat.saturating_sub(o.vat));
-            e.gross = round_money(e.gross.saturating_sub(o.gross));
+            e.net = round_money(sub(e.net, o.net));
+            e.vat = round_money(sub(e.vat, o.vat));
+            e.gross = round_money(sub(e.gross, o.gross));
             e.vat_pln = match (e.vat_pln, o.vat_pln) {
-                (Some(a), Some(b)) => Some(round_money(a.saturating_sub(b))),
+                (Some(a), Some(b)) => Some(round_money(sub(a, b))),
                 (a, None) => a,
                 (None, Some(b)) => Some(round_money(-b)),
             };
@@ -146,7 +143,7 @@ impl Totals {
         let base = self
             .by_rate
             .iter()
-            .fold(Decimal::ZERO, |a, r| a.saturating_add(r.gross));
+            .fold(Decimal::ZERO, |a, r| add(a, r.gross));
         let n = self.by_rate.len();
         let mut left = gross;
         let mut parts = Vec::with_capacity(n);
@@ -158,14 +155,9 @@ impl Totals {
                     round_money(Decimal::ZERO)
                 }
             } else {
-                round_money(
-                    gross
-                        .saturating_mul(r.gross)
-                        .checked_div(base)
-                        .unwrap_or(Decimal::MAX),
-                )
+                round_money(div(mul(gross, r.gross), base).unwrap_or(Decimal::MAX))
             };
-            left = left.saturating_sub(part);
+            left = sub(left, part);
             parts.push(rate_total(r.rate, part, PriceBasis::Gross, exchange_rate));
         }
         Self::from_rates(parts)

@@ -246,9 +246,7 @@ fn check_line(errs: &mut ValidationErrors, path: &str, line: &Line, correction: 
     } else if !correction && line.unit_price < Decimal::ZERO {
         errs.push(format!("{path}.unit_price"), ErrorCode::MustNotBeNegative);
     }
-    if line
-        .quantity
-        .checked_mul(line.unit_price)
+    if crate::money::checked_mul(line.quantity, line.unit_price)
         .is_none_or(|v| v.abs() >= max_amount())
     {
         errs.push(format!("{path}.unit_price"), ErrorCode::AmountTooLarge);
