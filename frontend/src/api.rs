@@ -163,6 +163,19 @@ fn ksef_advice(status: u16, code: Option<i64>, lang: Lang) -> &'static str {
     }
 }
 
+/// The first value of `"name":` in a JSON text — a number, or a string without escapes.
+fn json_field<'a>(json: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!("\"{name}\":");
+    let rest = json[json.find(&key)? + key.len()..].trim_start();
+    match rest.strip_prefix('"') {
+        Some(text) => text.split('"').next().filter(|t| !t.contains('\\')),
+        None => rest
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .filter(|n| !n.is_empty()),
+    }
+}
+
 /// `text` without its final full stop (the message adds its own), trimmed.
 fn sentence(text: &str) -> String {
     text.trim().trim_end_matches('.').trim().to_owned()
@@ -177,53 +190,24 @@ fn pick(lang: Lang, text: &str) -> String {
 /// (`application/problem+json`) with 502/504; anything else comes from KSeF, whose error
 /// formats (the `exception` list, `status`, problem details) are read into plain words.
 pub fn classify_error(status: u16, content_type: &str, body: &str) -> NetError {
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "camelCase")]
-    struct Entry {
-        exception_code: Option<i64>,
-        exception_description: Option<String>,
-        code: Option<serde_json::Value>,
-        description: Option<String>,
-        details: Option<Vec<String>>,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "camelCase")]
-    struct ExceptionList {
-        exception_detail_list: Vec<Entry>,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Answer {
-        exception: Option<ExceptionList>,
-        status: Option<serde_json::Value>,
+    #[derive(Deserialize)]
+    struct Problem {
+        #[serde(default)]
         detail: Option<String>,
+        #[serde(default)]
         title: Option<String>,
     }
-    // `from_slice` like everywhere else (one serde_json reader in the wasm).
-    let answer: Option<Answer> = serde_json::from_slice(body.as_bytes()).ok();
-    let (code, detail) = match answer {
-        Some(a) => {
-            let entry = a
-                .exception
-                .and_then(|e| e.exception_detail_list.into_iter().next())
-                .or_else(|| a.status.and_then(|s| serde_json::from_value(s).ok()));
-            match entry {
-                Some(e) => {
-                    let mut words = e
-                        .exception_description
-                        .or(e.description)
-                        .unwrap_or_default();
-                    for d in e.details.unwrap_or_default() {
-                        words = format!("{}. {d}", sentence(&words));
-                    }
-                    let code = e.exception_code.or_else(|| e.code.and_then(|c| c.as_i64()));
-                    (code, words)
-                }
-                None => (None, a.detail.or(a.title).unwrap_or_default()),
-            }
-        }
-        // Not JSON (an HTML error page, a proxy's text): no raw markup in a message.
-        None => (None, String::new()),
+    // KSeF's exception list is read by its two fields, not by a serde model of it: every
+    // derived reader costs wasm, and the first-load budget has no room for one more.
+    let code = json_field(body, "exceptionCode").and_then(|c| c.parse().ok());
+    let detail = match json_field(body, "exceptionDescription") {
+        Some(d) => d.to_owned(),
+        // A problem (the relay's, or KSeF's problem details); anything else — an HTML error
+        // page, a proxy's text — puts no raw markup in a message.
+        None => serde_json::from_slice::<Problem>(body.as_bytes())
+            .ok()
+            .and_then(|p| p.detail.or(p.title))
+            .unwrap_or_default(),
     };
     if matches!(status, 502..=504) && content_type.contains("problem+json") {
         NetError::Upstream { status, detail }

@@ -430,7 +430,7 @@ pub fn App() -> impl IntoView {
                     <select data-testid="company-switcher" on:change=switch_company>
                         <For
                             each=move || ctx.companies.get()
-                            key=|c| (c.id.clone(), c.name.clone())
+                            key=|c| (c.id.clone(), c.name.clone(), c.nip.clone())
                             children=move |c| {
                                 let id = c.id.clone();
                                 let selected = move || ctx.current.get().as_deref() == Some(id.as_str());

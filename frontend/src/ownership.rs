@@ -63,10 +63,10 @@ impl SendRefusal {
             .to_owned(),
             Self::OtherCompany { owner } => match (owner, lang) {
                 (Some(o), Lang::Pl) => format!(
-                    "Ta faktura należy do firmy {o}, a wybrana jest inna. Przełącz firmę w nagłówku, aby ją wysłać. Nic nie zostało wysłane."
+                    "Ta faktura należy do firmy {o}, a wybrana jest inna. Przełącz firmę, aby ją otworzyć lub wysłać."
                 ),
                 (Some(o), Lang::En) => format!(
-                    "This invoice belongs to {o}, but another company is selected. Switch the company in the header to send it. Nothing was sent."
+                    "This invoice belongs to {o}, but another company is selected. Switch the company to open or send it."
                 ),
                 (None, _) => tr(
                     lang,
@@ -80,10 +80,10 @@ impl SendRefusal {
                 company_nip,
             } => match lang {
                 Lang::Pl => format!(
-                    "NIP sprzedawcy na fakturze ({draft_nip}) nie jest NIP-em firmy ({company_nip}). Otwórz fakturę ponownie — Kwit wpisze NIP firmy. Nic nie zostało wysłane."
+                    "NIP sprzedawcy ({draft_nip}) nie jest NIP-em firmy ({company_nip}): otwórz fakturę ponownie."
                 ),
                 Lang::En => format!(
-                    "The seller NIP on the invoice ({draft_nip}) is not the company's NIP ({company_nip}). Open the invoice again and Kwit fills in the company's NIP. Nothing was sent."
+                    "The seller NIP ({draft_nip}) is not the company's ({company_nip}): open the invoice again."
                 ),
             },
             Self::NotLoggedIn => tr(

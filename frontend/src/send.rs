@@ -641,85 +641,80 @@ pub fn SendPanel(
     let run_retry = run;
 
     view! {
-        <section class="send" aria-labelledby="send-title" data-testid="send-panel" data-state=move || send.with(SendState::key)>
-            <h3 id="send-title">"KSeF"</h3>
-            <p data-testid="send-state">{move || send.with(|s| s.label(lang.get()))}</p>
-            {move || send.with(|s| match s {
-                SendState::Draft => view! {
-                    <p class="muted">{tr(lang.get(), "Fakturę wysyła się stąd — lista „Faktury KSeF” służy do pobierania faktur, nie do wysyłki.", "Invoices are sent from here: the “KSeF invoices” list is for fetching invoices, not for sending.")}</p>
-                }.into_any(),
-                SendState::Sending { session_reference, .. } => view! {
-                    <p>{tr(lang.get(), "Wysyłanie w sesji ", "Sending in session ")}<code>{session_reference.clone()}</code></p>
-                }.into_any(),
-                SendState::Sent { invoice_reference, .. } => view! {
-                    <p>
-                        {tr(lang.get(), "Numer referencyjny: ", "Reference number: ")}
-                        <code data-testid="invoice-reference">{invoice_reference.clone()}</code>
-                    </p>
-                    // While Kwit polls, the button is busy: the text invites it only when it works.
-                    <p class="muted" data-testid="processing-help">{move || if busy.get() {
-                        tr(lang.get(), "Faktura jest przetwarzana. Numer KSeF pojawi się za chwilę — Kwit sprawdza status sam.", "KSeF is processing the invoice. The KSeF number will appear shortly; Kwit is checking by itself.")
-                    } else {
-                        tr(lang.get(), "Faktura jest przetwarzana. Sprawdź, czy ma już numer KSeF: „Pobierz status”.", "KSeF is processing the invoice. See whether it has a KSeF number yet: “Get status”.")
-                    }}</p>
-                    // FAQ "Wysłałem fakturę, ale nie mam numeru KSeF".
-                    <p class="muted" data-testid="no-number-help">{tr(lang.get(), "Jeśli numer KSeF długo się nie pojawia: sprawdź, czy status nie wskazuje na odrzucenie (szczegóły), pobierz status ponownie po kilku minutach, a jeśli problem się powtarza — skontaktuj się z administratorem.", "If the KSeF number takes long: check that the status does not show a rejection (details), get the status again in a few minutes, and if it keeps happening, contact your administrator.")}</p>
-                }.into_any(),
-                SendState::Accepted { ksef_number, upo_url, env, .. } => {
-                    let upo = upo_url.as_ref().map(|u| relay_storage_url(env, u));
-                    let name = format!("UPO-{ksef_number}.xml");
-                    view! {
+            <section class="send" aria-labelledby="send-title" data-testid="send-panel" data-state=move || send.with(SendState::key)>
+                <h3 id="send-title">"KSeF"</h3>
+                <p data-testid="send-state">{move || send.with(|s| s.label(lang.get()))}</p>
+                {move || send.with(|s| match s {
+                    SendState::Draft => view! {
+                        <p class="muted">{tr(lang.get(), "Fakturę wysyła się stąd — lista „Faktury KSeF” służy do pobierania faktur, nie do wysyłki.", "Invoices are sent from here: the “KSeF invoices” list is for fetching invoices, not for sending.")}</p>
+                    }.into_any(),
+                    SendState::Sending { session_reference, .. } => view! {
+                        <p>{tr(lang.get(), "Wysyłanie w sesji ", "Sending in session ")}<code>{session_reference.clone()}</code></p>
+                    }.into_any(),
+                    SendState::Sent { invoice_reference, .. } => view! {
                         <p>
-                            {tr(lang.get(), "Numer KSeF: ", "KSeF number: ")}
-                            <strong data-testid="ksef-number">{ksef_number.clone()}</strong>
+                            {tr(lang.get(), "Numer referencyjny: ", "Reference number: ")}
+                            <code data-testid="invoice-reference">{invoice_reference.clone()}</code>
                         </p>
-                        {upo.map(|href| view! {
-                            <p><a data-testid="upo-link" href=href download=name>{tr(lang.get(), "Pobierz UPO", "Download UPO")}</a></p>
-                        })}
-                    }.into_any()
-                }
-                SendState::Rejected { code, description, details, .. } => {
-                    let mut texts = details.clone();
-                    texts.push(description.clone());
-                    let existing = ksef_numbers_in(&texts);
-                    view! {
-                        <div class="error" role="alert" data-testid="rejection">
-                            <p><strong>{tr(lang.get(), "KSeF odrzucił fakturę", "KSeF rejected the invoice")}</strong> " (" {*code} "): " {description.clone()}</p>
-                            <ul>{details.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}</ul>
-                            <p>{rejection_advice(*code, lang.get())}</p>
-                            {existing.into_iter().map(|k| view! {
-                                <p data-testid="duplicate-of">{tr(lang.get(), "Istniejąca faktura w KSeF: ", "Existing invoice in KSeF: ")}<code>{k}</code></p>
-                            }).collect_view()}
-                        </div>
-                    }.into_any()
-                }
-            })}
-            <div class="actions">
-                <button type="button" data-testid="send-ksef"
-                    aria-describedby="send-blocked"
-                    prop:disabled=move || busy.get() || !send.with(SendState::editable) || send_blocked.with(Option::is_some)
-                    on:click=move |_| run_send(Step::Send)>
-                    {move || tr(lang.get(), "Wyślij do KSeF", "Send to KSeF")}
-                </button>
-                <button type="button" data-testid="get-status"
-                    prop:disabled=move || busy.get() || !matches!(send.get(), SendState::Sent { .. } | SendState::Sending { .. })
-                    on:click=move |_| run_status(Step::Status)>
-                    {move || tr(lang.get(), "Pobierz status", "Get status")}
-                </button>
-            </div>
-            {move || (send.with(SendState::editable)).then(|| send_blocked.get()).flatten().map(|reason| view! {
-                <p class="muted" id="send-blocked" data-testid="send-blocked">
-                    {reason} " "
-                    <a href="#/access" data-testid="go-access">{tr(lang.get(), "Dostęp i logowanie", "Access and login")}</a>
-                </p>
-            })}
-            {move || busy.get().then(|| view! { <p aria-busy="true" data-testid="send-busy">{tr(lang.get(), "Łączenie z KSeF…", "Talking to KSeF…")}</p> })}
-            {move || problem.get().map(|p| {
-                let retry = run_retry.clone();
-                view! { <ProblemView problem=p on_retry=Callback::new(move |()| retry(Step::Send)) /> }
-            })}
-        </section>
-    }
+    <p class="muted" data-testid="processing-help">{tr(lang.get(), "Faktura jest przetwarzana. Numer KSeF pojawi się za chwilę — Kwit sprawdza status sam; gdy skończy, możesz użyć „Pobierz status”.", "KSeF is processing the invoice. The KSeF number will appear shortly; Kwit checks by itself, and when it stops you can use “Get status”.")}</p>
+                        // FAQ "Wysłałem fakturę, ale nie mam numeru KSeF".
+                        <p class="muted" data-testid="no-number-help">{tr(lang.get(), "Jeśli numer KSeF długo się nie pojawia: sprawdź, czy status nie wskazuje na odrzucenie (szczegóły), pobierz status ponownie po kilku minutach, a jeśli problem się powtarza — skontaktuj się z administratorem.", "If the KSeF number takes long: check that the status does not show a rejection (details), get the status again in a few minutes, and if it keeps happening, contact your administrator.")}</p>
+                    }.into_any(),
+                    SendState::Accepted { ksef_number, upo_url, env, .. } => {
+                        let upo = upo_url.as_ref().map(|u| relay_storage_url(env, u));
+                        let name = format!("UPO-{ksef_number}.xml");
+                        view! {
+                            <p>
+                                {tr(lang.get(), "Numer KSeF: ", "KSeF number: ")}
+                                <strong data-testid="ksef-number">{ksef_number.clone()}</strong>
+                            </p>
+                            {upo.map(|href| view! {
+                                <p><a data-testid="upo-link" href=href download=name>{tr(lang.get(), "Pobierz UPO", "Download UPO")}</a></p>
+                            })}
+                        }.into_any()
+                    }
+                    SendState::Rejected { code, description, details, .. } => {
+                        let mut texts = details.clone();
+                        texts.push(description.clone());
+                        let existing = ksef_numbers_in(&texts);
+                        view! {
+                            <div class="error" role="alert" data-testid="rejection">
+                                <p><strong>{tr(lang.get(), "KSeF odrzucił fakturę", "KSeF rejected the invoice")}</strong> " (" {*code} "): " {description.clone()}</p>
+                                <ul>{details.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}</ul>
+                                <p>{rejection_advice(*code, lang.get())}</p>
+                                {existing.into_iter().map(|k| view! {
+                                    <p data-testid="duplicate-of">{tr(lang.get(), "Istniejąca faktura w KSeF: ", "Existing invoice in KSeF: ")}<code>{k}</code></p>
+                                }).collect_view()}
+                            </div>
+                        }.into_any()
+                    }
+                })}
+                <div class="actions">
+                    <button type="button" data-testid="send-ksef"
+                        aria-describedby="send-blocked"
+                        prop:disabled=move || busy.get() || !send.with(SendState::editable) || send_blocked.with(Option::is_some)
+                        on:click=move |_| run_send(Step::Send)>
+                        {move || tr(lang.get(), "Wyślij do KSeF", "Send to KSeF")}
+                    </button>
+                    <button type="button" data-testid="get-status"
+                        prop:disabled=move || busy.get() || !matches!(send.get(), SendState::Sent { .. } | SendState::Sending { .. })
+                        on:click=move |_| run_status(Step::Status)>
+                        {move || tr(lang.get(), "Pobierz status", "Get status")}
+                    </button>
+                </div>
+                {move || (send.with(SendState::editable)).then(|| send_blocked.get()).flatten().map(|reason| view! {
+                    <p class="muted" id="send-blocked" data-testid="send-blocked">
+                        {reason} " "
+                        <a href="#/access" data-testid="go-access">{tr(lang.get(), "Dostęp i logowanie", "Access and login")}</a>
+                    </p>
+                })}
+                {move || busy.get().then(|| view! { <p aria-busy="true" data-testid="send-busy">{tr(lang.get(), "Łączenie z KSeF…", "Talking to KSeF…")}</p> })}
+                {move || problem.get().map(|p| {
+                    let retry = run_retry.clone();
+                    view! { <ProblemView problem=p on_retry=Callback::new(move |()| retry(Step::Send)) /> }
+                })}
+            </section>
+        }
 }
 
 /// What a click on the panel asks for.

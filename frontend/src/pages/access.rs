@@ -601,7 +601,7 @@ fn CredentialList(
                         <For
                             // The language is in the key: switching it renders the rows anew.
                             each=move || { lang.track(); creds.get() }
-                            key=move |c| (lang.get_untracked().code(), c.id.clone(), c.is_default, c.status.clone(), c.permissions.clone())
+                            key=move |c| (lang.get_untracked() == Lang::En, c.id.clone(), c.is_default, c.status.clone(), c.permissions.clone())
                             children=move |c| {
                                 let (id1, id2, id3) = (c.id.clone(), c.id.clone(), c.id.clone());
                                 let is_token = c.kind == CredentialKind::Token;

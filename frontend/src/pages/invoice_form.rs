@@ -8,7 +8,7 @@ use ksef_core::invoice::{
     AdvanceRefDraft, BuyerIdKind, InvoiceDraft, KindCode, LineDraft, NoteDraft, SellerDraft,
     ValidationErrors, VatRate,
 };
-use ksef_core::money::{display_amount, display_decimal, parse_decimal, round_money};
+use ksef_core::money::{display_amount, parse_decimal, round_money};
 use leptos::prelude::*;
 
 use crate::company::Company;
@@ -158,8 +158,21 @@ pub fn InvoiceFormPage() -> impl IntoView {
     // Only a change of the current company (or of its data) reopens: not every reload of
     // the company list, which would remount the form under the user's fingers.
     let company = Memo::new(move |_| ctx.current_company());
-    let target =
-        LocalResource::new(move || open_target(company.get(), ctx.companies.get_untracked()));
+    // A signal filled by a task, not a `LocalResource`: one more async-derived type would
+    // cost ~8 KB of wasm.
+    let target: RwSignal<Option<FormTarget>> = RwSignal::new(None);
+    let open = move || {
+        let c = company.get_untracked();
+        let companies = ctx.companies.get_untracked();
+        leptos::task::spawn_local(async move {
+            let t = open_target(c, companies).await;
+            target.set(Some(t));
+        });
+    };
+    Effect::new(move |_| {
+        company.track();
+        open();
+    });
     // Keeps `?draft=` (unlike the header's switcher): the draft asked for opens.
     let switch_to = move |c: Company| {
         ctx.current.set(Some(c.id.clone()));
@@ -174,34 +187,22 @@ pub fn InvoiceFormPage() -> impl IntoView {
             None => view! { <p aria-busy="true">{move || tr(lang.get(), "Ładowanie…", "Loading…")}</p> }.into_any(),
             Some(FormTarget::NoCompany) => view! {
                 <p class="error" role="alert" data-testid="form-no-company">
-                    {move || tr(lang.get(), "Faktura jest wystawiana w imieniu firmy: najpierw dodaj firmę — ", "An invoice is issued in a company's name: add a company first — ")}
+                    {move || crate::ownership::SendRefusal::NoCompany.message(lang.get())} " "
                     <a href="#/companies">{move || tr(lang.get(), "Firmy", "Companies")}</a>
                 </p>
             }.into_any(),
             Some(FormTarget::OtherCompany(owner)) => {
-                let name = owner.as_ref().map(|c| format!("{} ({})", c.name, c.nip));
+                let refusal = crate::ownership::SendRefusal::OtherCompany {
+                    owner: owner.as_ref().map(|c| format!("{} ({})", c.name, c.nip)),
+                };
                 view! {
                     <div class="error" role="alert" data-testid="form-other-company">
-                        <p>{move || match (&name, lang.get()) {
-                            (Some(n), Lang::Pl) => format!("Ta faktura należy do firmy {n}, a wybrana jest inna firma. Nie otwieram jej tutaj, żeby nie wysłać jej w imieniu niewłaściwej firmy."),
-                            (Some(n), Lang::En) => format!("This invoice belongs to {n}, and another company is selected. It is not opened here, so it cannot go out in the wrong company's name."),
-                            (None, l) => tr(l, "Ta faktura należy do firmy, której nie ma już w Kwit.", "This invoice belongs to a company no longer in Kwit.").to_owned(),
-                        }}</p>
-                        <p>
-                            {owner.map(|c| {
-                                let label = format!("{} ({})", c.name, c.nip);
-                                view! {
-                                    <button type="button" data-testid="switch-to-owner" on:click=move |_| switch_to(c.clone())>
-                                        {move || tr(lang.get(), "Przełącz na ", "Switch to ")}{label.clone()}
-                                    </button>
-                                    " "
-                                }
-                            })}
-                            <a href=format!("/{FORM_HASH}") data-testid="new-invoice"
-                                on:click=move |ev| { ev.prevent_default(); go_to_form(None); target.refetch(); }>
-                                {move || tr(lang.get(), "Nowa faktura", "New invoice")}
-                            </a>
-                        </p>
+                        <p>{move || refusal.message(lang.get())}</p>
+                        {owner.map(|c| view! {
+                            <button type="button" data-testid="switch-to-owner" on:click=move |_| switch_to(c.clone())>
+                                {move || tr(lang.get(), "Przełącz firmę", "Switch company")}
+                            </button>
+                        })}
                     </div>
                 }.into_any()
             }
@@ -784,7 +785,7 @@ pub fn InvoicePreview(draft: RwSignal<InvoiceDraft>) -> impl IntoView {
                         <tr>
                             <td>{i + 1}</td>
                             <td>{l.description.clone()}</td>
-                            <td>{format!("{} {}", display_decimal(&l.quantity), l.unit)}</td>
+                            <td>{format!("{} {}", l.quantity, l.unit)}</td>
                             <td>{display_amount(parse_decimal(&l.unit_price).unwrap_or_default(), &d.currency)}</td>
                             <td>{VatRate::from_code(&l.rate).map(|r| rate_label(r, lang.get()).to_owned()).unwrap_or_else(|| l.rate.clone())}</td>
                         </tr>

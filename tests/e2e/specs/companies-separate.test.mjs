@@ -162,12 +162,13 @@ test('an invoice goes out only under its own company\'s login; nothing is sent o
   assert.match(await number.innerText(), new RegExp(`^${B_NIP}-`));
   assert.equal(posts, 1);
 
-  // A (not logged in: the only login is B's) cannot send; its draft stays a draft.
+  // Back to A: A's own login comes back (kept per company), and A's invoice goes out under A.
   await switchTo('Firma A');
   await newInvoice('FV/A/1');
-  await page.getByTestId('send-blocked').waitFor({ timeout: 30000 });
-  assert.equal(await page.getByTestId('send-ksef').isDisabled(), true);
-  assert.equal(posts, 1);
+  await page.getByTestId('send-ksef').click();
+  await number.waitFor({ timeout: 60000 });
+  assert.match(await number.innerText(), new RegExp(`^${demo.nip}-`));
+  assert.equal(posts, 2);
   passed();
 });
 

@@ -27,7 +27,7 @@ test('without a company the form says to add one first, with the way there', asy
   await page.goto(`${stack.url}/#/fakturowanie`);
   const msg = page.getByTestId('form-no-company');
   await msg.waitFor({ timeout: 30000 });
-  assert.match(await msg.innerText(), /najpierw dodaj firmę/);
+  assert.match(await msg.innerText(), /Najpierw dodaj firmę/);
   await msg.getByRole('link').click();
   await page.getByTestId('company-nip').waitFor({ timeout: 10000 });
   passed();
@@ -44,7 +44,7 @@ test('rates and payment methods in the user\'s language; the preview shows the p
   await field('payment.due_date').fill('2026-12-31');
   await field('payment.bank_account').fill('61109010140000071219812874');
   const preview = page.getByTestId('preview');
-  assert.match(await preview.innerText(), /1\s000 szt|1\s000/);
+  assert.match(await preview.innerText(), /1000 szt/);
   assert.match(await preview.innerText(), /1\s234,50\szł/);
   assert.match(await preview.innerText(), /23%/);
   const payment = await page.getByTestId('preview-payment').innerText();

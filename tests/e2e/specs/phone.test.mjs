@@ -104,7 +104,7 @@ test('every page in English has no Polish word outside data, and in Polish no En
   await page.getByTestId('nav-faktury').click();
   await page.getByTestId('new-invoice').click();
   await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
-  await page.locator('input[name="buyer.name"]').fill('ACME Buyer');
+  await page.locator('input[name="buyer.name"]').fill('ACME Ltd');
   await page.waitForTimeout(800);
 
   const found = [];
