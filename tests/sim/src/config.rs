@@ -83,11 +83,16 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
-    /// A config for tests: port 0, no delays worth waiting for, and the generous (10× PRD)
-    /// rate limits — a test fires requests faster than a paced client, and on a busy CI
-    /// machine the PRD 10/s would trip at random. Tests about the PRD limits use
-    /// [`SimConfig::for_tests_with_prd_limits`].
+    /// A config for tests: port 0, no delays worth waiting for, PRD rate limits (what a
+    /// client must live with: ksef-core's and the relay's tests pace themselves under them).
     pub fn for_tests() -> Self {
+        Self::for_tests_with_prd_limits()
+    }
+
+    /// [`SimConfig::for_tests`] with the generous (10× PRD) limits: for the simulator's own
+    /// handler tests, which fire requests faster than a paced client and on a busy CI machine
+    /// would trip PRD's 10/s at random.
+    pub fn for_tests_generous() -> Self {
         SimConfig {
             rate_profile: RateProfile::Generous,
             ..Self::for_tests_with_prd_limits()

@@ -614,7 +614,7 @@ async fn grants_and_blocks_survive_a_restart_with_a_state_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("state.json");
     let _ = std::fs::remove_file(&file);
-    let mut config = ksef_sim::SimConfig::for_tests();
+    let mut config = ksef_sim::SimConfig::for_tests_generous();
     config.state_file = Some(file.clone());
     let sim = start_with(config.clone()).await;
     let company = sim.demo.nip.clone();

@@ -56,7 +56,7 @@ async fn public_keys_are_real_self_signed_certificates() {
 async fn key_rotation_publishes_two_certificates_per_usage_and_both_decrypt() {
     let sim = start_with(SimConfig {
         key_rotation: true,
-        ..SimConfig::for_tests()
+        ..SimConfig::for_tests_generous()
     })
     .await;
     let r = get(
@@ -118,7 +118,7 @@ async fn challenge_has_the_documented_format() {
 async fn token_login_redeem_refresh_sessions_and_logout() {
     let sim = start_with(SimConfig {
         auth_processing_delay: Duration::from_millis(400),
-        ..SimConfig::for_tests()
+        ..SimConfig::for_tests_generous()
     })
     .await;
     let (reference, auth_token) =
@@ -714,7 +714,7 @@ async fn control_api_demo_mint_and_reset() {
 async fn short_token_lifetimes_expire() {
     let sim = start_with(SimConfig {
         access_token_ttl: Duration::from_secs(1),
-        ..SimConfig::for_tests()
+        ..SimConfig::for_tests_generous()
     })
     .await;
     let (access, refresh) = login(&sim, &sim.demo.ksef_token, &sim.demo.nip).await;
@@ -827,7 +827,7 @@ async fn certificate_endpoints_refuse_token_logins_as_ksef_does() {
 async fn auth_status_after_its_retention_is_410_gone() {
     let sim = start_with(SimConfig {
         auth_retention: Duration::from_millis(600),
-        ..SimConfig::for_tests()
+        ..SimConfig::for_tests_generous()
     })
     .await;
     let (reference, auth_token) =

@@ -264,7 +264,7 @@ async fn unknown_routes_and_methods_answer_with_a_body() {
 
 #[tokio::test]
 async fn upo_links_use_the_public_url_and_expire_like_a_blob_host() {
-    let mut config = SimConfig::for_tests();
+    let mut config = SimConfig::for_tests_generous();
     config.public_url = Some("https://kwit.example.test/ksef/sim".into());
     config.storage_link_ttl = Duration::from_secs(2);
     let sim = start_with(config).await;
@@ -353,7 +353,7 @@ fn storage_filters(from: time::OffsetDateTime, restrict: bool) -> Value {
 
 #[tokio::test]
 async fn hwm_lags_and_exports_after_it_end_in_status_420() {
-    let mut config = SimConfig::for_tests();
+    let mut config = SimConfig::for_tests_generous();
     config.hwm_lag = Duration::from_secs(30);
     let sim = start_with(config).await;
     let access = demo_access(&sim).await;
@@ -447,7 +447,7 @@ async fn hwm_lags_and_exports_after_it_end_in_status_420() {
 
 #[tokio::test]
 async fn targz_export_parts_unpack_with_tar_and_expire_with_the_package() {
-    let mut config = SimConfig::for_tests();
+    let mut config = SimConfig::for_tests_generous();
     config.export_package_ttl = Duration::from_secs(3);
     let sim = start_with(config).await;
     let access = demo_access(&sim).await;

@@ -881,7 +881,7 @@ async fn query_reports_is_truncated_at_ten_thousand_records() {
 async fn expired_export_is_410_gone_and_unknown_key_id_is_21470() {
     let sim = start_with(ksef_sim::SimConfig {
         export_retention: Duration::from_millis(800),
-        ..ksef_sim::SimConfig::for_tests()
+        ..ksef_sim::SimConfig::for_tests_generous()
     })
     .await;
     let token = access(&sim).await;

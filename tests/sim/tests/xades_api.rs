@@ -997,7 +997,7 @@ async fn verify_certificate_chain_refuses_self_signed_but_trusts_simulator_certi
 async fn enrollment_status_after_its_retention_is_410_gone() {
     let sim = start_with(ksef_sim::SimConfig {
         enrollment_retention: std::time::Duration::from_millis(800),
-        ..ksef_sim::SimConfig::for_tests()
+        ..ksef_sim::SimConfig::for_tests_generous()
     })
     .await;
     let dir = temp_dir();

@@ -28,8 +28,9 @@ impl SimUrl for RunningSim {
     }
 }
 
+/// A simulator for a handler test: generous limits (see [`SimConfig::for_tests_generous`]).
 pub async fn start() -> RunningSim {
-    start_with(SimConfig::for_tests()).await
+    start_with(SimConfig::for_tests_generous()).await
 }
 
 /// A simulator with the PRD rate limits (the binary's default), for tests about them.
