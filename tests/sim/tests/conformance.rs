@@ -46,6 +46,11 @@ struct Ctx {
     invoice_body: Value,
     export_ref: String,
     token_ref: String,
+    /// A finished permission operation (a person grant made in [`prepare`]).
+    permission_operation: String,
+    /// Ids of grants made in [`prepare`], revoked last.
+    person_permission_id: String,
+    authorization_permission_id: String,
 }
 
 struct Req {
@@ -69,6 +74,20 @@ fn with(path: impl Into<String>, bearer: &str, body: Value) -> Req {
         body: Some(body),
     }
 }
+
+/// A public call (the TEST environment's `/testdata` endpoints take no token).
+fn open(path: impl Into<String>, body: Value) -> Req {
+    Req {
+        path: path.into(),
+        bearer: None,
+        body: Some(body),
+    }
+}
+
+/// A valid NIP that is neither the demo company nor a context of the calls above.
+const TD_COMPANY: &str = "3936518395";
+const OFFICE_NIP: &str = "7010002137";
+const PESEL: &str = "15062788702";
 
 type Builder = fn(&Ctx) -> Req;
 
@@ -259,6 +278,148 @@ fn builders() -> Vec<(&'static str, &'static str, Builder)> {
         ("GET", "/invoices/exports/{referenceNumber}", |c| {
             req(format!("/invoices/exports/{}", c.export_ref), &c.access)
         }),
+        ("GET", "/certificates/limits", |c| {
+            req("/certificates/limits", &c.access)
+        }),
+        ("POST", "/certificates/query", |c| {
+            with("/certificates/query", &c.access, json!({}))
+        }),
+        ("POST", "/certificates/retrieve", |c| {
+            with(
+                "/certificates/retrieve",
+                &c.access,
+                json!({"certificateSerialNumbers": ["0123456789ABCDEF"]}),
+            )
+        }),
+        ("GET", "/permissions/attachments/status", |c| {
+            req("/permissions/attachments/status", &c.access)
+        }),
+        ("POST", "/permissions/persons/grants", |c| {
+            with(
+                "/permissions/persons/grants",
+                &c.access,
+                json!({"subjectIdentifier": {"type": "Pesel", "value": PESEL}, "permissions": ["InvoiceRead"],
+                    "description": "Księgowa", "subjectDetails": {"subjectDetailsType": "PersonByIdentifier",
+                    "personById": {"firstName": "Anna", "lastName": "Kowalska"}}}),
+            )
+        }),
+        ("POST", "/permissions/entities/grants", |c| {
+            with(
+                "/permissions/entities/grants",
+                &c.access,
+                json!({"subjectIdentifier": {"type": "Nip", "value": OFFICE_NIP},
+                    "permissions": [{"type": "InvoiceRead", "canDelegate": false}],
+                    "description": "Biuro rachunkowe", "subjectDetails": {"fullName": "Biuro Rachunkowe Sp. z o.o."}}),
+            )
+        }),
+        ("POST", "/permissions/authorizations/grants", |c| {
+            with(
+                "/permissions/authorizations/grants",
+                &c.access,
+                json!({"subjectIdentifier": {"type": "Nip", "value": OFFICE_NIP}, "permission": "SelfInvoicing",
+                    "description": "Samofakturowanie", "subjectDetails": {"fullName": "Biuro Rachunkowe Sp. z o.o."}}),
+            )
+        }),
+        ("GET", "/permissions/operations/{referenceNumber}", |c| {
+            req(
+                format!("/permissions/operations/{}", c.permission_operation),
+                &c.access,
+            )
+        }),
+        ("POST", "/permissions/query/personal/grants", |c| {
+            with("/permissions/query/personal/grants", &c.access, json!({}))
+        }),
+        ("POST", "/permissions/query/persons/grants", |c| {
+            with(
+                "/permissions/query/persons/grants",
+                &c.access,
+                json!({"queryType": "PermissionsInCurrentContext"}),
+            )
+        }),
+        ("POST", "/permissions/query/entities/grants", |c| {
+            with("/permissions/query/entities/grants", &c.access, json!({}))
+        }),
+        ("POST", "/permissions/query/authorizations/grants", |c| {
+            with(
+                "/permissions/query/authorizations/grants",
+                &c.access,
+                json!({"queryType": "Granted"}),
+            )
+        }),
+        ("POST", "/testdata/subject", |_| {
+            open(
+                "/testdata/subject",
+                json!({"subjectNip": TD_COMPANY, "subjectType": "VatGroup", "description": "Grupa VAT testowa",
+                    "subunits": [{"subjectNip": "7762811692", "description": "Członek grupy"}]}),
+            )
+        }),
+        ("POST", "/testdata/person", |_| {
+            open(
+                "/testdata/person",
+                json!({"nip": "7762811692", "pesel": PESEL, "isBailiff": false, "description": "Osoba testowa"}),
+            )
+        }),
+        ("POST", "/testdata/permissions", |_| {
+            open(
+                "/testdata/permissions",
+                json!({"contextIdentifier": {"type": "Nip", "value": TD_COMPANY},
+                    "authorizedIdentifier": {"type": "Nip", "value": OFFICE_NIP},
+                    "permissions": [{"permissionType": "InvoiceRead", "description": "Odczyt faktur"}]}),
+            )
+        }),
+        ("POST", "/testdata/attachment", |_| {
+            open("/testdata/attachment", json!({"nip": TD_COMPANY}))
+        }),
+        ("POST", "/testdata/attachment/revoke", |_| {
+            open("/testdata/attachment/revoke", json!({"nip": TD_COMPANY}))
+        }),
+        ("POST", "/testdata/permissions/revoke", |_| {
+            open(
+                "/testdata/permissions/revoke",
+                json!({"contextIdentifier": {"type": "Nip", "value": TD_COMPANY},
+                    "authorizedIdentifier": {"type": "Nip", "value": OFFICE_NIP}}),
+            )
+        }),
+        ("POST", "/testdata/context/block", |_| {
+            open(
+                "/testdata/context/block",
+                json!({"contextIdentifier": {"type": "Nip", "value": TD_COMPANY}}),
+            )
+        }),
+        ("POST", "/testdata/context/unblock", |_| {
+            open(
+                "/testdata/context/unblock",
+                json!({"contextIdentifier": {"type": "Nip", "value": TD_COMPANY}}),
+            )
+        }),
+        ("POST", "/testdata/person/remove", |_| {
+            open("/testdata/person/remove", json!({"nip": "7762811692"}))
+        }),
+        ("POST", "/testdata/subject/remove", |_| {
+            open(
+                "/testdata/subject/remove",
+                json!({"subjectNip": TD_COMPANY}),
+            )
+        }),
+        ("DELETE", "/permissions/common/grants/{permissionId}", |c| {
+            req(
+                format!("/permissions/common/grants/{}", c.person_permission_id),
+                &c.access,
+            )
+        }),
+        (
+            "DELETE",
+            "/permissions/authorizations/grants/{permissionId}",
+            |c| {
+                req(
+                    format!(
+                        "/permissions/authorizations/grants/{}",
+                        c.authorization_permission_id
+                    ),
+                    &c.access,
+                )
+            },
+        ),
         ("POST", "/testdata/rate-limits/production", |c| {
             req("/testdata/rate-limits/production", &c.access)
         }),
@@ -355,7 +516,12 @@ async fn prepare(sim: &ksef_sim::RunningSim) -> Ctx {
         .await
         .unwrap();
     let minted: Value = r.json().await.unwrap();
+    let (permission_operation, person_permission_id, authorization_permission_id) =
+        grants(sim, &access).await;
     Ctx {
+        permission_operation,
+        person_permission_id,
+        authorization_permission_id,
         nip,
         access,
         refresh,
@@ -375,6 +541,74 @@ async fn prepare(sim: &ksef_sim::RunningSim) -> Ctx {
         export_ref,
         token_ref: minted["referenceNumber"].as_str().unwrap().to_string(),
     }
+}
+
+/// A person grant and an authorization grant, finished: the person grant's operation
+/// reference and both permission ids (from the queries), for the calls that need them.
+async fn grants(sim: &ksef_sim::RunningSim, access: &str) -> (String, String, String) {
+    let r = post(sim, "/permissions/persons/grants", "/permissions/persons/grants", Some(access),
+        Some(json!({"subjectIdentifier": {"type": "Pesel", "value": "44051401359"}, "permissions": ["InvoiceWrite"],
+            "description": "Do odebrania", "subjectDetails": {"subjectDetailsType": "PersonByIdentifier",
+            "personById": {"firstName": "Jan", "lastName": "Nowak"}}}))).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let operation = r.body["referenceNumber"].as_str().unwrap().to_string();
+    let r = post(sim, "/permissions/authorizations/grants", "/permissions/authorizations/grants", Some(access),
+        Some(json!({"subjectIdentifier": {"type": "Nip", "value": "5265877635"}, "permission": "RRInvoicing",
+            "description": "Do odebrania", "subjectDetails": {"fullName": "Rolnik Ryczałtowy"}}))).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let auth_operation = r.body["referenceNumber"].as_str().unwrap().to_string();
+    for reference in [&operation, &auth_operation] {
+        for _ in 0..100 {
+            let r = get(
+                sim,
+                "/permissions/operations/{referenceNumber}",
+                &format!("/permissions/operations/{reference}"),
+                Some(access),
+            )
+            .await;
+            if r.body["status"]["code"] != 100 {
+                assert_eq!(r.body["status"]["code"], 200, "{}", r.body);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(110)).await;
+        }
+    }
+    let r = post(
+        sim,
+        "/permissions/query/persons/grants",
+        "/permissions/query/persons/grants",
+        Some(access),
+        Some(json!({"queryType": "PermissionsInCurrentContext"})),
+    )
+    .await;
+    let person = r.body["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["authorizedIdentifier"]["value"] == "44051401359")
+        .unwrap_or_else(|| panic!("the person grant is listed: {}", r.body))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = post(
+        sim,
+        "/permissions/query/authorizations/grants",
+        "/permissions/query/authorizations/grants",
+        Some(access),
+        Some(json!({"queryType": "Granted"})),
+    )
+    .await;
+    let authorization = r.body["authorizationGrants"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|p| p["authorizedEntityIdentifier"]["value"] == "5265877635")
+        })
+        .unwrap_or_else(|| panic!("the authorization grant is listed: {}", r.body))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (operation, person, authorization)
 }
 
 /// Every operation of the spec as `(METHOD, template)`.
@@ -435,11 +669,11 @@ async fn every_served_operation_answers_within_its_schema() {
         let r = build(&ctx);
         let resp = client_call(&sim, method, template, &r).await;
         match resp {
-            Ok(status) => {
+            Ok((status, text)) => {
                 served.insert((method.to_string(), template.to_string()));
                 if !(200..300).contains(&status) {
                     violations.push(format!(
-                        "{method} {template} → {status} for a valid request"
+                        "{method} {template} → {status} for a valid request: {text}"
                     ));
                 }
             }
@@ -483,13 +717,13 @@ async fn every_served_operation_answers_within_its_schema() {
 }
 
 /// Sends one request; `Err` when the answer's status is undocumented or its body breaks
-/// the schema, else `Ok(status)`.
+/// the schema, else `Ok((status, body))`.
 async fn client_call(
     sim: &ksef_sim::RunningSim,
     method: &str,
     template: &str,
     r: &Req,
-) -> Result<u16, String> {
+) -> Result<(u16, String), String> {
     let m = Method::from_bytes(method.as_bytes()).unwrap();
     let mut rb = client().request(m.clone(), format!("{}/v2{}", sim.base_url, r.path));
     if let Some(t) = &r.bearer {
@@ -534,5 +768,5 @@ async fn client_call(
             ));
         }
     }
-    Ok(status)
+    Ok((status, text))
 }
