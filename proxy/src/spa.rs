@@ -146,6 +146,11 @@ pub(crate) async fn serve(dir: PathBuf, req: Request) -> Response {
             header::CACHE_CONTROL,
             HeaderValue::from_static(cache_control_for(&file_name)),
         );
+        // The body depends on Accept-Encoding (the build's `.br`/`.gz` copies): caches must
+        // keep one per encoding.
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
 }

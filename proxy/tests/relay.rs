@@ -688,6 +688,46 @@ async fn spa_caching_rules_and_fallback() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
 
+    // The build's precompressed copies are served to a browser that accepts them.
+    std::fs::write(
+        dist.join("kwit-web-0123456789abcdef_bg.wasm.br"),
+        b"brotli!",
+    )
+    .unwrap();
+    std::fs::write(dist.join("kwit-web-0123456789abcdef_bg.wasm.gz"), b"gzip!").unwrap();
+    for (accept, encoding, body) in [
+        ("br, gzip", Some("br"), &b"brotli!"[..]),
+        ("gzip", Some("gzip"), b"gzip!"),
+        ("identity", None, b"\0asm"),
+    ] {
+        let request = axum::http::Request::builder()
+            .uri("/kwit-web-0123456789abcdef_bg.wasm")
+            .header(header::ACCEPT_ENCODING, accept)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = relay.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{accept}");
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept}"
+        );
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/wasm",
+            "{accept}"
+        );
+        assert_eq!(
+            response.headers()[header::VARY],
+            "accept-encoding",
+            "{accept}"
+        );
+        assert_eq!(&body_bytes(response).await[..], body, "{accept}");
+    }
+
     // App routes get index.html; missing files are a plain 404 (never cached as immutable).
     let response = relay
         .clone()

@@ -104,6 +104,10 @@ cmp -s "$T/app.wasm" "$DIST/$wasm" && grep -qi '^content-type: application/wasm'
   && grep -qi '^cache-control: public, max-age=31536000, immutable' "$T/hw" \
   && ok "the app's wasm is served whole, as application/wasm, cached immutable" \
   || bad "GET ${wasm#./}: wrong body or headers: $(grep -iE '^(content-type|cache-control|content-length):' "$T/hw" | tr -d '\r' | tr '\n' ' ')"
+curl -fsS -D "$T/hb" -H 'Accept-Encoding: br' -o "$T/app.wasm.br" "$base/${wasm#./}" || bad "GET $wasm (br) failed"
+[ -f "$DIST/$wasm.br" ] && cmp -s "$T/app.wasm.br" "$DIST/$wasm.br" && grep -qi '^content-encoding: br' "$T/hb" \
+  && ok "a browser accepting brotli gets the build's precompressed wasm ($(stat -c %s "$T/app.wasm.br") of $(stat -c %s "$T/app.wasm") bytes)" \
+  || bad "GET ${wasm#./} with Accept-Encoding: br: not the precompressed copy"
 
 # Relaying to the simulator on the host: the same answer as the simulator's own.
 path=v2/security/public-key-certificates
