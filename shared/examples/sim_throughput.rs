@@ -1,22 +1,31 @@
-//! Benchmark (not a test): invoices the simulator accepts per second in one online session,
-//! through ksef-core's own flows over real HTTP, beside a baseline measured in the same run
-//! (plain `GET /security/public-key-certificates` requests). Medians of ROUNDS rounds; the
-//! simulator's rate limits are off, so the figure is its own speed, not PRD's limits.
+//! Benchmark (not a test): how many invoices per second the KSeF simulator accepts in one
+//! online session, through ksef-core's own flows over real HTTP (reqwest, as in
+//! `tests/flows_against_sim.rs`), beside a baseline measured in the same run: plain
+//! `GET /v2/security/public-key-certificates` requests through the same client. The machine
+//! may be shared and noisy, so every figure is the median of `ROUNDS` interleaved rounds and
+//! is also given as a ratio of the baseline. The simulator's rate limits are off
+//! (`RateProfile::Off`), so the figure is its own speed, not PRD's limits. No pass/fail.
 //!
 //!   cargo run --release --locked -p ksef-core --example sim_throughput
 
 use std::time::Instant;
 
+use futures_util::StreamExt;
+use futures_util::stream;
 use ksef_core::api::ContextIdentifier;
-use ksef_core::flow::{self, KsefClient, PublicKeys};
+use ksef_core::flow::{self, KsefClient, PublicKeys, SentInvoice};
 use ksef_core::transport::{HttpRequest, HttpResponse, Transport};
 use ksef_sim::SimConfig;
 use ksef_sim::limits::RateProfile;
 
+/// Rounds of every measurement (medians are of these).
 const ROUNDS: usize = 5;
-const INVOICES: usize = 200;
+/// Requests of a baseline round; invoices of a session round.
+const N: usize = 200;
+/// Requests in flight in the concurrent variant.
 const IN_FLIGHT: usize = 8;
 
+/// Forwards requests with reqwest (the transport of the flow tests).
 #[derive(Clone, Default)]
 struct Reqwest(reqwest::Client);
 
@@ -47,6 +56,10 @@ fn sleep(ms: u64) -> tokio::time::Sleep {
     tokio::time::sleep(std::time::Duration::from_millis(ms))
 }
 
+fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -74,25 +87,36 @@ fn invoice(nip: &str, number: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
+/// Median, min and max of `xs` (non-empty).
+fn stats(xs: &[f64]) -> (f64, f64, f64) {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-fn summary(xs: &[f64]) -> String {
-    let mut v = xs.to_vec();
-    let m = median(&mut v);
+/// `123.4 <unit> (median of 5; min 100.0, max 130.0), 0.45× the baseline request rate`.
+fn line(xs: &[f64], unit: &str, baseline: f64) -> String {
+    let (m, lo, hi) = stats(xs);
     format!(
-        "{m:.1}/s (median of {}; min {:.1}, max {:.1})",
+        "{m:.1} {unit} (median of {}; min {lo:.1}, max {hi:.1}), {:.2}× the baseline request rate",
         xs.len(),
-        v[0],
-        v[v.len() - 1]
+        m / baseline
     )
 }
 
-/// Sends `INVOICES` invoices in one new session, `in_flight` at a time, then waits until all
-/// have KSeF numbers. Returns (sends per second, accepted per second).
-async fn round(
+/// `N` sequential `GET /security/public-key-certificates`: requests per second.
+async fn baseline_round(client: &Client) -> f64 {
+    let start = Instant::now();
+    for _ in 0..N {
+        flow::fetch_public_keys(client).await.expect("public keys");
+    }
+    N as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Opens one online session, sends `N` distinct invoices `in_flight` at a time, then polls
+/// (`in_flight` at a time) until every one has a KSeF number. Returns (sends per second over
+/// the sending phase, invoices accepted per second from the first send to the last acceptance).
+async fn session_round(
     client: &Client,
     access: &str,
     keys: &mut PublicKeys,
@@ -100,42 +124,45 @@ async fn round(
     tag: &str,
     in_flight: usize,
 ) -> (f64, f64) {
-    let session = flow::open_online_session(
-        client,
-        keys,
-        access,
-        now(),
-        &mut rand_core::UnwrapErr(getrandom::SysRng),
-    )
-    .await
-    .expect("session opens");
-    let xmls: Vec<Vec<u8>> = (0..INVOICES)
+    let session = flow::open_online_session(client, keys, access, now(), &mut rng())
+        .await
+        .expect("session opens");
+    let xmls: Vec<Vec<u8>> = (0..N)
         .map(|i| invoice(nip, &format!("FV/BENCH/{tag}/{i}")))
         .collect();
+    let session = &session;
+
     let start = Instant::now();
-    let mut sent = Vec::with_capacity(INVOICES);
-    for chunk in xmls.chunks(in_flight) {
-        let sends = chunk
-            .iter()
-            .map(|xml| flow::send_invoice(client, access, &session, xml));
-        for r in futures_util::future::join_all(sends).await {
-            sent.push(r.expect("invoice sent"));
-        }
-    }
+    let sent: Vec<SentInvoice> = stream::iter(&xmls)
+        .map(|xml| async move {
+            flow::send_invoice(client, access, session, xml)
+                .await
+                .expect("invoice sent")
+        })
+        .buffered(in_flight)
+        .collect()
+        .await;
     let sending = start.elapsed().as_secs_f64();
-    for s in &sent {
-        flow::wait_for_invoice(client, access, s)
-            .await
-            .expect("invoice accepted");
-    }
-    let accepted = start.elapsed().as_secs_f64();
-    flow::close_online_session(client, access, &session)
+    let accepted = stream::iter(&sent)
+        .map(|s| async move {
+            flow::wait_for_invoice(client, access, s)
+                .await
+                .expect("invoice accepted")
+        })
+        .buffered(in_flight)
+        .collect::<Vec<_>>()
+        .await;
+    let until_accepted = start.elapsed().as_secs_f64();
+    assert_eq!(accepted.len(), N);
+    assert!(accepted.iter().all(|a| !a.ksef_number.is_empty()));
+
+    flow::close_online_session(client, access, session)
         .await
         .expect("session closes");
-    (INVOICES as f64 / sending, INVOICES as f64 / accepted)
+    (N as f64 / sending, N as f64 / until_accepted)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let sim = ksef_sim::spawn(SimConfig {
         rate_profile: RateProfile::Off,
@@ -148,8 +175,10 @@ async fn main() {
         sleep as fn(u64) -> tokio::time::Sleep,
         format!("{}/v2", sim.base_url),
     );
-    client.poll.initial_delay_ms = 20;
-    client.poll.max_delay_ms = 200;
+    // Short status-poll backoff, so waiting does not dominate the acceptance figure.
+    client.poll.initial_delay_ms = 5;
+    client.poll.max_delay_ms = 50;
+    client.poll.max_attempts = 200;
     let mut keys = PublicKeys::default();
     let nip = sim.demo.nip.clone();
     let tokens = flow::login_with_ksef_token(
@@ -158,7 +187,7 @@ async fn main() {
         &ContextIdentifier::nip(&nip),
         &sim.demo.ksef_token,
         now(),
-        &mut rand_core::UnwrapErr(getrandom::SysRng),
+        &mut rng(),
     )
     .await
     .expect("demo token logs in");
@@ -167,16 +196,12 @@ async fn main() {
     let (mut base, mut seq_send, mut seq_acc, mut par_send, mut par_acc) =
         (vec![], vec![], vec![], vec![], vec![]);
     for r in 0..ROUNDS {
-        // Interleaved, so a burst of other load on the machine hits all alike.
-        let start = Instant::now();
-        for _ in 0..INVOICES {
-            flow::fetch_public_keys(&client).await.expect("keys");
-        }
-        base.push(INVOICES as f64 / start.elapsed().as_secs_f64());
-        let (s, a) = round(&client, &access, &mut keys, &nip, &format!("S{r}"), 1).await;
+        // Interleaved, so a burst of other load on the machine hits all measurements alike.
+        base.push(baseline_round(&client).await);
+        let (s, a) = session_round(&client, &access, &mut keys, &nip, &format!("S{r}"), 1).await;
         seq_send.push(s);
         seq_acc.push(a);
-        let (s, a) = round(
+        let (s, a) = session_round(
             &client,
             &access,
             &mut keys,
@@ -188,28 +213,30 @@ async fn main() {
         par_send.push(s);
         par_acc.push(a);
     }
-    let b = median(&mut base.clone());
-    let ratio = |xs: &[f64]| median(&mut xs.to_vec()) / b;
-    println!(
-        "simulator, rate limits off, {INVOICES} invoices per round, {ROUNDS} rounds, one online session each:"
-    );
-    println!(
-        "  baseline GET /security/public-key-certificates: {} requests",
-        summary(&base)
-    );
-    println!(
-        "  sequential: sent {} ({:.2}× baseline), accepted {} ({:.2}×)",
-        summary(&seq_send),
-        ratio(&seq_send),
-        summary(&seq_acc),
-        ratio(&seq_acc)
-    );
-    println!(
-        "  {IN_FLIGHT} in flight: sent {} ({:.2}× baseline), accepted {} ({:.2}×)",
-        summary(&par_send),
-        ratio(&par_send),
-        summary(&par_acc),
-        ratio(&par_acc)
-    );
     sim.shutdown().await;
+
+    let (b, b_lo, b_hi) = stats(&base);
+    println!(
+        "in-process ksef-sim, rate limits off (RateProfile::Off), {N} invoices per online \
+         session, {ROUNDS} rounds; accepted = first send until the last has a KSeF number"
+    );
+    println!(
+        "  baseline GET public-key-certificates: {b:.1} req/s (median of {ROUNDS}; min {b_lo:.1}, max {b_hi:.1})"
+    );
+    println!(
+        "  sim online session, sequential: {}",
+        line(&seq_acc, "invoices/s accepted", b)
+    );
+    println!(
+        "  sim online session, sequential: {}",
+        line(&seq_send, "sends/s", b)
+    );
+    println!(
+        "  sim online session, {IN_FLIGHT} in flight: {}",
+        line(&par_acc, "invoices/s accepted", b)
+    );
+    println!(
+        "  sim online session, {IN_FLIGHT} in flight: {}",
+        line(&par_send, "sends/s", b)
+    );
 }
