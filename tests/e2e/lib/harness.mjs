@@ -130,3 +130,28 @@ export function perTestStack(onStart) {
   });
   return { passed: () => { failed = false; } };
 }
+
+/** The vault passphrase the specs use. */
+export const PASS = 'tajne hasło 2026';
+
+/** Adds a company on Firmy (it becomes the current one) and waits until it is saved. */
+export async function addCompany(page, url, nip, name) {
+  await page.goto(`${url}/#/companies`);
+  await page.getByTestId('company-nip').fill(nip);
+  await page.getByTestId('company-name').fill(name);
+  await page.getByTestId('company-save').click();
+  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
+}
+
+/** Creates the vault on Dostęp i logowanie; with `token`, adds it as the default credential. */
+export async function setUpVault(page, token) {
+  await page.getByTestId('nav-access').click();
+  await page.getByTestId('vault-passphrase').fill(PASS);
+  await page.getByTestId('vault-passphrase-again').fill(PASS);
+  await page.getByTestId('vault-create').click();
+  if (!token) return;
+  await page.getByTestId('token-label').fill('Token');
+  await page.getByTestId('token-value').fill(token);
+  await page.getByTestId('token-add').click();
+  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+}

@@ -1,7 +1,7 @@
 // Fakturowanie: drafts survive a reload, live totals, validation messages next to the fields.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { perTestStack } from '../lib/harness.mjs';
+import { perTestStack, addCompany } from '../lib/harness.mjs';
 
 let stack, page;
 const { passed } = perTestStack((s, p) => { stack = s; page = p; });
@@ -9,13 +9,8 @@ const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 const field = (path) => page.locator(`input[name="${path}"]`);
 
 /** Adds the demo company (invoices are issued in a company's name). */
-async function addCompany() {
-  const demo = await stack.demo();
-  await page.goto(`${stack.url}/#/companies`);
-  await page.getByTestId('company-nip').fill(demo.nip);
-  await page.getByTestId('company-name').fill('Demo');
-  await page.getByTestId('company-save').click();
-  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
+async function addDemoCompany() {
+  await addCompany(page, stack.url, (await stack.demo()).nip, 'Demo');
 }
 
 async function openForm() {
@@ -36,7 +31,7 @@ test('without a company the form says to add one first, with the way there', asy
 test('rates and payment methods in the user\'s language; the preview shows the payment; no 404 on load', async () => {
   const missing = [];
   page.on('response', (r) => { if (r.status() === 404) missing.push(r.url()); });
-  await addCompany();
+  await addDemoCompany();
   await openForm();
   await field('lines[0].unit_price').fill('1234.5');
   await field('lines[0].quantity').fill('1000');
@@ -63,7 +58,7 @@ test('rates and payment methods in the user\'s language; the preview shows the p
 });
 
 test('a draft is saved within a second of typing and comes back after a reload', async () => {
-  await addCompany();
+  await addDemoCompany();
   await openForm();
   await page.waitForURL(/draft=/);
   await field('buyer.name').fill('Kwiaciarnia Róża');
@@ -101,7 +96,7 @@ test('a draft is saved within a second of typing and comes back after a reload',
 
 test('validation messages appear next to the wrong fields and go away when fixed', async () => {
   const demo = await stack.demo();
-  await addCompany();
+  await addDemoCompany();
   await openForm();
   await field('buyer.nip').fill('1234567890');
   await page.getByTestId('check-invoice').click();

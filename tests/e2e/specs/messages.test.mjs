@@ -3,12 +3,11 @@
 // HTTP status alone or the browser's "TypeError".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { perTestStack } from '../lib/harness.mjs';
+import { perTestStack, addCompany, setUpVault } from '../lib/harness.mjs';
 
 let stack, page;
 const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
-const PASS = 'tajne hasło 2026';
 const RAW = /[{}<>]|exception|upstream-|TypeError|HTTP \d{3}|\.\./;
 
 async function fault(rule) {
@@ -20,19 +19,8 @@ async function fault(rule) {
 
 test('a login KSeF refuses with 21470 (unknown key) says to fetch the public certificates and log in again', async () => {
   const demo = await stack.demo();
-  await page.goto(`${stack.url}/#/companies`);
-  await page.getByTestId('company-nip').fill(demo.nip);
-  await page.getByTestId('company-name').fill('Demo');
-  await page.getByTestId('company-save').click();
-  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
-  await page.getByTestId('nav-access').click();
-  await page.getByTestId('vault-passphrase').fill(PASS);
-  await page.getByTestId('vault-passphrase-again').fill(PASS);
-  await page.getByTestId('vault-create').click();
-  await page.getByTestId('token-label').fill('Token');
-  await page.getByTestId('token-value').fill(demo.ksefToken);
-  await page.getByTestId('token-add').click();
-  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+  await addCompany(page, stack.url, demo.nip, 'Demo');
+  await setUpVault(page, demo.ksefToken);
   await fault({ method: 'POST', path: '/auth/ksef-token', kind: 'status', status: 400, exceptionCode: 21470 });
   await page.getByTestId('login').click();
   const err = page.getByTestId('login-error');

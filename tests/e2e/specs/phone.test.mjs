@@ -5,12 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { perTestStack, ARTIFACTS } from '../lib/harness.mjs';
+import { perTestStack, ARTIFACTS, addCompany, setUpVault } from '../lib/harness.mjs';
 
 let stack, page;
 const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
-const PASS = 'tajne hasło 2026';
 const PAGES = ['start', 'companies', 'access', 'fakturowanie', 'faktury'];
 
 /** What sticks out of the viewport on the page shown: the page's own width and the header's controls. */
@@ -39,15 +38,8 @@ async function overflow() {
 test('every page fits a phone: nothing off-screen at 360 px, screenshots at 390×844', async () => {
   const demo = await stack.demo();
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(`${stack.url}/#/companies`);
-  await page.getByTestId('company-nip').fill(demo.nip);
-  await page.getByTestId('company-name').fill('Pracownia Projektowa Zofia Wiśniewska-Kowalczyk');
-  await page.getByTestId('company-save').click();
-  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
-  await page.getByTestId('nav-access').click();
-  await page.getByTestId('vault-passphrase').fill(PASS);
-  await page.getByTestId('vault-passphrase-again').fill(PASS);
-  await page.getByTestId('vault-create').click();
+  await addCompany(page, stack.url, demo.nip, 'Pracownia Projektowa Zofia Wiśniewska-Kowalczyk');
+  await setUpVault(page);
   await page.getByTestId('lock').waitFor({ timeout: 15000 });
 
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -88,19 +80,8 @@ async function uiText() {
 
 test('every page in English has no Polish word outside data, and in Polish no English one', async () => {
   const demo = await stack.demo();
-  await page.goto(`${stack.url}/#/companies`);
-  await page.getByTestId('company-nip').fill(demo.nip);
-  await page.getByTestId('company-name').fill('ACME');
-  await page.getByTestId('company-save').click();
-  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
-  await page.getByTestId('nav-access').click();
-  await page.getByTestId('vault-passphrase').fill(PASS);
-  await page.getByTestId('vault-passphrase-again').fill(PASS);
-  await page.getByTestId('vault-create').click();
-  await page.getByTestId('token-label').fill('T1');
-  await page.getByTestId('token-value').fill(demo.ksefToken);
-  await page.getByTestId('token-add').click();
-  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+  await addCompany(page, stack.url, demo.nip, 'ACME');
+  await setUpVault(page, demo.ksefToken);
   await page.getByTestId('nav-faktury').click();
   await page.getByTestId('new-invoice').click();
   await page.getByTestId('invoice-form').waitFor({ timeout: 30000 });
