@@ -181,6 +181,7 @@ pub async fn login(
         })
     };
     let tokens = ksef_core::flow::AuthTokens {
+        reference_number: need(&reply, &["tokens", "referenceNumber"])?,
         access_token: token("accessToken")?,
         refresh_token: token("refreshToken")?,
     };

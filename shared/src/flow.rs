@@ -311,6 +311,9 @@ pub async fn ensure_public_keys<T: Transport, S: Sleep>(
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthTokens {
+    /// The authentication operation's `referenceNumber` (`…-AU-…`): names the login session
+    /// (an online session belongs to it; `GET /auth/sessions` lists it).
+    pub reference_number: String,
     /// Bearer for all protected calls.
     pub access_token: TokenInfo,
     /// For [`refresh`].
@@ -323,7 +326,7 @@ async fn poll_auth_and_redeem<T: Transport, S: Sleep>(
 ) -> Result<AuthTokens> {
     let token = init.authentication_token.token;
     let request = api::auth::status::Request {
-        reference_number: init.reference_number,
+        reference_number: init.reference_number.clone(),
     };
     client
         .poll_until(
@@ -345,6 +348,7 @@ async fn poll_auth_and_redeem<T: Transport, S: Sleep>(
         .execute(&api::auth::redeem::Request, Some(&token))
         .await?;
     Ok(AuthTokens {
+        reference_number: init.reference_number,
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
     })
