@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, pick};
 
 /// A KSeF environment as the relay names it in its routes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ impl Env {
     /// The label shown to the user.
     pub fn label(self, lang: Lang) -> &'static str {
         match self {
-            Self::Sim => crate::components::tr(lang, "Symulator", "Simulator"),
+            Self::Sim => crate::i18n::tr(lang, "Symulator", "Simulator"),
             Self::Test => "TEST",
             Self::Demo => "DEMO",
             Self::Prod => "PROD",
@@ -121,7 +121,7 @@ impl NetError {
 
 /// What to do after a KSeF refusal, by its code or HTTP status (seed-faq.md).
 fn ksef_advice(status: u16, code: Option<i64>, lang: Lang) -> &'static str {
-    use crate::components::tr;
+    use crate::i18n::tr;
     match (code, status) {
         // Unknown or withdrawn key: FAQ "Wysyłka kończy się błędem szyfrowania lub sesji".
         (Some(21470), _) => tr(
@@ -179,11 +179,6 @@ fn json_field<'a>(json: &'a str, name: &str) -> Option<&'a str> {
 /// `text` without its final full stop (the message adds its own), trimmed.
 fn sentence(text: &str) -> String {
     text.trim().trim_end_matches('.').trim().to_owned()
-}
-
-/// The half of a bilingual `PL / EN` text in the user's language.
-fn pick(lang: Lang, text: &str) -> String {
-    crate::i18n::pick(lang, text)
 }
 
 /// Classifies a non-success response: the relay marks its own failures as JSON problems
@@ -261,6 +256,10 @@ pub fn net_error(e: &ksef_core::error::Error) -> NetError {
                 detail,
             };
         }
+        // KSeF's codes the advice is keyed on (ksef-core names them; the advice needs the number).
+        Error::UnknownPublicKey => return ksef_code(21470, ""),
+        Error::ChallengeExpired => return ksef_code(21111, ""),
+        Error::TokenRedeemRefused { code, description } => return ksef_code(*code, description),
         Error::Unauthorized => 401,
         Error::Forbidden { .. } => 403,
         Error::Gone => 410,
@@ -271,6 +270,14 @@ pub fn net_error(e: &ksef_core::error::Error) -> NetError {
         status,
         code: None,
         detail: e.to_string(),
+    }
+}
+
+fn ksef_code(code: i64, detail: &str) -> NetError {
+    NetError::Ksef {
+        status: 400,
+        code: Some(code),
+        detail: detail.to_owned(),
     }
 }
 

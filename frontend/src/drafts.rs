@@ -9,200 +9,28 @@
 use ksef_core::invoice::InvoiceDraft;
 use serde::{Deserialize, Serialize};
 
-use crate::components::tr;
 use crate::i18n::Lang;
+use crate::i18n::tr;
 use crate::store::{self, StorageError, Store};
 
 /// How long after the last keystroke a draft is written (the brief asks for < 1 s).
 pub const SAVE_DELAY_MS: u64 = 400;
 
-/// Where an invoice stands on its way to a KSeF number.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case", try_from = "StoredSendState")]
-pub enum SendState {
-    /// Still being edited; never left the browser.
-    #[default]
-    Draft,
-    /// The request is (or was, before a crash) on its way. The session and the invoice hash
-    /// are recorded first, so the outcome can be found in the session's invoice list.
-    Sending {
-        /// Relay environment slug (`sim`, `test`...).
-        env: String,
-        /// Online session `referenceNumber`.
-        session_reference: String,
-        /// Base64 SHA-256 of the FA(3) XML (`invoiceHash`).
-        invoice_hash: String,
-        /// The exact XML sent, so a resumed send can never differ from the first one.
-        xml: String,
-    },
-    /// KSeF took it and gave an invoice reference number; processing.
-    Sent {
-        env: String,
-        session_reference: String,
-        invoice_reference: String,
-        invoice_hash: String,
-        xml: String,
-    },
-    /// KSeF assigned the KSeF number.
-    Accepted {
-        env: String,
-        session_reference: String,
-        invoice_reference: String,
-        ksef_number: String,
-        /// The UPO link as KSeF gave it (rewritten to the relay when downloading).
-        upo_url: Option<String>,
-        acquisition_date: Option<String>,
-        xml: String,
-    },
-    /// KSeF refused the invoice; the details say why.
-    Rejected {
-        env: String,
-        session_reference: String,
-        invoice_reference: Option<String>,
-        code: i64,
-        description: String,
-        details: Vec<String>,
-    },
-}
+/// Where an invoice stands on its way to a KSeF number (ksef-core's send machine).
+pub use ksef_core::send::SendState;
 
-/// [`SendState`] as stored: one flat object with a `state` tag (what the derived internally
-/// tagged format writes). Reading it through this plain struct instead of serde's buffered
-/// tagged-enum path saves about 20 KB of wasm.
-#[derive(Deserialize)]
-struct StoredSendState {
-    state: String,
-    #[serde(default)]
-    env: Option<String>,
-    #[serde(default)]
-    session_reference: Option<String>,
-    #[serde(default)]
-    invoice_reference: Option<String>,
-    #[serde(default)]
-    invoice_hash: Option<String>,
-    #[serde(default)]
-    ksef_number: Option<String>,
-    #[serde(default)]
-    upo_url: Option<String>,
-    #[serde(default)]
-    acquisition_date: Option<String>,
-    #[serde(default)]
-    xml: Option<String>,
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    details: Option<Vec<String>>,
-}
-
-/// A stored send state that lacks a field its `state` needs.
-#[derive(Debug)]
-struct MissingField(&'static str);
-
-impl std::fmt::Display for MissingField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "send state without `{}`", self.0)
-    }
-}
-
-impl TryFrom<StoredSendState> for SendState {
-    type Error = MissingField;
-
-    fn try_from(s: StoredSendState) -> Result<Self, MissingField> {
-        fn need<T>(v: Option<T>, name: &'static str) -> Result<T, MissingField> {
-            v.ok_or(MissingField(name))
-        }
-        Ok(match s.state.as_str() {
-            "draft" => Self::Draft,
-            "sending" => Self::Sending {
-                env: need(s.env, "env")?,
-                session_reference: need(s.session_reference, "session_reference")?,
-                invoice_hash: need(s.invoice_hash, "invoice_hash")?,
-                xml: need(s.xml, "xml")?,
-            },
-            "sent" => Self::Sent {
-                env: need(s.env, "env")?,
-                session_reference: need(s.session_reference, "session_reference")?,
-                invoice_reference: need(s.invoice_reference, "invoice_reference")?,
-                invoice_hash: need(s.invoice_hash, "invoice_hash")?,
-                xml: need(s.xml, "xml")?,
-            },
-            "accepted" => Self::Accepted {
-                env: need(s.env, "env")?,
-                session_reference: need(s.session_reference, "session_reference")?,
-                invoice_reference: need(s.invoice_reference, "invoice_reference")?,
-                ksef_number: need(s.ksef_number, "ksef_number")?,
-                upo_url: s.upo_url,
-                acquisition_date: s.acquisition_date,
-                xml: need(s.xml, "xml")?,
-            },
-            "rejected" => Self::Rejected {
-                env: need(s.env, "env")?,
-                session_reference: need(s.session_reference, "session_reference")?,
-                invoice_reference: s.invoice_reference,
-                code: need(s.code, "code")?,
-                description: need(s.description, "description")?,
-                details: need(s.details, "details")?,
-            },
-            _ => return Err(MissingField("state")),
-        })
-    }
-}
-
-impl SendState {
-    /// A short label for the invoice list.
-    pub fn label(&self, lang: Lang) -> &'static str {
-        match self {
-            Self::Draft => tr(lang, "Szkic", "Draft"),
-            Self::Sending { .. } => tr(lang, "Wysyłanie", "Sending"),
-            Self::Sent { .. } => tr(
-                lang,
-                "Wysłana — czeka na numer KSeF",
-                "Sent — awaiting KSeF number",
-            ),
-            Self::Accepted { .. } => tr(lang, "Przyjęta", "Accepted"),
-            Self::Rejected { .. } => tr(lang, "Odrzucona", "Rejected"),
-        }
-    }
-
-    /// A stable key for tests and styling.
-    pub fn key(&self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Sending { .. } => "sending",
-            Self::Sent { .. } => "sent",
-            Self::Accepted { .. } => "accepted",
-            Self::Rejected { .. } => "rejected",
-        }
-    }
-
-    /// Only drafts (and rejected invoices, after fixing) may be edited and sent.
-    pub fn editable(&self) -> bool {
-        matches!(self, Self::Draft | Self::Rejected { .. })
-    }
-
-    /// The invoice reference number, once KSeF gave one.
-    pub fn invoice_reference(&self) -> Option<&str> {
-        match self {
-            Self::Sent {
-                invoice_reference, ..
-            }
-            | Self::Accepted {
-                invoice_reference, ..
-            } => Some(invoice_reference),
-            Self::Rejected {
-                invoice_reference, ..
-            } => invoice_reference.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// The KSeF number of an accepted invoice.
-    pub fn ksef_number(&self) -> Option<&str> {
-        match self {
-            Self::Accepted { ksef_number, .. } => Some(ksef_number),
-            _ => None,
-        }
+/// A short label of `state` for the invoice list and the form.
+pub fn state_label(state: &SendState, lang: Lang) -> &'static str {
+    match state {
+        SendState::Draft => tr(lang, "Szkic", "Draft"),
+        SendState::Sending { .. } => tr(lang, "Wysyłanie", "Sending"),
+        SendState::Sent { .. } => tr(
+            lang,
+            "Wysłana — czeka na numer KSeF",
+            "Sent — awaiting KSeF number",
+        ),
+        SendState::Accepted { .. } => tr(lang, "Przyjęta", "Accepted"),
+        SendState::Rejected { .. } => tr(lang, "Odrzucona", "Rejected"),
     }
 }
 

@@ -102,6 +102,14 @@ impl Lang {
     }
 }
 
+/// Picks the Polish or the English text: the one way the app chooses a language for a text.
+pub fn tr(lang: Lang, pl: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Pl => pl,
+        Lang::En => en,
+    }
+}
+
 /// Picks one language from a bilingual message written `"polski / English"` (the style of
 /// ksef-core's error messages); a message without the separator is returned whole.
 pub fn pick(lang: Lang, message: &str) -> String {

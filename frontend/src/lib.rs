@@ -157,6 +157,11 @@ pub struct AppCtx {
     pub loaded: RwSignal<bool>,
     /// A storage error to show, if any.
     pub storage_error: RwSignal<Option<String>>,
+    /// KSeF's public keys and the open online session, kept between sends (and sealed with
+    /// the login across reloads, [`keep_session`]).
+    pub send_cache: StoredValue<ksef_core::send::SendCache>,
+    /// A token refresh is under way (the shell's timer does not start a second one).
+    pub refreshing: StoredValue<bool>,
 }
 
 impl AppCtx {
@@ -259,7 +264,10 @@ pub fn keep_session(ctx: AppCtx) {
         return;
     };
     spawn_local(async move {
-        let online = send::online_session_of(&s.reference_number);
+        let online = ctx.send_cache.with_value(|c| {
+            c.online_of(&s.reference_number)
+                .map(session::OnlineSessionData::of)
+        });
         let result = async {
             let db = store::open().await?;
             session::keep(&db, &vault, &s, online).await
@@ -302,8 +310,13 @@ fn restore_session(ctx: AppCtx) {
                 }
             }
             Ok(session::Restored::Session(s, online)) => {
-                if let Some(o) = &online {
-                    send::adopt_online_session(&s.reference_number, o);
+                if let Some(online) = online
+                    .as_ref()
+                    .and_then(session::OnlineSessionData::to_online)
+                {
+                    ctx.send_cache.update_value(|c| {
+                        c.for_env(s.env.slug()).online = Some((s.reference_number.clone(), online));
+                    });
                 }
                 // Unless a login for this company happened meanwhile.
                 if ctx
@@ -344,6 +357,8 @@ pub fn App() -> impl IntoView {
         last_activity: RwSignal::new(js_sys::Date::now()),
         loaded: RwSignal::new(false),
         storage_error: RwSignal::new(None),
+        send_cache: StoredValue::new(Default::default()),
+        refreshing: StoredValue::new(false),
     };
     provide_context(ctx);
 
@@ -379,7 +394,7 @@ pub fn App() -> impl IntoView {
                 keep_session(ctx);
             }
             (Some(Some(old)), None) => {
-                send::forget_session();
+                ctx.send_cache.update_value(|c| c.online = None);
                 let company_id = old.company_id.clone();
                 spawn_local(async move {
                     if let Ok(db) = store::open().await {

@@ -1,97 +1,17 @@
 //! HTTP to KSeF through the relay (`/ksef/{env}/v2/...`, same origin) with the browser's fetch
-//! (gloo-net), all through one [`FetchTransport`].
-//!
-//! Small JSON helpers with an optional bearer token; every non-2xx answer becomes a
-//! [`NetError`] that says what to do (the relay marks its own failures as
-//! `application/problem+json` 502/504, see [`crate::api::classify_error`]). Tokens in
-//! `Authorization` headers are never logged.
+//! (gloo-net): ksef-core's [`Transport`](ksef_core::transport::Transport) and
+//! [`Sleep`](ksef_core::transport::Sleep), so every KSeF call the app makes is one of
+//! ksef-core's typed endpoints and flows ([`ksef_client`]). Tokens in `Authorization`
+//! headers are never logged.
 
 use gloo_net::http::RequestBuilder;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use ksef_core::transport::Transport;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use http::header::CONTENT_TYPE;
 
-use crate::api::{Env, NetError, classify_error};
-
-/// One request through [`FetchTransport`] (the same code as ksef-core's flows), body as text.
-/// Not generic: the typed helpers below share this one copy of the request code instead of
-/// one per response type.
-async fn call(
-    method: http::Method,
-    env: Env,
-    path: &str,
-    body: Option<Vec<u8>>,
-    bearer: Option<&str>,
-) -> Result<String, NetError> {
-    let mut builder = http::Request::builder()
-        .method(method)
-        .uri(env.api_url(path))
-        .header(ACCEPT, "application/json");
-    if let Some(token) = bearer {
-        builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
-    }
-    if body.is_some() {
-        builder = builder.header(CONTENT_TYPE, "application/json");
-    }
-    let request = builder
-        .body(body.unwrap_or_default())
-        .map_err(|e| NetError::BadResponse(e.to_string()))?;
-    let response = FetchTransport.send(request).await?;
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = String::from_utf8_lossy(response.body()).into_owned();
-    if !(200..300).contains(&status) {
-        return Err(classify_error(status, &content_type, &text));
-    }
-    Ok(text)
-}
-
-fn parse<T: DeserializeOwned>(body: &str) -> Result<T, NetError> {
-    // 204 answers have no body: let `()`-like types read `null`.
-    let text = if body.trim().is_empty() { "null" } else { body };
-    // `from_slice`, as ksef-core reads its answers: one serde_json reader in the wasm.
-    serde_json::from_slice(text.as_bytes()).map_err(|e| NetError::BadResponse(e.to_string()))
-}
-
-/// `GET {env}/v2{path}`.
-pub async fn get_json<T: DeserializeOwned>(
-    env: Env,
-    path: &str,
-    bearer: Option<&str>,
-) -> Result<T, NetError> {
-    parse(&call(http::Method::GET, env, path, None, bearer).await?)
-}
-
-/// `POST {env}/v2{path}` with a JSON body (or none).
-pub async fn post_json<B: Serialize, T: DeserializeOwned>(
-    env: Env,
-    path: &str,
-    body: Option<&B>,
-    bearer: Option<&str>,
-) -> Result<T, NetError> {
-    let body = body
-        .map(serde_json::to_vec)
-        .transpose()
-        .map_err(|e| NetError::BadResponse(e.to_string()))?;
-    parse(&call(http::Method::POST, env, path, body, bearer).await?)
-}
-
-/// `DELETE {env}/v2{path}`; success is any 2xx.
-pub async fn delete(env: Env, path: &str, bearer: Option<&str>) -> Result<(), NetError> {
-    call(http::Method::DELETE, env, path, None, bearer)
-        .await
-        .map(|_| ())
-}
+use crate::api::{Env, NetError};
 
 /// The response headers Kwit looks at: `Retry-After` (429 back-off, `api::error_from_response`),
 /// `x-ms-meta-hash` (storage downloads, `api::RawDocument`) and `Content-Type` (the relay's own
-/// errors, [`classify_error`]).
+/// errors, [`crate::api::classify_error`]).
 const RESPONSE_HEADERS: [http::HeaderName; 3] = [
     http::header::RETRY_AFTER,
     CONTENT_TYPE,
@@ -151,8 +71,21 @@ pub struct BrowserSleep;
 
 impl ksef_core::transport::Sleep for BrowserSleep {
     async fn sleep(&self, ms: u64) {
-        crate::session::sleep_ms(i32::try_from(ms).unwrap_or(i32::MAX)).await;
+        sleep_ms(ms).await;
     }
+}
+
+/// Waits `ms` milliseconds on the browser's timer (`setTimeout`).
+pub async fn sleep_ms(ms: u64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                i32::try_from(ms).unwrap_or(i32::MAX),
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// A ksef-core client for `env` through the relay: API at `/ksef/{env}/v2`, storage links

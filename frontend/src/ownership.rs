@@ -4,9 +4,9 @@
 //! KSeF login in that company's context — never under whichever login is in memory.
 
 use crate::company::Company;
-use crate::components::tr;
 use crate::drafts::DraftRecord;
 use crate::i18n::Lang;
+use crate::i18n::tr;
 use crate::session::Session;
 
 /// Whether `record` is `company`'s. Records from before companies were recorded on them

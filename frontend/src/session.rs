@@ -7,24 +7,20 @@
 //! the vault is unlocked ([`restore`]), with a fresh access token if the old one expired. It
 //! is dropped at logout and when KSeF says it is gone.
 
-use ksef_core::crypto::{KeyUsage, ParsedCertificate, encrypt_ksef_token};
-use serde::{Deserialize, Serialize};
+use ksef_core::api::ContextIdentifier;
+use ksef_core::error::Error as KsefError;
+use ksef_core::flow::{self, AuthTokens, PublicKeys};
 
-use crate::api::{Env, NetError, fetch_public_keys};
+use crate::api::{Env, net_error};
 use crate::i18n::{Lang, pick};
-use crate::net;
+use crate::net::ksef_client;
 use crate::store::{Db, StorageError, Store};
 use crate::vault::{Sealed, Vault};
 
-/// A JWT with its expiry as KSeF returns it (`TokenInfo`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenInfo {
-    /// The bearer token. Secret: never log.
-    pub token: String,
-    /// Expiry, RFC 3339.
-    pub valid_until: String,
-}
+/// A JWT with its expiry as KSeF returns it (ksef-core's `TokenInfo`). Secret: never log.
+pub use ksef_core::api::TokenInfo;
+/// `GET /tokens/{referenceNumber}`: a KSeF token's status and permissions.
+pub use ksef_core::api::tokens::TokenStatus;
 
 /// A logged-in KSeF session for one company.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,131 +96,34 @@ pub fn permission_name(permission: &str, lang: Lang) -> &'static str {
     }
 }
 
-/// Why logging in (or refreshing) failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SessionError {
-    /// Network or KSeF error.
-    #[error("{0}")]
-    Net(#[from] NetError),
-    /// No usable public key for token encryption.
-    #[error("no public key")]
-    NoPublicKey,
-    /// The token or key could not be used (ksef-core crypto).
-    #[error("{0}")]
-    Crypto(String),
-    /// KSeF refused the authentication (status code and details from `GET /auth/{ref}`).
-    #[error("auth failed {code}")]
-    AuthFailed {
-        /// KSeF status code (e.g. 450).
-        code: i64,
-        /// Description and details.
-        detail: String,
-    },
-    /// KSeF still processes the login after the polling budget.
-    #[error("timeout")]
-    Timeout,
-    /// Input problem (empty token, missing NIP).
-    #[error("{0}")]
-    Input(String),
-}
+/// Why logging in (or refreshing) failed: ksef-core's error, in the user's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionError(pub KsefError);
 
 impl SessionError {
-    /// A message for the user in their language.
+    /// A message for the user in their language: what happened and what to do.
     pub fn user_message(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (Self::Net(e), _) => e.user_message(lang),
-            (Self::NoPublicKey, Lang::Pl) => "KSeF nie udostępnił ważnego certyfikatu do szyfrowania tokena. Pobierz certyfikaty publiczne i spróbuj ponownie.".into(),
-            (Self::NoPublicKey, Lang::En) => "KSeF offers no valid certificate for token encryption. Fetch the public certificates and try again.".into(),
-            (Self::Crypto(m), _) | (Self::Input(m), _) => pick(lang, m),
-            (Self::AuthFailed { code, detail }, Lang::Pl) => format!("KSeF odmówił logowania (kod {code}): {detail}. Sprawdź, czy token jest aktywny, należy do tej firmy (NIP) i nie został cofnięty."),
-            (Self::AuthFailed { code, detail }, Lang::En) => format!("KSeF refused the login (code {code}): {detail}. Check that the token is active, belongs to this company (NIP) and was not revoked."),
-            (Self::Timeout, Lang::Pl) => "KSeF wciąż przetwarza logowanie. Spróbuj ponownie za chwilę.".into(),
-            (Self::Timeout, Lang::En) => "KSeF is still processing the login. Try again in a moment.".into(),
+        match &self.0 {
+            // KSeF's refusals and the network's failures, with the FAQ's advice by code.
+            KsefError::Network(_)
+            | KsefError::Http { .. }
+            | KsefError::Ksef { .. }
+            | KsefError::UnknownPublicKey
+            | KsefError::ChallengeExpired
+            | KsefError::TokenRedeemRefused { .. }
+            | KsefError::Unauthorized
+            | KsefError::Forbidden { .. }
+            | KsefError::RateLimited { .. } => net_error(&self.0).user_message(lang),
+            // ksef-core's own sentence (the login refusal's advice per code, no key, timeout).
+            e => pick(lang, &e.to_string()),
         }
     }
 }
 
-/// Waits `ms` milliseconds (setTimeout).
-pub async fn sleep_ms(ms: i32) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Challenge {
-    challenge: String,
-    timestamp_ms: i64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ContextIdentifier<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    value: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct KsefTokenRequest<'a> {
-    challenge: &'a str,
-    context_identifier: ContextIdentifier<'a>,
-    encrypted_token: String,
-    public_key_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AuthInit {
-    reference_number: String,
-    authentication_token: TokenInfo,
-}
-
-#[derive(Deserialize)]
-struct StatusInfo {
-    code: i64,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    details: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct AuthStatus {
-    status: StatusInfo,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Redeemed {
-    access_token: TokenInfo,
-    refresh_token: TokenInfo,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Refreshed {
-    access_token: TokenInfo,
-}
-
-/// `GET /tokens/{referenceNumber}` (open-api `TokenStatusResponse`, the fields Kwit shows).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenStatus {
-    /// `Pending`, `Active`, `Revoking`, `Revoked`, `Failed`.
-    pub status: String,
-    /// Permissions fixed at the token's creation.
-    #[serde(default)]
-    pub requested_permissions: Vec<String>,
-    /// The token's description.
-    #[serde(default)]
-    pub description: String,
+impl From<KsefError> for SessionError {
+    fn from(e: KsefError) -> Self {
+        Self(e)
+    }
 }
 
 /// The reference number inside a KSeF token (`{ref}|{context}|{secret}`, ksef-guide §8).
@@ -233,93 +132,30 @@ pub fn token_reference(ksef_token: &str) -> Option<&str> {
     (!reference.is_empty() && !rest.is_empty()).then_some(reference)
 }
 
-/// Logs in to `env` as company `nip` with `ksef_token`: challenge → RSA-OAEP(`token|timestampMs`)
-/// with KSeF's `KsefTokenEncryption` key → poll `GET /auth/{ref}` → redeem. Returns the tokens
-/// and the authentication reference number.
+/// Logs in to `env` as company `nip` with `ksef_token` through ksef-core's flow (challenge →
+/// RSA-OAEP(`token|timestampMs`) → poll → redeem; the public keys fetched again once if KSeF
+/// no longer knows the one used).
 pub async fn login_with_token(
     env: Env,
     nip: &str,
     ksef_token: &str,
-) -> Result<(String, TokenInfo, TokenInfo), SessionError> {
-    let ksef_token = ksef_token.trim();
-    if ksef_token.is_empty() {
-        return Err(SessionError::Input(
-            "Brak tokena KSeF — wklej token. / No KSeF token: paste one.".into(),
-        ));
-    }
+) -> Result<AuthTokens, SessionError> {
     if nip.is_empty() {
-        return Err(SessionError::Input(
-            "Firma nie ma NIP-u — uzupełnij go w danych firmy. / The company has no NIP: add it in the company details.".into(),
-        ));
+        return Err(KsefError::InvalidInput(
+            "Firma nie ma NIP-u — uzupełnij go w danych firmy / The company has no NIP: add it in the company details".into(),
+        )
+        .into());
     }
-    let now_ms = js_sys::Date::now();
-    let keys = fetch_public_keys(env).await?;
-    let cert = keys
-        .iter()
-        .filter(|k| {
-            k.usage
-                .iter()
-                .any(|u| u == KeyUsage::KsefTokenEncryption.as_str())
-        })
-        .filter_map(|k| ParsedCertificate::from_base64(&k.certificate).ok())
-        .find(|c| c.is_valid_at((now_ms / 1000.0) as u64))
-        .ok_or(SessionError::NoPublicKey)?;
-
-    let challenge: Challenge = net::post_json::<(), _>(env, "/auth/challenge", None, None).await?;
-    let encrypted_token = encrypt_ksef_token(
-        &cert,
+    let mut keys = PublicKeys::default();
+    Ok(flow::login_with_ksef_token(
+        &ksef_client(env),
+        &mut keys,
+        &ContextIdentifier::nip(nip),
         ksef_token,
-        challenge.timestamp_ms,
+        (js_sys::Date::now() / 1000.0) as u64,
         &mut getrandom::SysRng,
     )
-    .map_err(|e| SessionError::Crypto(e.to_string()))?;
-    let request = KsefTokenRequest {
-        challenge: &challenge.challenge,
-        context_identifier: ContextIdentifier {
-            kind: "Nip",
-            value: nip,
-        },
-        encrypted_token,
-        public_key_id: Some(cert.public_key_id.clone()),
-    };
-    let init: AuthInit = net::post_json(env, "/auth/ksef-token", Some(&request), None).await?;
-    let auth_token = init.authentication_token.token;
-
-    let mut attempt = 0;
-    loop {
-        let status: AuthStatus = net::get_json(
-            env,
-            &format!("/auth/{}", init.reference_number),
-            Some(&auth_token),
-        )
-        .await?;
-        match status.status.code {
-            200 => break,
-            100..=199 => {}
-            code => {
-                let mut detail = status.status.description;
-                if let Some(details) = status.status.details {
-                    for d in details {
-                        detail.push_str("; ");
-                        detail.push_str(&d);
-                    }
-                }
-                return Err(SessionError::AuthFailed { code, detail });
-            }
-        }
-        attempt += 1;
-        if attempt > 40 {
-            return Err(SessionError::Timeout);
-        }
-        sleep_ms(if attempt < 5 { 200 } else { 1000 }).await;
-    }
-    let tokens: Redeemed =
-        net::post_json::<(), _>(env, "/auth/token/redeem", None, Some(&auth_token)).await?;
-    Ok((
-        init.reference_number,
-        tokens.access_token,
-        tokens.refresh_token,
-    ))
+    .await?)
 }
 
 /// The status and permissions of a KSeF token (needs an access token of the same context).
@@ -328,24 +164,17 @@ pub async fn token_status(
     access_token: &str,
     reference_number: &str,
 ) -> Result<TokenStatus, SessionError> {
-    Ok(net::get_json(
-        env,
-        &format!("/tokens/{reference_number}"),
-        Some(access_token),
-    )
-    .await?)
+    Ok(flow::token_status(&ksef_client(env), access_token, reference_number).await?)
 }
 
 /// A new access token from the refresh token.
 pub async fn refresh(env: Env, refresh_token: &str) -> Result<TokenInfo, SessionError> {
-    let r: Refreshed =
-        net::post_json::<(), _>(env, "/auth/token/refresh", None, Some(refresh_token)).await?;
-    Ok(r.access_token)
+    Ok(flow::refresh(&ksef_client(env), refresh_token).await?)
 }
 
 /// Logs out: `DELETE /auth/sessions/current` revokes the session (the refresh token stops working).
 pub async fn logout(env: Env, access_token: &str) -> Result<(), SessionError> {
-    Ok(net::delete(env, "/auth/sessions/current", Some(access_token)).await?)
+    Ok(flow::logout(&ksef_client(env), access_token).await?)
 }
 
 // ---------------------------------------------------------------- kept across reloads
@@ -542,7 +371,7 @@ pub async fn restore(
         match refresh(session.env, &session.refresh.token).await {
             Ok(access) => session.access = access,
             // KSeF answered and refused: the session is over.
-            Err(SessionError::Net(NetError::Ksef { .. })) => {
+            Err(SessionError(e)) if !e.is_retryable() => {
                 forget_kept(db, company_id).await?;
                 return Ok(Restored::Gone);
             }

@@ -21,7 +21,7 @@ pub type SignerError = String;
 /// Trunk's loader shim for the worker (worker files keep their crate name, no hash).
 const WORKER_URL: &str = "./kwit-signer_loader.js";
 /// How long the worker may take to fetch and compile its module.
-const START_TIMEOUT_MS: i32 = 30_000;
+const START_TIMEOUT_MS: u64 = 30_000;
 
 thread_local! {
     static WORKER: RefCell<Option<(Worker, Promise)>> = const { RefCell::new(None) };
@@ -96,7 +96,7 @@ fn worker() -> Result<(Worker, Promise), SignerError> {
     // A module that fails to compile raises no error event: give up after a while.
     let started = ready.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        crate::session::sleep_ms(START_TIMEOUT_MS).await;
+        crate::net::sleep_ms(START_TIMEOUT_MS).await;
         if WAITING.with(|w| w.borrow().iter().any(|(id, _, _)| *id == 0)) {
             fail_all(&"timeout".into());
         }

@@ -5,10 +5,8 @@
 use ksef_core::invoice::InvoiceDraft;
 use kwit_web::drafts::{self, DraftRecord, SendState};
 use kwit_web::i18n::Lang;
-use kwit_web::send::{
-    Advice, SessionInvoicesPage, advice_for, find_by_hash, in_lang, ksef_numbers_in,
-    relay_storage_url,
-};
+use kwit_web::i18n::pick;
+use kwit_web::send::{Advice, advice_for, storage_href};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -79,32 +77,16 @@ async fn a_draft_is_stored_and_moves_to_invoices_once_sending_starts() {
 #[wasm_bindgen_test]
 fn storage_links_are_rewritten_to_the_relay() {
     assert_eq!(
-        relay_storage_url("sim", "http://127.0.0.1:8081/storage/upo/abc.xml?sig=1"),
+        storage_href("sim", "http://127.0.0.1:8081/storage/upo/abc.xml?sig=1"),
         "/ksef/sim/storage/upo/abc.xml?sig=1"
     );
-    assert_eq!(relay_storage_url("test", "relative"), "relative");
+    assert_eq!(storage_href("test", "relative"), "relative");
 }
 
 #[wasm_bindgen_test]
-fn a_lost_send_is_found_by_its_hash() {
-    let page: SessionInvoicesPage = serde_json::from_str(
-        r#"{"invoices":[{"referenceNumber":"R1","invoiceHash":"AAA","status":{"code":100,"description":"x"}}]}"#,
-    )
-    .unwrap();
-    assert_eq!(find_by_hash(&page, "AAA").unwrap().reference_number, "R1");
-    assert!(find_by_hash(&page, "BBB").is_none());
-}
-
-#[wasm_bindgen_test]
-fn bilingual_messages_are_split_and_duplicates_name_the_ksef_number() {
-    assert_eq!(in_lang("Błąd. / Error.", Lang::En), "Error.");
-    assert_eq!(in_lang("Błąd. / Error.", Lang::Pl), "Błąd.");
-    let found =
-        ksef_numbers_in(&["Duplikat faktury 5265877635-20250826-0100001AF629-AF.".to_owned()]);
-    assert_eq!(
-        found,
-        vec!["5265877635-20250826-0100001AF629-AF".to_owned()]
-    );
+fn bilingual_messages_are_split() {
+    assert_eq!(pick(Lang::En, "Błąd. / Error."), "Error.");
+    assert_eq!(pick(Lang::Pl, "Błąd. / Error."), "Błąd.");
 }
 
 #[wasm_bindgen_test]

@@ -159,6 +159,11 @@ pub enum Error {
         /// What was being waited for.
         what: String,
     },
+    /// The device could not store the send state, so nothing was sent.
+    #[error(
+        "Nie udało się zapisać faktury w przeglądarce ({0}) — nic nie zostało wysłane; zwolnij miejsce lub spróbuj ponownie. / Could not store the invoice in the browser ({0}): nothing was sent; free some space or try again."
+    )]
+    Storage(String),
     /// Signing the XAdES document failed.
     #[error(
         "Nie udało się podpisać dokumentu XAdES: {0}. / Could not sign the XAdES document: {0}."

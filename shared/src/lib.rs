@@ -13,6 +13,7 @@ pub mod ksef_number;
 pub mod money;
 pub mod nip;
 pub mod qr;
+pub mod send;
 pub mod sync;
 pub mod transport;
 pub mod xades;

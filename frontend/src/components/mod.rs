@@ -4,15 +4,7 @@
 use ksef_core::invoice::{InvoiceDraft, ValidationErrors};
 use leptos::prelude::*;
 
-use crate::i18n::Lang;
-
-/// Picks the Polish or the English text.
-pub fn tr(lang: Lang, pl: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Pl => pl,
-        Lang::En => en,
-    }
-}
+use crate::i18n::{Lang, tr};
 
 /// The first validation message for `path` in the user's language.
 pub fn field_message(errors: Option<&ValidationErrors>, path: &str, lang: Lang) -> Option<String> {

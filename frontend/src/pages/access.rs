@@ -2,30 +2,17 @@
 //! default credential, logging in/out and the session state, with the FAQ's advice
 //! (/work/shared/seed-faq.md "Nie mogę się zalogować do KSeF", "Nie widzę akcji KSeF").
 
-use std::cell::Cell;
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{display_date, fetch_public_keys};
 use crate::credentials::{self, Credential, CredentialKind};
-use crate::i18n::{Lang, pick};
-use crate::session::{self, Session, TokenInfo, permission_name};
+use crate::i18n::{Lang, pick, tr};
+use crate::session::{self, Session, permission_name};
 use crate::signer::{self, KeyAlgorithm};
 use crate::store::{self, Store};
 use crate::vault::Vault;
 use crate::{AppCtx, VAULT_META_KEY};
-
-fn t(lang: Lang, pl: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Pl => pl,
-        Lang::En => en,
-    }
-}
-
-thread_local! {
-    static REFRESHING: Cell<bool> = const { Cell::new(false) };
-}
 
 /// Refreshes the access token when it expires within a minute (called every 10 s by the
 /// shell); a failed refresh ends the session with a message.
@@ -33,10 +20,10 @@ pub fn refresh_if_needed(ctx: AppCtx, now_ms: f64) {
     let Some(s) = ctx.session.get_untracked() else {
         return;
     };
-    if s.access_expires_in_ms(now_ms) > 60_000.0 || REFRESHING.with(Cell::get) {
+    if s.access_expires_in_ms(now_ms) > 60_000.0 || ctx.refreshing.get_value() {
         return;
     }
-    REFRESHING.with(|r| r.set(true));
+    ctx.refreshing.set_value(true);
     spawn_local(async move {
         match session::refresh(s.env, &s.refresh.token).await {
             Ok(access) => ctx.session.update(|cur| {
@@ -50,7 +37,7 @@ pub fn refresh_if_needed(ctx: AppCtx, now_ms: f64) {
             }),
             Err(_) => ctx.session.set(None),
         }
-        REFRESHING.with(|r| r.set(false));
+        ctx.refreshing.set_value(false);
     });
 }
 
@@ -84,9 +71,9 @@ pub fn UnlockForm() -> impl IntoView {
     };
     view! {
         <section class="card" data-testid="lock-screen">
-            <h2>{move || t(lang.get(), "Kwit jest zablokowany", "Kwit is locked")}</h2>
+            <h2>{move || tr(lang.get(), "Kwit jest zablokowany", "Kwit is locked")}</h2>
             <p class="muted">
-                {move || t(
+                {move || tr(
                     lang.get(),
                     "Twoje tokeny i klucze KSeF są zaszyfrowane. Podaj hasło, aby odblokować.",
                     "Your KSeF tokens and keys are encrypted. Enter your passphrase to unlock.",
@@ -94,7 +81,7 @@ pub fn UnlockForm() -> impl IntoView {
             </p>
             <form on:submit=unlock>
                 <label>
-                    {move || t(lang.get(), "Hasło", "Passphrase")}
+                    {move || tr(lang.get(), "Hasło", "Passphrase")}
                     <input
                         type="password"
                         data-testid="unlock-passphrase"
@@ -104,7 +91,7 @@ pub fn UnlockForm() -> impl IntoView {
                     />
                 </label>
                 <button type="submit" class="primary" data-testid="unlock" disabled=move || busy.get()>
-                    {move || t(lang.get(), "Odblokuj", "Unlock")}
+                    {move || tr(lang.get(), "Odblokuj", "Unlock")}
                 </button>
             </form>
             {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="unlock-error">{e}</div> })}
@@ -127,7 +114,7 @@ fn VaultSetup() -> impl IntoView {
         let p = pass.get_untracked();
         if p != again.get_untracked() {
             error.set(Some(
-                t(l, "Hasła się różnią.", "The passphrases differ.").into(),
+                tr(l, "Hasła się różnią.", "The passphrases differ.").into(),
             ));
             return;
         }
@@ -158,9 +145,9 @@ fn VaultSetup() -> impl IntoView {
     };
     view! {
         <section class="card" data-testid="vault-setup">
-            <h2>{move || t(lang.get(), "Hasło do sejfu", "Vault passphrase")}</h2>
+            <h2>{move || tr(lang.get(), "Hasło do sejfu", "Vault passphrase")}</h2>
             <p class="muted">
-                {move || t(
+                {move || tr(
                     lang.get(),
                     "Tokeny i klucze KSeF przechowujemy w przeglądarce zaszyfrowane tym hasłem (PBKDF2 + AES-GCM). Nie wysyłamy go nigdzie i nie da się go odzyskać.",
                     "KSeF tokens and keys are kept in this browser, encrypted with this passphrase (PBKDF2 + AES-GCM). It is never sent anywhere and cannot be recovered.",
@@ -168,7 +155,7 @@ fn VaultSetup() -> impl IntoView {
             </p>
             <form on:submit=create>
                 <label>
-                    {move || t(lang.get(), "Hasło (min. 8 znaków)", "Passphrase (min. 8 characters)")}
+                    {move || tr(lang.get(), "Hasło (min. 8 znaków)", "Passphrase (min. 8 characters)")}
                     <input
                         type="password"
                         data-testid="vault-passphrase"
@@ -178,7 +165,7 @@ fn VaultSetup() -> impl IntoView {
                     />
                 </label>
                 <label>
-                    {move || t(lang.get(), "Powtórz hasło", "Repeat passphrase")}
+                    {move || tr(lang.get(), "Powtórz hasło", "Repeat passphrase")}
                     <input
                         type="password"
                         data-testid="vault-passphrase-again"
@@ -188,7 +175,7 @@ fn VaultSetup() -> impl IntoView {
                     />
                 </label>
                 <button type="submit" class="primary" data-testid="vault-create" disabled=move || busy.get()>
-                    {move || t(lang.get(), "Ustaw hasło", "Set passphrase")}
+                    {move || tr(lang.get(), "Ustaw hasło", "Set passphrase")}
                 </button>
             </form>
             {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="vault-error">{e}</div> })}
@@ -207,13 +194,6 @@ const OWNER_PERMISSIONS: [&str; 6] = [
     "Introspection",
 ];
 
-fn token_info(t: ksef_core::api::TokenInfo) -> TokenInfo {
-    TokenInfo {
-        token: t.token,
-        valid_until: t.valid_until,
-    }
-}
-
 /// The KSeF API of `env` through the relay, for the signer worker.
 fn api_base(env: crate::api::Env) -> String {
     format!("/ksef/{}/v2", env.slug())
@@ -227,7 +207,7 @@ async fn login_with_certificate(
     vault: &Vault,
     cred: &Credential,
     lang: Lang,
-) -> Result<(TokenInfo, TokenInfo, Vec<String>), String> {
+) -> Result<(ksef_core::flow::AuthTokens, Vec<String>), String> {
     let cert_pem = cred.certificate_pem.clone().unwrap_or_default();
     let key_pem = vault
         .open_str(&cred.secret)
@@ -241,16 +221,12 @@ async fn login_with_certificate(
     } else {
         Vec::new()
     };
-    Ok((
-        token_info(tokens.access_token),
-        token_info(tokens.refresh_token),
-        permissions,
-    ))
+    Ok((tokens, permissions))
 }
 
 async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), String> {
     let company = ctx.current_company().ok_or_else(|| {
-        t(
+        tr(
             lang,
             "Najpierw dodaj firmę (Firmy).",
             "Add a company first (Companies).",
@@ -264,7 +240,7 @@ async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), Stri
         .await
         .map_err(|e| pick(lang, &e.to_string()))?
         .ok_or_else(|| {
-            t(
+            tr(
                 lang,
                 "Brak domyślnego tokena lub certyfikatu. Sprawdź, czy masz ustawiony domyślny certyfikat lub domyślny token: dodaj token KSeF albo ustaw istniejący jako domyślny.",
                 "No default token or certificate. Check that a default certificate or default token is set: add a KSeF token or set an existing one as default.",
@@ -275,39 +251,37 @@ async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), Stri
         .vault
         .get_untracked()
         .ok_or_else(|| pick(lang, &crate::vault::VaultError::Locked.to_string()))?;
-    let (reference_number, access, refresh) = if cred.kind == CredentialKind::Certificate {
-        let (access, refresh, permissions) =
+    let tokens = if cred.kind == CredentialKind::Certificate {
+        let (tokens, permissions) =
             login_with_certificate(&company.nip, company.env, &vault, &cred, lang).await?;
         cred.permissions = permissions;
         let _ = db.save(&cred).await;
-        // ksef-core's certificate flow does not return the `…-AU-…` number.
-        (String::new(), access, refresh)
+        tokens
     } else {
         let token = vault
             .open_str(&cred.secret)
             .await
             .map_err(|e| pick(lang, &e.to_string()))?;
-        let (reference_number, access, refresh) =
-            session::login_with_token(company.env, &company.nip, &token)
-                .await
-                .map_err(|e| e.user_message(lang))?;
+        let tokens = session::login_with_token(company.env, &company.nip, &token)
+            .await
+            .map_err(|e| e.user_message(lang))?;
         if let Some(r) = cred.reference_number.clone()
-            && let Ok(st) = session::token_status(company.env, &access.token, &r).await
+            && let Ok(st) = session::token_status(company.env, &tokens.access_token.token, &r).await
         {
             cred.status = Some(st.status);
             cred.permissions = st.requested_permissions;
             let _ = db.save(&cred).await;
         }
-        (reference_number, access, refresh)
+        tokens
     };
     let s = Session {
         company_id: company.id.clone(),
         nip: company.nip.clone(),
         env: company.env,
         credential_id: cred.id.clone(),
-        reference_number,
-        access,
-        refresh,
+        reference_number: tokens.reference_number,
+        access: tokens.access_token,
+        refresh: tokens.refresh_token,
         permissions: cred.permissions.clone(),
         refreshed_at_ms: js_sys::Date::now(),
     };
@@ -348,8 +322,8 @@ pub fn AccessPage() -> impl IntoView {
                 view! {
                     <section class="card">
                         <p data-testid="no-company">
-                            {t(lang.get(), "Najpierw dodaj firmę: ", "Add a company first: ")}
-                            <a href="#/companies">{t(lang.get(), "Firmy", "Companies")}</a>
+                            {tr(lang.get(), "Najpierw dodaj firmę: ", "Add a company first: ")}
+                            <a href="#/companies">{tr(lang.get(), "Firmy", "Companies")}</a>
                         </p>
                     </section>
                 }
@@ -433,15 +407,15 @@ fn SessionCard(
         move || creds.with(|c| c.iter().find(|c| c.is_default).map(|c| c.label.clone()));
     view! {
         <section class="card">
-            <h2>{move || t(lang.get(), "Sesja KSeF", "KSeF session")}</h2>
+            <h2>{move || tr(lang.get(), "Sesja KSeF", "KSeF session")}</h2>
             <div data-testid="session-state">
                 {move || match ctx.current_session() {
                     None => view! {
                         <p>
-                            <strong>{t(lang.get(), "Nie zalogowano", "Not logged in")}</strong>
+                            <strong>{tr(lang.get(), "Nie zalogowano", "Not logged in")}</strong>
                             {move || default_label().map(|l| format!(
                                 " · {} {l}",
-                                t(lang.get(), "domyślne dane logowania:", "default credential:")
+                                tr(lang.get(), "domyślne dane logowania:", "default credential:")
                             ))}
                         </p>
                     }
@@ -449,7 +423,7 @@ fn SessionCard(
                     Some(s) => {
                         let l = lang.get();
                         let perms = if s.permissions.is_empty() {
-                            t(l, "nieznane", "unknown").to_owned()
+                            tr(l, "nieznane", "unknown").to_owned()
                         } else {
                             s.permissions
                                 .iter()
@@ -460,22 +434,22 @@ fn SessionCard(
                         let used = creds.with(|c| {
                             c.iter().find(|c| c.id == s.credential_id).map(|c| {
                                 let how = match c.kind {
-                                    CredentialKind::Token => t(l, "token KSeF", "KSeF token"),
-                                    CredentialKind::Certificate => t(l, "certyfikat KSeF (podpis XAdES)", "KSeF certificate (XAdES signature)"),
+                                    CredentialKind::Token => tr(l, "token KSeF", "KSeF token"),
+                                    CredentialKind::Certificate => tr(l, "certyfikat KSeF (podpis XAdES)", "KSeF certificate (XAdES signature)"),
                                 };
                                 format!("{} · {how}", c.label)
                             })
                         });
                         view! {
-                            <p class="ok"><strong>{t(l, "Zalogowano do KSeF", "Logged in to KSeF")}</strong></p>
+                            <p class="ok"><strong>{tr(l, "Zalogowano do KSeF", "Logged in to KSeF")}</strong></p>
                             <table>
-                                <tr><th>{t(l, "Środowisko", "Environment")}</th><td>{s.env.label(l)}</td></tr>
+                                <tr><th>{tr(l, "Środowisko", "Environment")}</th><td>{s.env.label(l)}</td></tr>
                                 <tr><th>"NIP"</th><td data-testid="session-nip">{s.nip.clone()}</td></tr>
-                                <tr><th>{t(l, "Zalogowano przez", "Logged in with")}</th><td data-testid="session-credential">{used}</td></tr>
-                                <tr><th>{t(l, "Numer referencyjny", "Reference number")}</th><td><code>{if s.reference_number.is_empty() { "—".to_owned() } else { s.reference_number.clone() }}</code></td></tr>
-                                <tr><th>{t(l, "Token dostępu ważny do", "Access token valid until")}</th><td data-testid="session-valid-until">{s.access.valid_until.clone()}</td></tr>
-                                <tr><th>{t(l, "Odświeżanie ważne do", "Refresh valid until")}</th><td>{display_date(&s.refresh.valid_until).to_owned()}</td></tr>
-                                <tr><th>{t(l, "Uprawnienia", "Permissions")}</th><td data-testid="session-permissions">{perms}</td></tr>
+                                <tr><th>{tr(l, "Zalogowano przez", "Logged in with")}</th><td data-testid="session-credential">{used}</td></tr>
+                                <tr><th>{tr(l, "Numer referencyjny", "Reference number")}</th><td><code>{if s.reference_number.is_empty() { "—".to_owned() } else { s.reference_number.clone() }}</code></td></tr>
+                                <tr><th>{tr(l, "Token dostępu ważny do", "Access token valid until")}</th><td data-testid="session-valid-until">{s.access.valid_until.clone()}</td></tr>
+                                <tr><th>{tr(l, "Odświeżanie ważne do", "Refresh valid until")}</th><td>{display_date(&s.refresh.valid_until).to_owned()}</td></tr>
+                                <tr><th>{tr(l, "Uprawnienia", "Permissions")}</th><td data-testid="session-permissions">{perms}</td></tr>
                             </table>
                         }
                         .into_any()
@@ -487,26 +461,26 @@ fn SessionCard(
                     when=move || ctx.current_session().is_some()
                     fallback=move || view! {
                         <button class="primary" data-testid="login" on:click=login disabled=move || busy.get()>
-                            {move || t(lang.get(), "Zaloguj do KSeF", "Log in to KSeF")}
+                            {move || tr(lang.get(), "Zaloguj do KSeF", "Log in to KSeF")}
                         </button>
                     }
                 >
                     <button data-testid="refresh" on:click=refresh_now disabled=move || busy.get()>
-                        {move || t(lang.get(), "Odśwież token dostępu", "Refresh access token")}
+                        {move || tr(lang.get(), "Odśwież token dostępu", "Refresh access token")}
                     </button>
                     " "
                     <button data-testid="logout" on:click=logout disabled=move || busy.get()>
-                        {move || t(lang.get(), "Wyloguj", "Log out")}
+                        {move || tr(lang.get(), "Wyloguj", "Log out")}
                     </button>
                 </Show>
                 <Show when=move || busy.get()>
-                    <span aria-busy="true">" " {move || t(lang.get(), "Łączenie z KSeF…", "Talking to KSeF…")}</span>
+                    <span aria-busy="true">" " {move || tr(lang.get(), "Łączenie z KSeF…", "Talking to KSeF…")}</span>
                 </Show>
             </p>
             {move || error.get().map(|e| view! {
                 <div class="error" role="alert" data-testid="login-error">
                     <p>{e}</p>
-                    <p>{t(lang.get(), "Zobacz „Nie mogę się zalogować” poniżej.", "See “Can't log in” below.")}</p>
+                    <p>{tr(lang.get(), "Zobacz „Nie mogę się zalogować” poniżej.", "See “Can't log in” below.")}</p>
                 </div>
             })}
         </section>
@@ -554,7 +528,7 @@ fn CredentialList(
         let l = lang.get_untracked();
         let Some(s) = ctx.current_session() else {
             error.set(Some(
-                t(
+                tr(
                     l,
                     "Aby sprawdzić status i uprawnienia tokena, zaloguj się do KSeF.",
                     "Log in to KSeF to check the token's status and permissions.",
@@ -587,12 +561,12 @@ fn CredentialList(
     };
     view! {
         <section class="card">
-            <h2>{move || t(lang.get(), "Tokeny i certyfikaty KSeF", "KSeF tokens and certificates")}</h2>
+            <h2>{move || tr(lang.get(), "Tokeny i certyfikaty KSeF", "KSeF tokens and certificates")}</h2>
             <Show
                 when=move || !creds.with(Vec::is_empty)
                 fallback=move || view! {
                     <p class="muted" data-testid="no-credentials">
-                        {move || t(lang.get(), "Ta firma nie ma jeszcze tokena ani certyfikatu KSeF.", "This company has no KSeF token or certificate yet.")}
+                        {move || tr(lang.get(), "Ta firma nie ma jeszcze tokena ani certyfikatu KSeF.", "This company has no KSeF token or certificate yet.")}
                     </p>
                 }
             >
@@ -618,32 +592,32 @@ fn CredentialList(
                                             <strong>{c.label.clone()}</strong>
                                             " · "
                                             {match c.kind {
-                                                CredentialKind::Token => t(l, "token KSeF", "KSeF token"),
-                                                CredentialKind::Certificate => t(l, "certyfikat KSeF", "KSeF certificate"),
+                                                CredentialKind::Token => tr(l, "token KSeF", "KSeF token"),
+                                                CredentialKind::Certificate => tr(l, "certyfikat KSeF", "KSeF certificate"),
                                             }}
-                                            {c.is_default.then(|| view! { " " <span class="badge" data-testid="default-badge">{t(l, "domyślny", "default")}</span> })}
+                                            {c.is_default.then(|| view! { " " <span class="badge" data-testid="default-badge">{tr(l, "domyślny", "default")}</span> })}
                                             <br />
                                             <span class="muted">
                                                 {c.reference_number.clone().or(c.summary.clone()).unwrap_or_default()}
                                             </span>
                                         </td>
                                         <td data-testid="credential-status">
-                                            {c.status.as_deref().map_or_else(|| t(l, "status nieznany", "status unknown").to_owned(), |st| status_word(st, l))}
+                                            {c.status.as_deref().map_or_else(|| tr(l, "status nieznany", "status unknown").to_owned(), |st| status_word(st, l))}
                                             <br />
                                             <span class="muted">{perms}</span>
                                         </td>
                                         <td>
                                             {(!c.is_default).then(|| view! {
                                                 <button on:click=move |_| make_default(id1.clone())>
-                                                    {t(l, "Ustaw jako domyślny", "Set as default")}
+                                                    {tr(l, "Ustaw jako domyślny", "Set as default")}
                                                 </button>
                                             })}
                                             {is_token.then(|| view! {
                                                 <button on:click=move |_| check(id2.clone())>
-                                                    {t(l, "Sprawdź status", "Check status")}
+                                                    {tr(l, "Sprawdź status", "Check status")}
                                                 </button>
                                             })}
-                                            <button on:click=move |_| remove(id3.clone())>{t(l, "Usuń", "Delete")}</button>
+                                            <button on:click=move |_| remove(id3.clone())>{tr(l, "Usuń", "Delete")}</button>
                                         </td>
                                     </tr>
                                 }
@@ -718,14 +692,14 @@ fn AddToken(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     };
     view! {
         <section class="card">
-            <h2>{move || t(lang.get(), "Dodaj token KSeF", "Add a KSeF token")}</h2>
+            <h2>{move || tr(lang.get(), "Dodaj token KSeF", "Add a KSeF token")}</h2>
             <form on:submit=add>
                 <label>
-                    {move || t(lang.get(), "Nazwa", "Label")}
+                    {move || tr(lang.get(), "Nazwa", "Label")}
                     <input data-testid="token-label" prop:value=label on:input=move |ev| label.set(event_target_value(&ev)) />
                 </label>
                 <label>
-                    {move || t(lang.get(), "Token (wklej z KSeF)", "Token (paste from KSeF)")}
+                    {move || tr(lang.get(), "Token (wklej z KSeF)", "Token (paste from KSeF)")}
                     <input
                         type="password"
                         data-testid="token-value"
@@ -735,7 +709,7 @@ fn AddToken(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
                     />
                 </label>
                 <button type="submit" class="primary" data-testid="token-add">
-                    {move || t(lang.get(), "Dodaj token", "Add token")}
+                    {move || tr(lang.get(), "Dodaj token", "Add token")}
                 </button>
             </form>
             {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="token-error">{e}</div> })}
@@ -814,22 +788,22 @@ fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     };
     view! {
         <section class="card">
-            <h2>{move || t(lang.get(), "Importuj certyfikat KSeF", "Import a KSeF certificate")}</h2>
+            <h2>{move || tr(lang.get(), "Importuj certyfikat KSeF", "Import a KSeF certificate")}</h2>
             <form on:submit=add>
                 <label>
-                    {move || t(lang.get(), "Nazwa", "Label")}
+                    {move || tr(lang.get(), "Nazwa", "Label")}
                     <input data-testid="cert-label" prop:value=label on:input=move |ev| label.set(event_target_value(&ev)) />
                 </label>
                 <label>
-                    {move || t(lang.get(), "Certyfikat (PEM)", "Certificate (PEM)")}
+                    {move || tr(lang.get(), "Certyfikat (PEM)", "Certificate (PEM)")}
                     <textarea data-testid="cert-pem" rows="4" prop:value=cert on:input=move |ev| cert.set(event_target_value(&ev))></textarea>
                 </label>
                 <label>
-                    {move || t(lang.get(), "Klucz prywatny (PKCS#8 PEM)", "Private key (PKCS#8 PEM)")}
+                    {move || tr(lang.get(), "Klucz prywatny (PKCS#8 PEM)", "Private key (PKCS#8 PEM)")}
                     <textarea data-testid="cert-key" rows="4" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))></textarea>
                 </label>
                 <button type="submit" data-testid="cert-add" disabled=move || busy.get()>
-                    {move || t(lang.get(), "Importuj certyfikat", "Import certificate")}
+                    {move || tr(lang.get(), "Importuj certyfikat", "Import certificate")}
                 </button>
             </form>
             {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="cert-error">{e}</div> })}
@@ -929,12 +903,12 @@ fn EnrollCertificate(
     };
     view! {
         <section class="card" data-testid="enroll-card">
-            <h2>{move || t(lang.get(), "Wygeneruj klucz i certyfikat KSeF", "Generate a key and a KSeF certificate")}</h2>
+            <h2>{move || tr(lang.get(), "Wygeneruj klucz i certyfikat KSeF", "Generate a key and a KSeF certificate")}</h2>
             <Show
                 when=certificate_session
                 fallback=move || view! {
                     <p class="muted" data-testid="enroll-needs-certificate">
-                        {move || t(
+                        {move || tr(
                             lang.get(),
                             "KSeF wydaje certyfikaty tylko w sesji otwartej certyfikatem. Zaloguj się certyfikatem (np. zaimportowanym), aby wygenerować certyfikat KSeF.",
                             "KSeF issues certificates only in a session opened with a certificate. Log in with a certificate (e.g. an imported one) to generate a KSeF certificate.",
@@ -943,7 +917,7 @@ fn EnrollCertificate(
                 }
             >
                 <p class="muted">
-                    {move || t(
+                    {move || tr(
                         lang.get(),
                         "Klucz prywatny powstaje w tej przeglądarce i zostaje w niej, zaszyfrowany hasłem sejfu; do KSeF trafia tylko wniosek (CSR).",
                         "The private key is created in this browser and stays here, encrypted with the vault passphrase; only the request (CSR) goes to KSeF.",
@@ -951,24 +925,24 @@ fn EnrollCertificate(
                 </p>
                 <form on:submit=enroll>
                     <label>
-                        {move || t(lang.get(), "Nazwa certyfikatu", "Certificate name")}
+                        {move || tr(lang.get(), "Nazwa certyfikatu", "Certificate name")}
                         <input data-testid="enroll-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
                     </label>
                     <label>
                         <input type="checkbox" data-testid="enroll-offline" prop:checked=offline on:change=move |ev| offline.set(event_target_checked(&ev)) />
-                        {move || t(lang.get(), " Offline (do kodów QR faktur offline, nie do logowania)", " Offline (for offline invoice QR codes, not for login)")}
+                        {move || tr(lang.get(), " Offline (do kodów QR faktur offline, nie do logowania)", " Offline (for offline invoice QR codes, not for login)")}
                     </label>
                     <button type="submit" class="primary" data-testid="enroll" disabled=move || busy.get()>
-                        {move || t(lang.get(), "Wygeneruj klucz i certyfikat KSeF", "Generate a key and a KSeF certificate")}
+                        {move || tr(lang.get(), "Wygeneruj klucz i certyfikat KSeF", "Generate a key and a KSeF certificate")}
                     </button>
                     <Show when=move || busy.get()>
-                        <span aria-busy="true">" " {move || t(lang.get(), "Generowanie klucza i wniosek do KSeF…", "Generating the key and requesting the certificate…")}</span>
+                        <span aria-busy="true">" " {move || tr(lang.get(), "Generowanie klucza i wniosek do KSeF…", "Generating the key and requesting the certificate…")}</span>
                     </Show>
                 </form>
             </Show>
             {move || done.get().map(|d| view! {
                 <p class="ok" data-testid="enroll-done">
-                    {t(lang.get(), "Certyfikat KSeF wydany i zapisany: ", "KSeF certificate issued and saved: ")}{d}
+                    {tr(lang.get(), "Certyfikat KSeF wydany i zapisany: ", "KSeF certificate issued and saved: ")}{d}
                 </p>
             })}
             {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="enroll-error">{e}</div> })}
@@ -997,7 +971,7 @@ fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
     let mark = |ok: bool| if ok { "✓ " } else { "✗ " };
     view! {
         <section class="card" data-testid="login-help">
-            <h2>{move || t(lang.get(), "Nie mogę się zalogować do KSeF — od czego zacząć?", "I can't log in to KSeF — where to start?")}</h2>
+            <h2>{move || tr(lang.get(), "Nie mogę się zalogować do KSeF — od czego zacząć?", "I can't log in to KSeF — where to start?")}</h2>
             <ol>
                 <li data-testid="help-nip">
                     {move || {
@@ -1006,7 +980,7 @@ fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
                         format!(
                             "{}{} {}",
                             mark(ok),
-                            t(lang.get(), "Sprawdź, czy firma ma uzupełniony NIP:", "Check the company has a NIP:"),
+                            tr(lang.get(), "Sprawdź, czy firma ma uzupełniony NIP:", "Check the company has a NIP:"),
                             c.map(|c| c.nip).unwrap_or_default()
                         )
                     }}
@@ -1017,7 +991,7 @@ fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
                         format!(
                             "{}{}",
                             mark(ok),
-                            t(
+                            tr(
                                 lang.get(),
                                 "Sprawdź, czy masz ustawiony domyślny certyfikat lub domyślny token.",
                                 "Check that a default certificate or default token is set.",
@@ -1026,13 +1000,13 @@ fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
                     }}
                 </li>
                 <li data-testid="help-keys">
-                    {move || t(
+                    {move || tr(
                         lang.get(),
                         "Jeśli pojawiają się błędy szyfrowania lub sesji — pobierz certyfikaty publiczne KSeF. ",
                         "If you see encryption or session errors, fetch KSeF's public certificates. ",
                     )}
                     <button data-testid="help-fetch-keys" on:click=fetch_keys>
-                        {move || t(lang.get(), "Sprawdź certyfikaty publiczne", "Check public certificates")}
+                        {move || tr(lang.get(), "Sprawdź certyfikaty publiczne", "Check public certificates")}
                     </button>
                     {move || keys.get().map(|r| match r {
                         Ok(n) => view! { <span class="ok">{format!(" ✓ {n}")}</span> }.into_any(),
@@ -1046,30 +1020,30 @@ fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
                         let state = match default.as_ref().and_then(|c| c.status.clone()) {
                             Some(s) if s == "Active" => format!("✓ {s}"),
                             Some(s) => format!("✗ {s}"),
-                            None => t(l, "status nieznany — zaloguj się lub sprawdź status", "status unknown — log in or check the status").into(),
+                            None => tr(l, "status nieznany — zaloguj się lub sprawdź status", "status unknown — log in or check the status").into(),
                         };
                         format!(
                             "{} ({state})",
-                            t(l, "Jeśli logujesz się tokenem: sprawdź, czy token jest aktywny i ma wymagane uprawnienia.", "If you log in with a token: check that it is active and has the required permissions.")
+                            tr(l, "Jeśli logujesz się tokenem: sprawdź, czy token jest aktywny i ma wymagane uprawnienia.", "If you log in with a token: check that it is active and has the required permissions.")
                         )
                     }}
                 </li>
                 <li>
-                    {move || t(
+                    {move || tr(
                         lang.get(),
                         "Jeśli token mógł wygasnąć lub został cofnięty — wygeneruj nowy w KSeF i wklej go tutaj albo ustaw inny jako domyślny.",
                         "If the token may have expired or was revoked, generate a new one in KSeF and paste it here, or set another one as default.",
                     )}
                 </li>
             </ol>
-            <h3>{move || t(lang.get(), "Nie widzę akcji KSeF (np. „Wyślij do KSeF”, „Pobierz status”)", "I don't see KSeF actions (e.g. “Send to KSeF”, “Fetch status”)")}</h3>
+            <h3>{move || tr(lang.get(), "Nie widzę akcji KSeF (np. „Wyślij do KSeF”, „Pobierz status”)", "I don't see KSeF actions (e.g. “Send to KSeF”, “Fetch status”)")}</h3>
             <ol>
                 <li data-testid="help-permissions">
                     {move || {
                         let l = lang.get();
-                        let base = t(l, "Sprawdź, czy masz uprawnienia do operacji KSeF: ", "Check you have permissions for KSeF operations: ");
+                        let base = tr(l, "Sprawdź, czy masz uprawnienia do operacji KSeF: ", "Check you have permissions for KSeF operations: ");
                         match ctx.current_session() {
-                            None => format!("{base}{}", t(l, "nie zalogowano.", "not logged in.")),
+                            None => format!("{base}{}", tr(l, "nie zalogowano.", "not logged in.")),
                             Some(s) => format!(
                                 "{base}{}",
                                 ["InvoiceWrite", "InvoiceRead"]
@@ -1084,7 +1058,7 @@ fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
                 <li>
                     {move || format!(
                         "{} {}",
-                        t(lang.get(), "Sprawdź, czy pracujesz na właściwej firmie (podmiocie). Bieżąca:", "Check you work on the right company. Current:"),
+                        tr(lang.get(), "Sprawdź, czy pracujesz na właściwej firmie (podmiocie). Bieżąca:", "Check you work on the right company. Current:"),
                         ctx.current_company().map(|c| format!("{} ({})", c.name, c.nip)).unwrap_or_default()
                     )}
                 </li>
@@ -1105,5 +1079,5 @@ pub fn status_word(status: &str, lang: Lang) -> String {
         "Expired" => ("wygasł", "expired"),
         other => return other.to_owned(),
     };
-    t(lang, pl, en).to_owned()
+    tr(lang, pl, en).to_owned()
 }

@@ -6,15 +6,8 @@ use leptos::task::spawn_local;
 use crate::AppCtx;
 use crate::api::Env;
 use crate::company::{self, CompanyErrors, CompanyForm};
-use crate::i18n::Lang;
+use crate::i18n::tr;
 use crate::store;
-
-fn t(lang: Lang, pl: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Pl => pl,
-        Lang::En => en,
-    }
-}
 
 /// The companies page.
 #[component]
@@ -86,7 +79,7 @@ pub fn CompaniesPage() -> impl IntoView {
                         Ok(()) => {
                             saved.set(Some(format!(
                                 "{} {}",
-                                t(lang_now, "Zapisano firmę", "Saved company"),
+                                tr(lang_now, "Zapisano firmę", "Saved company"),
                                 company.name
                             )));
                             clear();
@@ -151,19 +144,19 @@ pub fn CompaniesPage() -> impl IntoView {
 
     view! {
         <section class="card">
-            <h2>{move || t(lang.get(), "Twoje firmy", "Your companies")}</h2>
+            <h2>{move || tr(lang.get(), "Twoje firmy", "Your companies")}</h2>
             <Show
                 when=move || !ctx.companies.with(Vec::is_empty)
                 fallback=move || view! {
-                    <p class="muted">{move || t(lang.get(), "Nie dodano jeszcze żadnej firmy.", "No company added yet.")}</p>
+                    <p class="muted">{move || tr(lang.get(), "Nie dodano jeszcze żadnej firmy.", "No company added yet.")}</p>
                 }
             >
                 <table data-testid="companies">
                     <thead>
                         <tr>
-                            <th>{move || t(lang.get(), "Nazwa", "Name")}</th>
+                            <th>{move || tr(lang.get(), "Nazwa", "Name")}</th>
                             <th>"NIP"</th>
-                            <th>{move || t(lang.get(), "Środowisko", "Environment")}</th>
+                            <th>{move || tr(lang.get(), "Środowisko", "Environment")}</th>
                             <th></th>
                         </tr>
                     </thead>
@@ -182,20 +175,20 @@ pub fn CompaniesPage() -> impl IntoView {
                                         <td>
                                             {c.name.clone()}
                                             <Show when=is_current>
-                                                " " <span class="badge">{move || t(lang.get(), "bieżąca", "current")}</span>
+                                                " " <span class="badge">{move || tr(lang.get(), "bieżąca", "current")}</span>
                                             </Show>
                                         </td>
                                         <td>{c.nip.clone()}</td>
                                         <td>{move || c.env.label(lang.get())}</td>
                                         <td>
-                                            <button on:click=move |_| ctx.select_company(id_current.clone())>{move || t(lang.get(), "Wybierz", "Select")}</button>
+                                            <button on:click=move |_| ctx.select_company(id_current.clone())>{move || tr(lang.get(), "Wybierz", "Select")}</button>
                                             " "
                                             <button on:click=move |_| edit(id_edit.clone())>
-                                                {move || t(lang.get(), "Edytuj", "Edit")}
+                                                {move || tr(lang.get(), "Edytuj", "Edit")}
                                             </button>
                                             " "
                                             <button on:click=move |_| remove(id_remove.clone())>
-                                                {move || t(lang.get(), "Usuń", "Delete")}
+                                                {move || tr(lang.get(), "Usuń", "Delete")}
                                             </button>
                                         </td>
                                     </tr>
@@ -210,8 +203,8 @@ pub fn CompaniesPage() -> impl IntoView {
         <section class="card">
             <h2>
                 {move || match editing.get() {
-                    None => t(lang.get(), "Dodaj firmę", "Add a company"),
-                    Some(_) => t(lang.get(), "Edytuj firmę", "Edit company"),
+                    None => tr(lang.get(), "Dodaj firmę", "Add a company"),
+                    Some(_) => tr(lang.get(), "Edytuj firmę", "Edit company"),
                 }}
             </h2>
             <form class="form" on:submit=save>
@@ -227,7 +220,7 @@ pub fn CompaniesPage() -> impl IntoView {
                 </label>
                 {field_error(|e| e.nip.clone(), "company-nip-error")}
                 <label>
-                    {move || t(lang.get(), "Nazwa", "Name")}
+                    {move || tr(lang.get(), "Nazwa", "Name")}
                     <input
                         data-testid="company-name"
                         prop:value=name
@@ -236,7 +229,7 @@ pub fn CompaniesPage() -> impl IntoView {
                 </label>
                 {field_error(|e| e.name.clone(), "company-name-error")}
                 <label>
-                    {move || t(lang.get(), "Adres", "Address")}
+                    {move || tr(lang.get(), "Adres", "Address")}
                     <input
                         data-testid="company-address"
                         prop:value=address
@@ -244,7 +237,7 @@ pub fn CompaniesPage() -> impl IntoView {
                     />
                 </label>
                 <label>
-                    {move || t(lang.get(), "Rachunek bankowy", "Bank account")}
+                    {move || tr(lang.get(), "Rachunek bankowy", "Bank account")}
                     <input
                         data-testid="company-account"
                         prop:value=account
@@ -253,7 +246,7 @@ pub fn CompaniesPage() -> impl IntoView {
                 </label>
                 {field_error(|e| e.bank_account.clone(), "company-account-error")}
                 <label>
-                    {move || t(lang.get(), "Środowisko KSeF", "KSeF environment")}
+                    {move || tr(lang.get(), "Środowisko KSeF", "KSeF environment")}
                     <select
                         data-testid="company-env"
                         on:change=move |ev| {
@@ -275,7 +268,7 @@ pub fn CompaniesPage() -> impl IntoView {
                     </select>
                 </label>
                 <p class="muted">
-                    {move || t(
+                    {move || tr(
                         lang.get(),
                         "Symulator nie wymaga konta KSeF. TEST i DEMO to środowiska próbne Ministerstwa Finansów; PROD to prawdziwy KSeF.",
                         "The simulator needs no KSeF account. TEST and DEMO are the Ministry of Finance's trial environments; PROD is the real KSeF.",
@@ -283,12 +276,12 @@ pub fn CompaniesPage() -> impl IntoView {
                 </p>
                 <p>
                     <button type="submit" class="primary" data-testid="company-save">
-                        {move || t(lang.get(), "Zapisz firmę", "Save company")}
+                        {move || tr(lang.get(), "Zapisz firmę", "Save company")}
                     </button>
                     " "
                     <Show when=move || editing.with(Option::is_some)>
                         <button type="button" on:click=move |_| clear()>
-                            {move || t(lang.get(), "Anuluj", "Cancel")}
+                            {move || tr(lang.get(), "Anuluj", "Cancel")}
                         </button>
                     </Show>
                 </p>

@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::components::tr;
 use crate::drafts::{self, DraftRecord, SendState};
 use crate::i18n::Lang;
+use crate::i18n::tr;
 use crate::pages::invoice_form::{FORM_HASH, form_href, go_to_form};
 
 /// The route of the list.
@@ -95,7 +95,7 @@ fn row(
             </td>
             <td>{r.draft.buyer.name.clone()}</td>
             <td>{gross}</td>
-            <td data-testid="invoice-state">{move || state.label(lang.get())}</td>
+            <td data-testid="invoice-state">{move || drafts::state_label(&state, lang.get())}</td>
             <td><code data-testid="invoice-ksef">{ksef}</code></td>
             <td>
                 {is_draft.then(|| {

@@ -187,6 +187,56 @@ pub mod status {
     }
 }
 
+/// `GET /sessions/{ref}/invoices` — the invoices of a session, a page at a time (how a send
+/// whose answer was lost is found again, by its `invoiceHash`).
+pub mod invoices {
+    use http::Method;
+    use serde::Deserialize;
+
+    use crate::api::{Endpoint, encode, json_response};
+
+    /// Request.
+    #[derive(Debug, Clone)]
+    pub struct Request {
+        /// Session reference.
+        pub reference_number: String,
+        /// 10–1000 (open-api `pageSize`).
+        pub page_size: u32,
+        /// `x-continuation-token` from the previous page.
+        pub continuation_token: Option<String>,
+    }
+
+    /// One page (open-api `SessionInvoicesResponse`).
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Response {
+        /// Empty or absent on the last page.
+        #[serde(default)]
+        pub continuation_token: Option<String>,
+        /// The invoices, each as `GET /sessions/{ref}/invoices/{invoiceRef}` reports it.
+        pub invoices: Vec<super::invoice_status::Response>,
+    }
+
+    impl Endpoint for Request {
+        type Response = Response;
+        const METHOD: Method = Method::GET;
+        fn path(&self) -> String {
+            format!(
+                "/sessions/{}/invoices?pageSize={}",
+                encode(&self.reference_number),
+                self.page_size.clamp(10, 1000)
+            )
+        }
+        fn headers(&self) -> Vec<(http::HeaderName, String)> {
+            self.continuation_token
+                .iter()
+                .map(|t| (crate::api::CONTINUATION_TOKEN, t.clone()))
+                .collect()
+        }
+        json_response!();
+    }
+}
+
 /// `GET /sessions/{ref}/invoices/{invoiceReferenceNumber}` — one invoice's processing status.
 pub mod invoice_status {
     use http::Method;

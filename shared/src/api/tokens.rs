@@ -96,11 +96,11 @@ pub mod list {
         fn path(&self) -> String {
             format!("/tokens?pageSize={}", self.page_size.clamp(10, 100))
         }
-        fn headers(&self) -> Vec<(&'static str, String)> {
+        fn headers(&self) -> Vec<(http::HeaderName, String)> {
             self.continuation_token
                 .iter()
                 .filter(|t| !t.is_empty())
-                .map(|t| ("x-continuation-token", t.clone()))
+                .map(|t| (crate::api::CONTINUATION_TOKEN, t.clone()))
                 .collect()
         }
         json_response!();

@@ -21,7 +21,8 @@ test('a login KSeF refuses with 21470 (unknown key) says to fetch the public cer
   const demo = await stack.demo();
   await addCompany(page, stack.url, demo.nip, 'Demo');
   await setUpVault(page, demo.ksefToken);
-  await fault({ method: 'POST', path: '/auth/ksef-token', kind: 'status', status: 400, exceptionCode: 21470 });
+  // Twice: the login fetches the public keys again after the first 21470 and tries once more.
+  await fault({ method: 'POST', path: '/auth/ksef-token', kind: 'status', status: 400, exceptionCode: 21470, count: 2 });
   await page.getByTestId('login').click();
   const err = page.getByTestId('login-error');
   await err.waitFor({ timeout: 30000 });
@@ -31,12 +32,25 @@ test('a login KSeF refuses with 21470 (unknown key) says to fetch the public cer
 
   // In English too.
   await page.getByTestId('lang-switch').click();
-  await fault({ method: 'POST', path: '/auth/ksef-token', kind: 'status', status: 400, exceptionCode: 21470 });
+  await fault({ method: 'POST', path: '/auth/ksef-token', kind: 'status', status: 400, exceptionCode: 21470, count: 2 });
   await page.getByTestId('login').click();
   await page.waitForFunction(() =>
     /Fetch the KSeF public certificates/.test(document.querySelector('[data-testid="login-error"]')?.innerText || ''),
   null, { timeout: 30000 });
   assert.doesNotMatch(await err.innerText(), RAW);
+  passed();
+});
+
+test('a key KSeF withdrew once (21470) is fetched again and the login goes through', async () => {
+  const demo = await stack.demo();
+  await addCompany(page, stack.url, demo.nip, 'Demo');
+  await setUpVault(page, demo.ksefToken);
+  await fault({ method: 'POST', path: '/auth/ksef-token', kind: 'status', status: 400, exceptionCode: 21470 });
+  await page.getByTestId('login').click();
+  await page.waitForFunction(() =>
+    /Zalogowano do KSeF/.test(document.querySelector('[data-testid="session-state"]')?.innerText || ''),
+  null, { timeout: 30000 });
+  assert.equal(await page.getByTestId('login-error').count(), 0, 'no error shown');
   passed();
 });
 

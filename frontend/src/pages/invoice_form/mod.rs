@@ -12,10 +12,13 @@ use ksef_core::money::{display_amount, parse_decimal, round_money};
 use leptos::prelude::*;
 
 use crate::company::Company;
-use crate::components::{group_error, text_field, tr};
+use crate::components::{group_error, text_field};
 use crate::drafts::{self, DraftRecord, SAVE_DELAY_MS, SendState};
 use crate::i18n::Lang;
-use crate::send::SendPanel;
+use crate::i18n::tr;
+use send_panel::SendPanel;
+
+mod send_panel;
 
 /// The route of the form.
 pub const FORM_HASH: &str = "#/fakturowanie";
@@ -486,7 +489,7 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
                         </button>
                     </div>
                     {move || number_error.get().map(|e| view! {
-                        <div class="error" role="alert" data-testid="number-error">{crate::send::in_lang(&e, lang.get())}</div>
+                        <div class="error" role="alert" data-testid="number-error">{crate::i18n::pick(lang.get(), &e)}</div>
                     })}
                     <div class="row">
                         {date_field("issue_date", ("Data wystawienia", "Issue date"), |d| d.issue_date.clone(), |d, v| d.issue_date = v)}
