@@ -1,6 +1,7 @@
 //! Companies (podmioty): who the user issues invoices for and logs in to KSeF as. Every
 //! credential, draft and invoice belongs to one company through its `company_id`.
 
+use ksef_core::invoice::validate::is_valid_account;
 use ksef_core::nip::Nip;
 use serde::{Deserialize, Serialize};
 
@@ -96,11 +97,14 @@ impl CompanyForm {
             .chars()
             .filter(|c| !c.is_whitespace())
             .collect();
-        if !account.is_empty() && !valid_account(&account) {
+        // The invoice's own check and message: an account the company accepts is one every
+        // invoice accepts.
+        if !account.is_empty() && !is_valid_account(&account) {
+            let code = ksef_core::invoice::ErrorCode::BadBankAccount;
             errors.bank_account = Some(
                 match lang {
-                    Lang::Pl => "Numer rachunku jest nieprawidłowy (26 cyfr NRB lub IBAN z poprawną sumą kontrolną).",
-                    Lang::En => "The account number is invalid (26-digit NRB or an IBAN with a valid checksum).",
+                    Lang::Pl => code.pl(),
+                    Lang::En => code.en(),
                 }
                 .into(),
             );
@@ -128,32 +132,6 @@ impl CompanyForm {
             env: c.env,
         }
     }
-}
-
-/// ISO 13616 check (mod 97) of an IBAN, or of a Polish NRB (26 digits, country PL).
-pub fn valid_account(account: &str) -> bool {
-    let upper = account.to_ascii_uppercase();
-    let iban = if upper.len() == 26 && upper.chars().all(|c| c.is_ascii_digit()) {
-        format!("PL{upper}")
-    } else {
-        upper
-    };
-    if iban.len() < 15 || iban.len() > 34 || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return false;
-    }
-    let rearranged = format!("{}{}", &iban[4..], &iban[..4]);
-    let mut rem: u32 = 0;
-    for c in rearranged.chars() {
-        let Some(v) = c.to_digit(36) else {
-            return false;
-        };
-        rem = if v >= 10 {
-            (rem * 100 + v) % 97
-        } else {
-            (rem * 10 + v) % 97
-        };
-    }
-    rem == 1
 }
 
 /// All companies, sorted by name.

@@ -250,3 +250,35 @@ fn an_invoice_is_sent_only_by_its_company_in_its_own_login() {
     legacy.draft.seller.nip = b.nip.clone();
     assert!(belongs_to(&legacy, &b) && !belongs_to(&legacy, &a));
 }
+
+#[wasm_bindgen_test]
+fn the_company_form_checks_its_account_as_every_invoice_does() {
+    use kwit_web::company::CompanyForm;
+    let form = |account: &str| CompanyForm {
+        nip: "5265877635".into(),
+        name: "Kwiaciarnia".into(),
+        bank_account: account.into(),
+        ..CompanyForm::default()
+    };
+    let accepted = |account: &str| form(account).validate("c".into(), Lang::Pl).is_ok();
+    // An account the invoice accepts (a foreign one without an IBAN) is a company's account too.
+    for account in [
+        "61 1090 1014 0000 0712 1981 2874",
+        "DE89370400440532013000",
+        "1234567890123",
+    ] {
+        assert_eq!(
+            accepted(account),
+            ksef_core::invoice::validate::is_valid_account(account),
+            "{account}"
+        );
+        assert!(accepted(account), "{account}");
+    }
+    let errors = form("61 1090 1014 0000 0712 1981 2875")
+        .validate("c".into(), Lang::Pl)
+        .unwrap_err();
+    assert_eq!(
+        errors.bank_account.as_deref(),
+        Some(ksef_core::invoice::ErrorCode::BadBankAccount.pl())
+    );
+}
