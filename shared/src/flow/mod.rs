@@ -1,0 +1,29 @@
+//! KSeF protocol flows over any [`Transport`](crate::transport::Transport): public keys,
+//! login (KSeF token or XAdES certificate), refresh/logout, online sessions, sending and
+//! polling invoices, UPO, metadata query, download, export with high-water mark, KSeF
+//! tokens and certificate enrollment. Time, randomness and sleeping are parameters.
+//!
+//! Sequence: /work/shared/ksef-guide.md §0 (happy path), §2–§10, §12.1 (429).
+//!
+//! One file per group of flows, as [`crate::api`] has one per endpoint group; everything is
+//! re-exported here, so the paths stay `ksef_core::flow::…`.
+
+mod auth;
+mod certificates;
+mod client;
+mod invoices;
+mod keys;
+mod sessions;
+mod tokens;
+
+pub use auth::{AuthTokens, login_with_certificate, login_with_ksef_token, logout, refresh};
+pub use certificates::{enroll_certificate, enrollment_data};
+pub use client::{KsefClient, PollPolicy};
+pub use invoices::{ExportCursor, ExportResult, download_invoice, export_since, query_metadata};
+pub use keys::{PublicKeys, ensure_public_keys, fetch_public_keys};
+pub use sessions::{
+    AcceptedInvoice, OnlineSession, SentInvoice, close_online_session, encrypt_invoice,
+    invoice_upo, open_online_session, send_invoice, send_invoice_reusing_session, wait_for_invoice,
+    wait_for_session_upo,
+};
+pub use tokens::{create_token, list_tokens, revoke_token, token_status};
