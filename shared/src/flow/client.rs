@@ -95,15 +95,26 @@ impl<T: Transport, S: Sleep> KsefClient<T, S> {
         endpoint: &E,
         bearer: Option<&str>,
     ) -> Result<E::Response> {
+        let request = Prepared {
+            method: E::METHOD,
+            path: endpoint.path(),
+            headers: endpoint.headers(),
+            body: endpoint.body()?,
+        };
+        E::parse(self.exchange(request, bearer).await?)
+    }
+
+    /// The request/response loop of [`execute`](Self::execute), once for every endpoint:
+    /// not generic over the endpoint, so each endpoint adds only its path, body and parser
+    /// to the browser's wasm.
+    async fn exchange(&self, request: Prepared, bearer: Option<&str>) -> Result<HttpResponse> {
         let mut attempt = 0;
         loop {
-            let request = self.build(endpoint, bearer)?;
-            let response = self.send_raw(request).await?;
+            let response = self.send_raw(self.build(&request, bearer)?).await?;
             if response.status().is_success() {
-                return E::parse(response);
+                return Ok(response);
             }
-            let error = api::error_from_response(&response);
-            match error {
+            match api::error_from_response(&response) {
                 Error::RateLimited { retry_after_secs }
                     if attempt < self.rate_limit_retries && retry_after_secs <= 60 =>
                 {
@@ -139,26 +150,26 @@ impl<T: Transport, S: Sleep> KsefClient<T, S> {
         }
     }
 
-    fn build<E: Endpoint>(&self, endpoint: &E, bearer: Option<&str>) -> Result<HttpRequest> {
+    fn build(&self, request: &Prepared, bearer: Option<&str>) -> Result<HttpRequest> {
         let mut builder = http::Request::builder()
-            .method(E::METHOD)
-            .uri(format!("{}{}", self.base_url, endpoint.path()))
+            .method(request.method.clone())
+            .uri(format!("{}{}", self.base_url, request.path))
             .header(ACCEPT, "application/json");
         if let Some(token) = bearer {
             builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        for (name, value) in endpoint.headers() {
+        for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let body = match endpoint.body()? {
+        let body = match &request.body {
             Body::Empty => Vec::new(),
             Body::Json(bytes) => {
                 builder = builder.header(CONTENT_TYPE, "application/json");
-                bytes
+                bytes.clone()
             }
             Body::Xml(bytes) => {
                 builder = builder.header(CONTENT_TYPE, "application/xml");
-                bytes
+                bytes.clone()
             }
         };
         builder
@@ -177,4 +188,12 @@ impl<T: Transport, S: Sleep> KsefClient<T, S> {
         }
         Ok(RawDocument::from_response(response))
     }
+}
+
+/// An endpoint's request, taken apart once so [`KsefClient::exchange`] can rebuild it for a retry.
+struct Prepared {
+    method: http::Method,
+    path: String,
+    headers: Vec<(http::HeaderName, String)>,
+    body: Body,
 }
