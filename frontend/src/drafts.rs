@@ -122,8 +122,11 @@ pub async fn list() -> Result<Vec<DraftRecord>, StorageError> {
     let db = store::open().await?;
     let mut sent: Vec<DraftRecord> = db.list(Store::Invoices).await?;
     let drafts: Vec<DraftRecord> = db.list(Store::Drafts).await?;
-    let known: std::collections::BTreeSet<String> = sent.iter().map(|r| r.id.clone()).collect();
-    sent.extend(drafts.into_iter().filter(|d| !known.contains(&d.id)));
+    for draft in drafts {
+        if !sent.iter().any(|s| s.id == draft.id) {
+            sent.push(draft);
+        }
+    }
     sort_newest_first(&mut sent);
     Ok(sent)
 }

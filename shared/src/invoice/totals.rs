@@ -8,7 +8,6 @@
 use super::{Invoice, InvoiceKind, Line, PriceBasis, VatRate};
 use crate::money::{Decimal, add, div, mul, round_money, sub};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Totals of one VAT rate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,10 +41,13 @@ pub fn line_value(line: &Line) -> Decimal {
 
 /// Totals of a set of lines.
 pub fn lines_totals(lines: &[Line], basis: PriceBasis, exchange_rate: Option<Decimal>) -> Totals {
-    let mut sums: BTreeMap<VatRate, Decimal> = BTreeMap::new();
+    // A handful of rates at most: a Vec, not a map (a BTreeMap costs kilobytes of wasm).
+    let mut sums: Vec<(VatRate, Decimal)> = Vec::new();
     for line in lines {
-        let e = sums.entry(line.rate).or_default();
-        *e = add(*e, line_value(line));
+        match sums.iter_mut().find(|(rate, _)| *rate == line.rate) {
+            Some((_, sum)) => *sum = add(*sum, line_value(line)),
+            None => sums.push((line.rate, line_value(line))),
+        }
     }
     let by_rate = sums
         .into_iter()
@@ -113,16 +115,22 @@ impl Totals {
 
     /// `self − other`, rate by rate (corrections, settlements).
     pub fn minus(&self, other: &Self) -> Self {
-        let mut map: BTreeMap<VatRate, RateTotal> =
-            self.by_rate.iter().map(|r| (r.rate, r.clone())).collect();
+        let mut rates = self.by_rate.clone();
         for o in &other.by_rate {
-            let e = map.entry(o.rate).or_insert_with(|| RateTotal {
-                rate: o.rate,
-                net: Decimal::ZERO,
-                vat: Decimal::ZERO,
-                gross: Decimal::ZERO,
-                vat_pln: o.vat_pln.map(|_| Decimal::ZERO),
-            });
+            let at = match rates.iter().position(|r| r.rate == o.rate) {
+                Some(at) => at,
+                None => {
+                    rates.push(RateTotal {
+                        rate: o.rate,
+                        net: Decimal::ZERO,
+                        vat: Decimal::ZERO,
+                        gross: Decimal::ZERO,
+                        vat_pln: o.vat_pln.map(|_| Decimal::ZERO),
+                    });
+                    rates.len() - 1
+                }
+            };
+            let e = &mut rates[at];
             e.net = round_money(sub(e.net, o.net));
             e.vat = round_money(sub(e.vat, o.vat));
             e.gross = round_money(sub(e.gross, o.gross));
@@ -132,7 +140,7 @@ impl Totals {
                 (None, Some(b)) => Some(round_money(-b)),
             };
         }
-        Self::from_rates(map.into_values().collect())
+        Self::from_rates(rates)
     }
 
     /// Splits a gross amount over this total's rates in proportion to their gross values
