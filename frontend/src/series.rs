@@ -14,69 +14,9 @@
 
 use crate::store::{Db, StorageError, Store};
 use ksef_core::invoice::NumberingSeries;
-use ksef_core::invoice::numbering::Reset;
-
-/// The default numbering series (FAQ: "FV/{n}/{MM}/{YYYY}").
-pub const DEFAULT_SERIES: &str = "FV/{n}/{MM}/{YYYY}";
-
-/// The last counter used in one period (`YYYY-MM`, `YYYY` or `""` for never-resetting series).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeriodCounter {
-    /// The period the counter belongs to.
-    pub period: String,
-    /// The last number's counter in that period.
-    pub last: u32,
-}
-
-/// One company's numbering series.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SeriesRecord {
-    /// The pattern, e.g. `FV/{n}/{MM}/{YYYY}`.
-    pub pattern: String,
-    /// Last counter per period.
-    pub counters: Vec<PeriodCounter>,
-}
-
-impl SeriesRecord {
-    /// As stored: the pattern on the first line, then `period last` per line (e.g.
-    /// `2026-11 5`). Plain text rather than a serde type: a few hundred bytes of wasm instead
-    /// of a few kilobytes.
-    pub fn encode(&self) -> String {
-        let mut out = self.pattern.clone();
-        for c in &self.counters {
-            out.push('\n');
-            out.push_str(&c.period);
-            out.push(' ');
-            out.push_str(&c.last.to_string());
-        }
-        out
-    }
-
-    /// Reads [`Self::encode`]'s text back; lines that do not parse are skipped.
-    pub fn decode(text: &str) -> Self {
-        let mut lines = text.split('\n');
-        let pattern = lines.next().unwrap_or(DEFAULT_SERIES).to_owned();
-        let counters = lines
-            .filter_map(|l| {
-                let (period, last) = l.rsplit_once(' ')?;
-                Some(PeriodCounter {
-                    period: period.to_owned(),
-                    last: last.parse().ok()?,
-                })
-            })
-            .collect();
-        Self { pattern, counters }
-    }
-}
-
-impl Default for SeriesRecord {
-    fn default() -> Self {
-        Self {
-            pattern: DEFAULT_SERIES.to_owned(),
-            counters: Vec::new(),
-        }
-    }
-}
+/// The series and its per-period counters (ksef-core: numbering is domain logic; this file
+/// keeps it in IndexedDB).
+pub use ksef_core::invoice::numbering::{DEFAULT_SERIES, PeriodCounter, SeriesRecord};
 
 /// Why no number could be taken.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -108,14 +48,6 @@ pub fn legacy_key(nip: &str) -> String {
 
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
-}
-
-fn period_of(reset: Reset, date: time::Date) -> String {
-    match reset {
-        Reset::Monthly => format!("{:04}-{:02}", date.year(), u8::from(date.month())),
-        Reset::Yearly => format!("{:04}", date.year()),
-        Reset::Never => String::new(),
-    }
 }
 
 /// The JSON earlier versions wrote (`{"pattern":"…","last":[7,"2026-11-03"]}` or
@@ -153,29 +85,11 @@ fn legacy_record(nip: &str) -> Option<SeriesRecord> {
         && let Some(date) = ksef_core::invoice::draft::parse_form_date(&d)
     {
         record.counters.push(PeriodCounter {
-            period: period_of(series.reset(), date),
+            period: series.period_of(date),
             last: n,
         });
     }
     Some(record)
-}
-
-/// Advances `record` for an invoice issued on `date`: the new counter and the number.
-pub fn advance(record: &mut SeriesRecord, date: time::Date) -> Result<String, SeriesError> {
-    let series = NumberingSeries::parse(&record.pattern)
-        .map_err(|_| SeriesError::Pattern(record.pattern.clone()))?;
-    let period = period_of(series.reset(), date);
-    let counter = match record.counters.iter_mut().find(|c| c.period == period) {
-        Some(c) => {
-            c.last = c.last.saturating_add(1);
-            c.last
-        }
-        None => {
-            record.counters.push(PeriodCounter { period, last: 1 });
-            1
-        }
-    };
-    Ok(series.format(counter, date))
 }
 
 /// Takes the next number of company `company_id`'s series for an invoice issued on
@@ -204,7 +118,9 @@ pub async fn take_number(
                     None => SeriesRecord::default(),
                 },
             };
-            let number = advance(&mut record, date)?;
+            let number = record
+                .advance(date)
+                .map_err(|_| SeriesError::Pattern(record.pattern.clone()))?;
             Ok::<_, SeriesError>((record.encode(), number))
         })
         .await?;
