@@ -39,6 +39,14 @@ pub fn line_value(line: &Line) -> Decimal {
     round_money(mul(line.quantity, line.unit_price))
 }
 
+/// The value of a line as typed in the form (`None` while quantity or price is not a number):
+/// the same rounding as [`line_value`], so the form shows what the invoice will state.
+pub fn draft_line_value(line: &super::LineDraft) -> Option<Decimal> {
+    let quantity = crate::money::parse_decimal(&line.quantity)?;
+    let price = crate::money::parse_decimal(&line.unit_price)?;
+    Some(round_money(mul(quantity, price)))
+}
+
 /// Totals of a set of lines.
 pub fn lines_totals(lines: &[Line], basis: PriceBasis, exchange_rate: Option<Decimal>) -> Totals {
     // A handful of rates at most: a Vec, not a map (a BTreeMap costs kilobytes of wasm).
@@ -183,5 +191,25 @@ pub fn invoice_totals(invoice: &Invoice) -> Totals {
         }
         InvoiceKind::Advance(a) => lines.split_gross(a.received_gross, fx),
         InvoiceKind::Settlement(s) => lines.minus(&lines.split_gross(s.paid_gross, fx)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invoice::LineDraft;
+
+    #[test]
+    fn the_form_shows_a_line_rounded_as_the_invoice_states_it() {
+        let line = |quantity: &str, unit_price: &str| LineDraft {
+            quantity: quantity.into(),
+            unit_price: unit_price.into(),
+            ..LineDraft::default()
+        };
+        let value = |l: &LineDraft| draft_line_value(l).map(|v| v.to_string());
+        assert_eq!(value(&line("3", "0,335")).as_deref(), Some("1.01"));
+        assert_eq!(value(&line("1,5", "10")).as_deref(), Some("15.00"));
+        assert_eq!(value(&line("", "10")), None, "no quantity yet");
+        assert_eq!(value(&line("2", "dziesięć")), None);
     }
 }

@@ -4,11 +4,12 @@
 //! draft saved to IndexedDB within a second of every change; and "Wyślij do KSeF".
 
 use ksef_core::invoice::PaymentMethod;
+use ksef_core::invoice::totals::draft_line_value;
 use ksef_core::invoice::{
     AdvanceRefDraft, BuyerIdKind, InvoiceDraft, KindCode, LineDraft, NoteDraft, SellerDraft,
     ValidationErrors, VatRate,
 };
-use ksef_core::money::{display_amount, parse_decimal, round_money};
+use ksef_core::money::{display_amount, parse_decimal};
 use leptos::prelude::*;
 
 use crate::company::Company;
@@ -620,11 +621,10 @@ fn line_row(
     let p = format!("lines[{i}]");
     let value = move || {
         draft.with(|d| {
-            d.lines.get(i).and_then(|l| {
-                let q = parse_decimal(&l.quantity)?;
-                let price = parse_decimal(&l.unit_price)?;
-                Some(display_amount(round_money(q * price), &d.currency))
-            })
+            d.lines
+                .get(i)
+                .and_then(draft_line_value)
+                .map(|v| display_amount(v, &d.currency))
         })
     };
     let rate_path = format!("{p}.rate");
