@@ -162,6 +162,8 @@ pub struct AppCtx {
     pub send_cache: StoredValue<ksef_core::send::SendCache>,
     /// A token refresh is under way (the shell's timer does not start a second one).
     pub refreshing: StoredValue<bool>,
+    /// The certificate signer worker, started on first use.
+    pub signer: StoredValue<signer::Signer, LocalStorage>,
 }
 
 impl AppCtx {
@@ -359,6 +361,7 @@ pub fn App() -> impl IntoView {
         storage_error: RwSignal::new(None),
         send_cache: StoredValue::new(Default::default()),
         refreshing: StoredValue::new(false),
+        signer: StoredValue::new_local(signer::Signer::default()),
     };
     provide_context(ctx);
 

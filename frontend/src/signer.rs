@@ -3,7 +3,8 @@
 //! the first load; every call is a JSON message answered by the worker's reply with the same id
 //! (protocol: [`kwit_signer::Envelope`]). Private keys pass through memory only.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use kwit_signer::{Envelope, Request};
@@ -23,46 +24,119 @@ const WORKER_URL: &str = "./kwit-signer_loader.js";
 /// How long the worker may take to fetch and compile its module.
 const START_TIMEOUT_MS: u64 = 30_000;
 
-thread_local! {
-    static WORKER: RefCell<Option<(Worker, Promise)>> = const { RefCell::new(None) };
+/// The connection to the signer worker, started on first use. Clones share it: the app keeps
+/// one in its state ([`crate::AppCtx::signer`]).
+#[derive(Clone, Default)]
+pub struct Signer(Rc<RefCell<Connection>>);
+
+#[derive(Default)]
+struct Connection {
+    /// The worker and its ready signal.
+    worker: Option<(Worker, Promise)>,
     /// Id and resolve/reject of the promises waiting for a reply (id 0: the ready signal). A
     /// few at most, so a Vec (a BTreeMap costs kilobytes of first-load wasm).
-    static WAITING: RefCell<Vec<(u32, Function, Function)>> = const { RefCell::new(Vec::new()) };
-    static NEXT_ID: Cell<u32> = const { Cell::new(1) };
+    waiting: Vec<(u32, Function, Function)>,
+    /// The last request id used.
+    last_id: u32,
 }
 
-fn waiter(id: u32) -> Promise {
-    Promise::new(&mut |resolve, reject| {
-        WAITING.with(|w| w.borrow_mut().push((id, resolve, reject)));
-    })
-}
-
-fn on_message(event: JsValue) {
-    let event: MessageEvent = event.unchecked_into();
-    let reply =
-        js_sys::JSON::parse(&event.data().as_string().unwrap_or_default()).unwrap_or_default();
-    let id = Reflect::get(&reply, &"id".into())
-        .ok()
-        .and_then(|id| id.as_f64());
-    let waiting = WAITING.with(|w| {
-        let mut w = w.borrow_mut();
-        let at = w.iter().position(|(i, _, _)| Some(f64::from(*i)) == id)?;
-        Some(w.swap_remove(at))
-    });
-    if let Some((_, resolve, _)) = waiting {
-        let _ = resolve.call1(&JsValue::NULL, &reply);
+impl Signer {
+    fn waiter(&self, id: u32) -> Promise {
+        Promise::new(&mut |resolve, reject| {
+            self.0.borrow_mut().waiting.push((id, resolve, reject));
+        })
     }
-}
 
-/// The worker failed (script missing, module broken, start timeout): every waiting call
-/// fails and the next call starts a fresh worker.
-fn fail_all(why: &JsValue) {
-    let why = why.as_string().unwrap_or_else(|| "worker".into());
-    if let Some((worker, _)) = WORKER.with(|w| w.borrow_mut().take()) {
-        worker.terminate();
+    fn on_message(&self, event: JsValue) {
+        let event: MessageEvent = event.unchecked_into();
+        let reply =
+            js_sys::JSON::parse(&event.data().as_string().unwrap_or_default()).unwrap_or_default();
+        let id = Reflect::get(&reply, &"id".into())
+            .ok()
+            .and_then(|id| id.as_f64());
+        let waiting = {
+            let mut c = self.0.borrow_mut();
+            c.waiting
+                .iter()
+                .position(|(i, _, _)| Some(f64::from(*i)) == id)
+                .map(|at| c.waiting.swap_remove(at))
+        };
+        if let Some((_, resolve, _)) = waiting {
+            let _ = resolve.call1(&JsValue::NULL, &reply);
+        }
     }
-    for (_, _, reject) in WAITING.with(|w| std::mem::take(&mut *w.borrow_mut())) {
-        let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&why));
+
+    /// The worker failed (script missing, module broken, start timeout): every waiting call
+    /// fails and the next call starts a fresh worker.
+    fn fail_all(&self, why: &JsValue) {
+        let why = why.as_string().unwrap_or_else(|| "worker".into());
+        let (worker, waiting) = {
+            let mut c = self.0.borrow_mut();
+            (c.worker.take(), std::mem::take(&mut c.waiting))
+        };
+        if let Some((worker, _)) = worker {
+            worker.terminate();
+        }
+        for (_, _, reject) in waiting {
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&why));
+        }
+    }
+
+    /// The running worker and its ready signal, started on first use.
+    fn worker(&self) -> Result<(Worker, Promise), SignerError> {
+        if let Some(w) = self.0.borrow().worker.clone() {
+            return Ok(w);
+        }
+        let worker = Worker::new(WORKER_URL).map_err(unavailable)?;
+        let ready = self.waiter(0);
+        // One closure type for both handlers: each type adds its own JS adapter.
+        let me = self.clone();
+        let message = Closure::<dyn Fn(JsValue)>::new(move |e| me.on_message(e));
+        worker.set_onmessage(Some(message.as_ref().unchecked_ref()));
+        message.forget();
+        let me = self.clone();
+        let error = Closure::<dyn Fn(JsValue)>::new(move |e: JsValue| me.fail_all(&e));
+        worker.set_onerror(Some(error.as_ref().unchecked_ref()));
+        error.forget();
+        // A module that fails to compile raises no error event: give up after a while.
+        let (me, started) = (self.clone(), ready.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            crate::net::sleep_ms(START_TIMEOUT_MS).await;
+            let waiting = me.0.borrow().waiting.iter().any(|(id, _, _)| *id == 0);
+            if waiting {
+                me.fail_all(&"timeout".into());
+            }
+            drop(started);
+        });
+        self.0.borrow_mut().worker = Some((worker.clone(), ready.clone()));
+        Ok((worker, ready))
+    }
+
+    /// Sends `request`; the reply's `body` (a [`kwit_signer::Reply`] as a JS object, read with
+    /// [`field`]: `JSON.parse` instead of a serde deserializer keeps the first load smaller).
+    async fn call(&self, request: Request) -> Result<JsValue, SignerError> {
+        let (worker, ready) = self.worker()?;
+        JsFuture::from(ready).await.map_err(unavailable)?;
+        let id = {
+            let mut c = self.0.borrow_mut();
+            c.last_id += 1;
+            c.last_id
+        };
+        let text = serde_json::to_string(&Envelope { id, body: request })
+            .map_err(|e| protocol(&e.to_string()))?;
+        let answer = self.waiter(id);
+        worker
+            .post_message(&JsValue::from_str(&text))
+            .map_err(unavailable)?;
+        let body = Reflect::get(
+            &JsFuture::from(answer).await.map_err(unavailable)?,
+            &"body".into(),
+        )
+        .unwrap_or_default();
+        match field(&body, &["failure"]) {
+            Some(message) => Err(message),
+            None => Ok(body),
+        }
     }
 }
 
@@ -77,56 +151,6 @@ fn protocol(what: &str) -> SignerError {
     format!(
         "Błąd modułu podpisu ({what}) — odśwież stronę. / Signing module error ({what}): reload the page."
     )
-}
-
-/// The running worker and its ready signal, started on first use.
-fn worker() -> Result<(Worker, Promise), SignerError> {
-    if let Some(w) = WORKER.with(|w| w.borrow().clone()) {
-        return Ok(w);
-    }
-    let worker = Worker::new(WORKER_URL).map_err(unavailable)?;
-    let ready = waiter(0);
-    // One closure type for both handlers: each type adds its own JS adapter.
-    let message = Closure::<dyn Fn(JsValue)>::new(on_message);
-    worker.set_onmessage(Some(message.as_ref().unchecked_ref()));
-    message.forget();
-    let error = Closure::<dyn Fn(JsValue)>::new(|e: JsValue| fail_all(&e));
-    worker.set_onerror(Some(error.as_ref().unchecked_ref()));
-    error.forget();
-    // A module that fails to compile raises no error event: give up after a while.
-    let started = ready.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        crate::net::sleep_ms(START_TIMEOUT_MS).await;
-        if WAITING.with(|w| w.borrow().iter().any(|(id, _, _)| *id == 0)) {
-            fail_all(&"timeout".into());
-        }
-        drop(started);
-    });
-    WORKER.with(|w| *w.borrow_mut() = Some((worker.clone(), ready.clone())));
-    Ok((worker, ready))
-}
-
-/// Sends `request`; the reply's `body` (a [`kwit_signer::Reply`] as a JS object, read with
-/// [`field`]: `JSON.parse` instead of a serde deserializer keeps the first load smaller).
-async fn call(request: Request) -> Result<JsValue, SignerError> {
-    let (worker, ready) = worker()?;
-    JsFuture::from(ready).await.map_err(unavailable)?;
-    let id = NEXT_ID.with(|n| n.replace(n.get() + 1));
-    let text = serde_json::to_string(&Envelope { id, body: request })
-        .map_err(|e| protocol(&e.to_string()))?;
-    let answer = waiter(id);
-    worker
-        .post_message(&JsValue::from_str(&text))
-        .map_err(unavailable)?;
-    let body = Reflect::get(
-        &JsFuture::from(answer).await.map_err(unavailable)?,
-        &"body".into(),
-    )
-    .unwrap_or_default();
-    match field(&body, &["failure"]) {
-        Some(message) => Err(message),
-        None => Ok(body),
-    }
 }
 
 /// The text at `path` in a reply (`["tokens", "accessToken", "token"]`).
@@ -146,73 +170,80 @@ fn now_unix() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
-/// Checks an imported certificate + key pair (readable, matching, valid now); returns a
-/// summary to show (subject, validity, key type).
-pub async fn check(certificate_pem: &str, key_pem: &str) -> Result<String, SignerError> {
-    let reply = call(Request::Check {
-        certificate_pem: certificate_pem.into(),
-        key_pem: key_pem.into(),
-        now_unix: now_unix(),
-    })
-    .await?;
-    need(&reply, &["summary"])
-}
+impl Signer {
+    /// Checks an imported certificate + key pair (readable, matching, valid now); returns a
+    /// summary to show (subject, validity, key type).
+    pub async fn check(&self, certificate_pem: &str, key_pem: &str) -> Result<String, SignerError> {
+        let reply = self
+            .call(Request::Check {
+                certificate_pem: certificate_pem.into(),
+                key_pem: key_pem.into(),
+                now_unix: now_unix(),
+            })
+            .await?;
+        need(&reply, &["summary"])
+    }
 
-/// Logs in to the KSeF API at `base_url` with a certificate (XAdES signed in the worker,
-/// ksef-core's flow); returns the tokens and whether the certificate makes the user the Owner.
-pub async fn login(
-    base_url: String,
-    certificate_pem: &str,
-    key_pem: &str,
-    nip: &str,
-) -> Result<(ksef_core::flow::AuthTokens, bool), SignerError> {
-    let reply = call(Request::Login {
-        base_url,
-        certificate_pem: certificate_pem.into(),
-        key_pem: key_pem.into(),
-        nip: nip.into(),
-        now_unix: now_unix(),
-    })
-    .await?;
-    let token = |which: &str| -> Result<ksef_core::api::TokenInfo, SignerError> {
-        Ok(ksef_core::api::TokenInfo {
-            token: need(&reply, &["tokens", which, "token"])?,
-            valid_until: need(&reply, &["tokens", which, "validUntil"])?,
-        })
-    };
-    let tokens = ksef_core::flow::AuthTokens {
-        reference_number: need(&reply, &["tokens", "referenceNumber"])?,
-        access_token: token("accessToken")?,
-        refresh_token: token("refreshToken")?,
-    };
-    let owner = Reflect::get(&reply, &"owner".into())
-        .ok()
-        .and_then(|o| o.as_bool())
-        .unwrap_or(false);
-    Ok((tokens, owner))
-}
+    /// Logs in to the KSeF API at `base_url` with a certificate (XAdES signed in the worker,
+    /// ksef-core's flow); returns the tokens and whether the certificate makes the user the Owner.
+    pub async fn login(
+        &self,
+        base_url: String,
+        certificate_pem: &str,
+        key_pem: &str,
+        nip: &str,
+    ) -> Result<(ksef_core::flow::AuthTokens, bool), SignerError> {
+        let reply = self
+            .call(Request::Login {
+                base_url,
+                certificate_pem: certificate_pem.into(),
+                key_pem: key_pem.into(),
+                nip: nip.into(),
+                now_unix: now_unix(),
+            })
+            .await?;
+        let token = |which: &str| -> Result<ksef_core::api::TokenInfo, SignerError> {
+            Ok(ksef_core::api::TokenInfo {
+                token: need(&reply, &["tokens", which, "token"])?,
+                valid_until: need(&reply, &["tokens", which, "validUntil"])?,
+            })
+        };
+        let tokens = ksef_core::flow::AuthTokens {
+            reference_number: need(&reply, &["tokens", "referenceNumber"])?,
+            access_token: token("accessToken")?,
+            refresh_token: token("refreshToken")?,
+        };
+        let owner = Reflect::get(&reply, &"owner".into())
+            .ok()
+            .and_then(|o| o.as_bool())
+            .unwrap_or(false);
+        Ok((tokens, owner))
+    }
 
-/// Generates a key in the worker and enrolls a KSeF certificate for it in the session of
-/// `access_token`; returns `(certificate_pem, key_pem, summary)`. The key is a secret.
-pub async fn enroll(
-    base_url: String,
-    access_token: &str,
-    name: &str,
-    certificate_type: &str,
-    algorithm: KeyAlgorithm,
-) -> Result<(String, String, String), SignerError> {
-    let reply = call(Request::Enroll {
-        base_url,
-        access_token: access_token.into(),
-        name: name.into(),
-        certificate_type: certificate_type.into(),
-        algorithm,
-        now_unix: now_unix(),
-    })
-    .await?;
-    Ok((
-        need(&reply, &["certificatePem"])?,
-        need(&reply, &["keyPem"])?,
-        need(&reply, &["summary"])?,
-    ))
+    /// Generates a key in the worker and enrolls a KSeF certificate for it in the session of
+    /// `access_token`; returns `(certificate_pem, key_pem, summary)`. The key is a secret.
+    pub async fn enroll(
+        &self,
+        base_url: String,
+        access_token: &str,
+        name: &str,
+        certificate_type: &str,
+        algorithm: KeyAlgorithm,
+    ) -> Result<(String, String, String), SignerError> {
+        let reply = self
+            .call(Request::Enroll {
+                base_url,
+                access_token: access_token.into(),
+                name: name.into(),
+                certificate_type: certificate_type.into(),
+                algorithm,
+                now_unix: now_unix(),
+            })
+            .await?;
+        Ok((
+            need(&reply, &["certificatePem"])?,
+            need(&reply, &["keyPem"])?,
+            need(&reply, &["summary"])?,
+        ))
+    }
 }

@@ -202,6 +202,7 @@ fn api_base(env: crate::api::Env) -> String {
 /// Logs in with a certificate credential (XAdES, ksef-guide §3.4): the worker checks the pair,
 /// signs the `AuthTokenRequest` and runs ksef-core's login flow through the relay.
 async fn login_with_certificate(
+    signer: &signer::Signer,
     nip: &str,
     env: crate::api::Env,
     vault: &Vault,
@@ -213,7 +214,8 @@ async fn login_with_certificate(
         .open_str(&cred.secret)
         .await
         .map_err(|e| pick(lang, &e.to_string()))?;
-    let (tokens, owner) = signer::login(api_base(env), &cert_pem, &key_pem, nip)
+    let (tokens, owner) = signer
+        .login(api_base(env), &cert_pem, &key_pem, nip)
         .await
         .map_err(|e| pick(lang, &e))?;
     let permissions = if owner {
@@ -252,8 +254,15 @@ async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), Stri
         .get_untracked()
         .ok_or_else(|| pick(lang, &crate::vault::VaultError::Locked.to_string()))?;
     let tokens = if cred.kind == CredentialKind::Certificate {
-        let (tokens, permissions) =
-            login_with_certificate(&company.nip, company.env, &vault, &cred, lang).await?;
+        let (tokens, permissions) = login_with_certificate(
+            &ctx.signer.get_value(),
+            &company.nip,
+            company.env,
+            &vault,
+            &cred,
+            lang,
+        )
+        .await?;
         cred.permissions = permissions;
         let _ = db.save(&cred).await;
         tokens
@@ -747,7 +756,10 @@ fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
         spawn_local(async move {
             let r = async {
                 // The worker checks that the key belongs to the certificate and that it is valid.
-                let summary = signer::check(&pem, &key_pem)
+                let summary = ctx
+                    .signer
+                    .get_value()
+                    .check(&pem, &key_pem)
                     .await
                     .map_err(|e| pick(l, &e))?;
                 let secret = vault
@@ -863,10 +875,12 @@ fn EnrollCertificate(
         done.set(None);
         spawn_local(async move {
             let r = async {
-                let (pem, key_pem, summary) =
-                    signer::enroll(api_base(s.env), &s.access.token, &label, kind, algorithm)
-                        .await
-                        .map_err(|e| pick(l, &e))?;
+                let (pem, key_pem, summary) = ctx
+                    .signer
+                    .get_value()
+                    .enroll(api_base(s.env), &s.access.token, &label, kind, algorithm)
+                    .await
+                    .map_err(|e| pick(l, &e))?;
                 let secret = vault
                     .seal_str(&key_pem)
                     .await
