@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
 use crate::i18n::tr;
-use crate::store::{self, StorageError, Store};
+use crate::store::{self, Db, StorageError, Store};
 
 /// How long after the last keystroke a draft is written (the brief asks for < 1 s).
 pub const SAVE_DELAY_MS: u64 = 400;
@@ -98,8 +98,7 @@ pub fn store_for(send: &SendState) -> Store {
 /// Writes `record` (awaited: callers that are about to send rely on it being stored).
 /// Once sending started the record lives in `invoices`; it is written there first and only
 /// then removed from `drafts`, so a crash in between leaves a duplicate, never a loss.
-pub async fn save(record: &DraftRecord) -> Result<(), StorageError> {
-    let db = store::open().await?;
+pub async fn save(db: &Db, record: &DraftRecord) -> Result<(), StorageError> {
     let target = store_for(&record.send);
     db.put(target, &record.id, record).await?;
     if target == Store::Invoices {
@@ -109,8 +108,7 @@ pub async fn save(record: &DraftRecord) -> Result<(), StorageError> {
 }
 
 /// The record `id`, wherever it is.
-pub async fn load(id: &str) -> Result<Option<DraftRecord>, StorageError> {
-    let db = store::open().await?;
+pub async fn load(db: &Db, id: &str) -> Result<Option<DraftRecord>, StorageError> {
     if let Some(r) = db.get::<DraftRecord>(Store::Invoices, id).await? {
         return Ok(Some(r));
     }
@@ -118,8 +116,7 @@ pub async fn load(id: &str) -> Result<Option<DraftRecord>, StorageError> {
 }
 
 /// Every record, newest first (an invoice found in both stores counts once, as sent).
-pub async fn list() -> Result<Vec<DraftRecord>, StorageError> {
-    let db = store::open().await?;
+pub async fn list(db: &Db) -> Result<Vec<DraftRecord>, StorageError> {
     let mut sent: Vec<DraftRecord> = db.list(Store::Invoices).await?;
     let drafts: Vec<DraftRecord> = db.list(Store::Drafts).await?;
     for draft in drafts {
@@ -132,8 +129,11 @@ pub async fn list() -> Result<Vec<DraftRecord>, StorageError> {
 }
 
 /// The records of `company` (see [`crate::ownership::belongs_to`]), newest first.
-pub async fn list_for(company: &crate::company::Company) -> Result<Vec<DraftRecord>, StorageError> {
-    let mut all = list().await?;
+pub async fn list_for(
+    db: &Db,
+    company: &crate::company::Company,
+) -> Result<Vec<DraftRecord>, StorageError> {
+    let mut all = list(db).await?;
     all.retain(|r| crate::ownership::belongs_to(r, company));
     Ok(all)
 }
@@ -145,23 +145,21 @@ fn last_open_key(company_id: &str) -> String {
 }
 
 /// Remembers that `company_id`'s form has record `id` open.
-pub async fn remember_open(company_id: &str, id: &str) -> Result<(), StorageError> {
-    let db = store::open().await?;
+pub async fn remember_open(db: &Db, company_id: &str, id: &str) -> Result<(), StorageError> {
     db.put(Store::Settings, &last_open_key(company_id), &id.to_owned())
         .await
 }
 
 /// The record `company_id`'s form had open last, if it still exists.
-pub async fn last_open(company_id: &str) -> Result<Option<DraftRecord>, StorageError> {
-    let db = store::open().await?;
+pub async fn last_open(db: &Db, company_id: &str) -> Result<Option<DraftRecord>, StorageError> {
     let id: Option<String> = db.get(Store::Settings, &last_open_key(company_id)).await?;
     match id {
-        Some(id) => load(&id).await,
+        Some(id) => load(db, &id).await,
         None => Ok(None),
     }
 }
 
 /// Deletes a draft (never an invoice that left the browser).
-pub async fn delete_draft(id: &str) -> Result<(), StorageError> {
-    store::open().await?.delete(Store::Drafts, id).await
+pub async fn delete_draft(db: &Db, id: &str) -> Result<(), StorageError> {
+    db.delete(Store::Drafts, id).await
 }

@@ -19,6 +19,7 @@ use crate::company::Company;
 use crate::drafts::{self, DraftRecord};
 use crate::i18n::Lang;
 use crate::session::Session;
+use crate::store::Db;
 
 /// Something that went wrong while sending, with the user's way out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +117,7 @@ pub fn login_for(session: Option<&Session>, company: Option<&Company>) -> Option
 /// (awaited) with the time of the change.
 /// Each stored state is shown at once (`shown`), so "Wysłana" appears while KSeF processes.
 struct RecordStore<'a> {
+    db: Db,
     record: &'a mut DraftRecord,
     shown: RwSignal<SendState>,
 }
@@ -124,7 +126,9 @@ impl SendStore for RecordStore<'_> {
     async fn save(&mut self, state: &SendState) -> Result<(), String> {
         self.record.send = state.clone();
         self.record.updated_ms = js_sys::Date::now() as i64;
-        drafts::save(self.record).await.map_err(|e| e.to_string())?;
+        drafts::save(&self.db, self.record)
+            .await
+            .map_err(|e| e.to_string())?;
         self.shown.set(state.clone());
         Ok(())
     }
@@ -139,7 +143,7 @@ pub fn storage_href(env: &str, url: &str) -> String {
 /// to be sent, then lets the machine move it (each state written into the record). `env` is
 /// the company's environment; an invoice already on its way stays with the one it went to.
 pub async fn run_step(
-    ctx: crate::AppCtx,
+    ctx: crate::state::AppCtx,
     record: &mut DraftRecord,
     env: Env,
     login: Option<Login>,
@@ -152,7 +156,7 @@ pub async fn run_step(
     let xml = if step == Step::Send && may_send {
         let invoice = record
             .draft
-            .validate_on(crate::pages::invoice_form::today())
+            .validate_on(crate::state::clock::today())
             .map_err(SendProblem::Invalid)?;
         let now = time::OffsetDateTime::from_unix_timestamp(now_unix() as i64)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -164,6 +168,10 @@ pub async fn run_step(
         return Ok(());
     }
     let login = login.ok_or(SendProblem::NotLoggedIn)?;
+    let db = ctx.db().await.map_err(|e| SendProblem::Failed {
+        message: e.to_string(),
+        advice: Advice::None,
+    })?;
     let env = record.send.env().and_then(Env::from_slug).unwrap_or(env);
     // The cache is taken out for the step and put back after (one step runs at a time).
     let mut cache = ctx
@@ -181,7 +189,7 @@ pub async fn run_step(
         now_unix: now_unix(),
     }
     .advance(
-        &mut RecordStore { record, shown },
+        &mut RecordStore { db, record, shown },
         state,
         step,
         xml,

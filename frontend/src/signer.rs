@@ -25,7 +25,7 @@ const WORKER_URL: &str = "./kwit-signer_loader.js";
 const START_TIMEOUT_MS: u64 = 30_000;
 
 /// The connection to the signer worker, started on first use. Clones share it: the app keeps
-/// one in its state ([`crate::AppCtx::signer`]).
+/// one in its state ([`crate::state::AppCtx::signer`]).
 #[derive(Clone, Default)]
 pub struct Signer(Rc<RefCell<Connection>>);
 

@@ -54,19 +54,23 @@ fn ids_differ_and_sorting_puts_the_newest_first() {
 async fn a_draft_is_stored_and_moves_to_invoices_once_sending_starts() {
     let mut draft = DraftRecord::new("t-move".into(), InvoiceDraft::default(), 20);
     draft.draft.number = "FV/7/2026".into();
-    drafts::save(&draft).await.unwrap();
-    assert_eq!(drafts::load("t-move").await.unwrap(), Some(draft.clone()));
+    let db = kwit_web::store::open().await.unwrap();
+    drafts::save(&db, &draft).await.unwrap();
+    assert_eq!(
+        drafts::load(&db, "t-move").await.unwrap(),
+        Some(draft.clone())
+    );
 
     let mut sent = sending("t-move");
     sent.draft = draft.draft.clone();
-    drafts::save(&sent).await.unwrap();
-    let loaded = drafts::load("t-move").await.unwrap().unwrap();
+    drafts::save(&db, &sent).await.unwrap();
+    let loaded = drafts::load(&db, "t-move").await.unwrap().unwrap();
     assert_eq!(
         loaded.send.key(),
         "sending",
         "the send state is what a reload finds"
     );
-    let all = drafts::list().await.unwrap();
+    let all = drafts::list(&db).await.unwrap();
     assert_eq!(
         all.iter().filter(|r| r.id == "t-move").count(),
         1,

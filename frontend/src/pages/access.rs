@@ -10,36 +10,9 @@ use crate::credentials::{self, Credential, CredentialKind};
 use crate::i18n::{Lang, pick, tr};
 use crate::session::{self, Session, permission_name};
 use crate::signer::{self, KeyAlgorithm};
+use crate::state::{AppCtx, VAULT_META_KEY};
 use crate::store::{self, Store};
 use crate::vault::Vault;
-use crate::{AppCtx, VAULT_META_KEY};
-
-/// Refreshes the access token when it expires within a minute (called every 10 s by the
-/// shell); a failed refresh ends the session with a message.
-pub fn refresh_if_needed(ctx: AppCtx, now_ms: f64) {
-    let Some(s) = ctx.session.get_untracked() else {
-        return;
-    };
-    if s.access_expires_in_ms(now_ms) > 60_000.0 || ctx.refreshing.get_value() {
-        return;
-    }
-    ctx.refreshing.set_value(true);
-    spawn_local(async move {
-        match session::refresh(s.env, &s.refresh.token).await {
-            Ok(access) => ctx.session.update(|cur| {
-                if let Some(cur) = cur
-                    .as_mut()
-                    .filter(|c| c.reference_number == s.reference_number)
-                {
-                    cur.access = access;
-                    cur.refreshed_at_ms = js_sys::Date::now();
-                }
-            }),
-            Err(_) => ctx.session.set(None),
-        }
-        ctx.refreshing.set_value(false);
-    });
-}
 
 /// The lock screen: the passphrase opens the vault again.
 #[component]
@@ -124,7 +97,7 @@ fn VaultSetup() -> impl IntoView {
                 let (vault, meta) = Vault::create(&p)
                     .await
                     .map_err(|e| pick(l, &e.to_string()))?;
-                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
                 db.put(Store::Settings, VAULT_META_KEY, &meta)
                     .await
                     .map_err(|e| pick(l, &e.to_string()))?;
@@ -235,9 +208,7 @@ async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), Stri
         )
         .to_owned()
     })?;
-    let db = store::open()
-        .await
-        .map_err(|e| pick(lang, &e.to_string()))?;
+    let db = ctx.db().await.map_err(|e| pick(lang, &e.to_string()))?;
     let mut cred = credentials::default_for(&db, &company.id)
         .await
         .map_err(|e| pick(lang, &e.to_string()))?
@@ -310,7 +281,7 @@ pub fn AccessPage() -> impl IntoView {
         };
         spawn_local(async move {
             let result = async {
-                let db = store::open().await?;
+                let db = ctx.db().await?;
                 credentials::for_company(&db, &company_id).await
             }
             .await;
@@ -510,7 +481,7 @@ fn CredentialList(
         };
         spawn_local(async move {
             let r = async {
-                let db = store::open().await?;
+                let db = ctx.db().await?;
                 credentials::set_default(&db, &company_id, &id).await
             }
             .await;
@@ -523,7 +494,7 @@ fn CredentialList(
     let remove = move |id: String| {
         spawn_local(async move {
             let r = async {
-                let db = store::open().await?;
+                let db = ctx.db().await?;
                 db.remove::<Credential>(&id).await
             }
             .await;
@@ -548,7 +519,7 @@ fn CredentialList(
         };
         spawn_local(async move {
             let r = async {
-                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
                 let mut c: Credential = db
                     .load(&id)
                     .await
@@ -669,7 +640,7 @@ fn AddToken(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
                     .seal_str(tok.trim())
                     .await
                     .map_err(|e| pick(l, &e.to_string()))?;
-                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
                 let cred = Credential {
                     id: store::new_id(),
                     company_id,
@@ -766,7 +737,7 @@ fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     .seal_str(&key_pem)
                     .await
                     .map_err(|e| pick(l, &e.to_string()))?;
-                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
                 let cred = Credential {
                     id: store::new_id(),
                     company_id,
@@ -885,7 +856,7 @@ fn EnrollCertificate(
                     .seal_str(&key_pem)
                     .await
                     .map_err(|e| pick(l, &e.to_string()))?;
-                let db = store::open().await.map_err(|e| pick(l, &e.to_string()))?;
+                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
                 credentials::add(
                     &db,
                     Credential {

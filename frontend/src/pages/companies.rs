@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::AppCtx;
 use crate::api::Env;
 use crate::company::{self, CompanyErrors, CompanyForm};
 use crate::i18n::tr;
+use crate::state::AppCtx;
 use crate::store;
 
 /// The companies page.
@@ -66,7 +66,7 @@ pub fn CompaniesPage() -> impl IntoView {
                 }
                 spawn_local(async move {
                     let result = async {
-                        let db = store::open().await?;
+                        let db = ctx.db().await?;
                         if login_over {
                             crate::session::forget_kept(&db, &company.id).await?;
                         }
@@ -113,7 +113,7 @@ pub fn CompaniesPage() -> impl IntoView {
     let remove = move |id: String| {
         spawn_local(async move {
             let result = async {
-                let db = store::open().await?;
+                let db = ctx.db().await?;
                 db.remove::<company::Company>(&id).await?;
                 for c in crate::credentials::for_company(&db, &id).await? {
                     db.remove::<crate::credentials::Credential>(&c.id).await?;

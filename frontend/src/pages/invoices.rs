@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::drafts::{self, DraftRecord, SendState};
 use crate::i18n::Lang;
 use crate::i18n::tr;
-use crate::pages::invoice_form::{FORM_HASH, form_href, go_to_form};
+use crate::state::nav::{FORM_HASH, form_href, go_to_form};
 
 /// The route of the list.
 pub const LIST_HASH: &str = "#/faktury";
@@ -16,12 +16,12 @@ pub const LIST_HASH: &str = "#/faktury";
 #[component]
 pub fn InvoicesPage() -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
-    let ctx = expect_context::<crate::AppCtx>();
+    let ctx = expect_context::<crate::state::AppCtx>();
     let records = LocalResource::new(move || {
         let company = ctx.current_company();
         async move {
             match company {
-                Some(c) => drafts::list_for(&c).await,
+                Some(c) => drafts::list_for(&ctx.db().await?, &c).await,
                 None => Ok(Vec::new()),
             }
         }
@@ -73,6 +73,7 @@ fn row(
     records: LocalResource<Result<Vec<DraftRecord>, crate::store::StorageError>>,
 ) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
+    let ctx = expect_context::<crate::state::AppCtx>();
     let href = form_href(&r.id);
     let gross = ksef_core::money::display_amount(r.draft.live_totals().gross, &r.draft.currency);
     let ksef = match &r.send {
@@ -104,7 +105,9 @@ fn row(
                         <button type="button" class="link" on:click=move |_| {
                             let id = id.clone();
                             leptos::task::spawn_local(async move {
-                                let _ = drafts::delete_draft(&id).await;
+                                if let Ok(db) = ctx.db().await {
+                                    let _ = drafts::delete_draft(&db, &id).await;
+                                }
                                 records.refetch();
                             });
                         }>{move || tr(lang.get(), "Usuń szkic", "Delete draft")}</button>

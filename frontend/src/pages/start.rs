@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
+use crate::PublicKeys;
 use crate::i18n::Lang;
-use crate::{AppCtx, PublicKeys};
+use crate::state::AppCtx;
 
 /// The start page.
 #[component]

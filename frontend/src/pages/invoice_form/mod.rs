@@ -17,39 +17,11 @@ use crate::components::{group_error, text_field};
 use crate::drafts::{self, DraftRecord, SAVE_DELAY_MS, SendState};
 use crate::i18n::Lang;
 use crate::i18n::tr;
+use crate::state::clock::{now_ms, today};
+use crate::state::nav::{form_href, query_param, replace_url};
 use send_panel::SendPanel;
 
 mod send_panel;
-
-/// The route of the form.
-pub const FORM_HASH: &str = "#/fakturowanie";
-
-/// The address of the form for draft `id` (hash routing; the id in the query survives reloads).
-pub fn form_href(id: &str) -> String {
-    format!("/?draft={id}{FORM_HASH}")
-}
-
-/// Opens the form for draft `id` (or a new draft) without reloading the page, so the KSeF
-/// login, which lives in memory only, is kept.
-pub fn go_to_form(id: Option<&str>) {
-    let Some(location) = web_sys::window().map(|w| w.location()) else {
-        return;
-    };
-    let hash = location.hash().unwrap_or_default();
-    match id {
-        Some(id) => replace_url(&format!("/?draft={id}{hash}")),
-        None => replace_url(&format!("/?new=1{hash}")),
-    }
-    let _ = location.set_hash(FORM_HASH);
-}
-
-/// Drops `?draft=` from the address (the company changed: its own last draft opens).
-pub fn forget_open_draft() {
-    let hash = web_sys::window()
-        .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default();
-    replace_url(&format!("/{hash}"));
-}
 
 /// The seller block of a new invoice: the current company.
 pub fn seller_of(company: Option<&Company>) -> SellerDraft {
@@ -60,39 +32,6 @@ pub fn seller_of(company: Option<&Company>) -> SellerDraft {
         seller.address_line1 = c.address.clone();
     }
     seller
-}
-
-/// Milliseconds since the epoch, from the browser clock.
-pub fn now_ms() -> i64 {
-    js_sys::Date::now() as i64
-}
-
-/// Today's date in the browser's time zone as `YYYY-MM-DD`.
-pub fn today_string() -> String {
-    let d = js_sys::Date::new_0();
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date()
-    )
-}
-
-/// Today as a date (the form validates "issue date not in the future" against it).
-pub fn today() -> time::Date {
-    ksef_core::invoice::draft::parse_form_date(&today_string()).unwrap_or(time::Date::MIN)
-}
-
-fn query_param(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    params.get(name).filter(|v| !v.is_empty())
-}
-
-fn replace_url(url: &str) {
-    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
-    }
 }
 
 /// What the form page shows.
@@ -119,12 +58,20 @@ fn new_record(company: &Company) -> DraftRecord {
 
 /// Decides what the form opens for `company`: `?draft=ID` if it is the company's, the draft
 /// its form had open last (a reload or the tab brings it back), or a new one (`?new=1`).
-async fn open_target(company: Option<Company>, companies: Vec<Company>) -> FormTarget {
+async fn open_target(
+    db: Option<crate::store::Db>,
+    company: Option<Company>,
+    companies: Vec<Company>,
+) -> FormTarget {
     let Some(company) = company else {
         return FormTarget::NoCompany;
     };
+    // Without the database nothing can be read back: a new draft (its saving reports the error).
+    let Some(db) = db else {
+        return FormTarget::Open(Box::new(new_record(&company)));
+    };
     let asked = match query_param("draft") {
-        Some(id) => drafts::load(&id).await.ok().flatten(),
+        Some(id) => drafts::load(&db, &id).await.ok().flatten(),
         None => None,
     };
     let record = match asked {
@@ -133,7 +80,7 @@ async fn open_target(company: Option<Company>, companies: Vec<Company>) -> FormT
             return FormTarget::OtherCompany(owner);
         }
         Some(r) => Some(r),
-        None if query_param("new").is_none() => drafts::last_open(&company.id)
+        None if query_param("new").is_none() => drafts::last_open(&db, &company.id)
             .await
             .ok()
             .flatten()
@@ -149,7 +96,7 @@ async fn open_target(company: Option<Company>, companies: Vec<Company>) -> FormT
         record.draft.seller.nip = company.nip.clone();
     }
     replace_url(&form_href(&record.id));
-    let _ = drafts::remember_open(&company.id, &record.id).await;
+    let _ = drafts::remember_open(&db, &company.id, &record.id).await;
     FormTarget::Open(Box::new(record))
 }
 
@@ -158,7 +105,7 @@ async fn open_target(company: Option<Company>, companies: Vec<Company>) -> FormT
 #[component]
 pub fn InvoiceFormPage() -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
-    let ctx = expect_context::<crate::AppCtx>();
+    let ctx = expect_context::<crate::state::AppCtx>();
     // Only a change of the current company (or of its data) reopens: not every reload of
     // the company list, which would remount the form under the user's fingers.
     let company = Memo::new(move |_| ctx.current_company());
@@ -169,7 +116,7 @@ pub fn InvoiceFormPage() -> impl IntoView {
         let c = company.get_untracked();
         let companies = ctx.companies.get_untracked();
         leptos::task::spawn_local(async move {
-            let t = open_target(c, companies).await;
+            let t = open_target(ctx.db().await.ok(), c, companies).await;
             target.set(Some(t));
         });
     };
@@ -181,7 +128,7 @@ pub fn InvoiceFormPage() -> impl IntoView {
     let switch_to = move |c: Company| {
         ctx.current.set(Some(c.id.clone()));
         leptos::task::spawn_local(async move {
-            if let Ok(db) = crate::store::open().await {
+            if let Ok(db) = ctx.db().await {
                 let _ = crate::company::set_current(&db, &c.id).await;
             }
         });
@@ -219,6 +166,7 @@ pub fn InvoiceFormPage() -> impl IntoView {
 #[component]
 pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
+    let ctx = expect_context::<crate::state::AppCtx>();
     let id = record.id.clone();
     let company_id = record.company_id.clone();
     let series_company = record.company_id.clone();
@@ -264,7 +212,11 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
             let handle = set_timeout_with_handle(
                 move || {
                     leptos::task::spawn_local(async move {
-                        match drafts::save(&record).await {
+                        let saved = match ctx.db().await {
+                            Ok(db) => drafts::save(&db, &record).await,
+                            Err(e) => Err(e),
+                        };
+                        match saved {
                             Ok(()) => save_state.set("saved"),
                             Err(_) => save_state.set("error"),
                         }
@@ -452,7 +404,7 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
         let company_id = series_company.clone();
         leptos::task::spawn_local(async move {
             let result = async {
-                let db = crate::store::open().await?;
+                let db = ctx.db().await?;
                 crate::series::take_number(&db, &company_id, &nip, &issue).await
             }
             .await;

@@ -25,7 +25,7 @@ pub fn SendPanel(
     let lang = expect_context::<RwSignal<Lang>>();
     let busy = RwSignal::new(false);
     let problem: RwSignal<Option<SendProblem>> = RwSignal::new(None);
-    let ctx = expect_context::<crate::AppCtx>();
+    let ctx = expect_context::<crate::state::AppCtx>();
     let _ = errors;
 
     let record_now = {
@@ -50,8 +50,9 @@ pub fn SendPanel(
             problem.set(None);
             let mut record = record_now();
             leptos::task::spawn_local(async move {
-                if let Ok(Some(stored)) = drafts::load(&record.id).await
-                    && record.company_id.is_empty()
+                if record.company_id.is_empty()
+                    && let Ok(db) = ctx.db().await
+                    && let Ok(Some(stored)) = drafts::load(&db, &record.id).await
                 {
                     record.company_id = stored.company_id;
                 }
@@ -88,7 +89,7 @@ pub fn SendPanel(
                     }) => ctx.session.set(None),
                     // Keep the online session (opened, or forgotten after KSeF closed it)
                     // with the login, for a reload.
-                    _ => crate::keep_session(ctx),
+                    _ => crate::state::sessions::keep_session(ctx),
                 }
                 problem.set(outcome.err());
                 busy.set(false);
@@ -243,7 +244,7 @@ pub fn rejection_advice(code: i64, lang: Lang) -> &'static str {
 #[component]
 fn ProblemView(problem: SendProblem, on_retry: Callback<()>) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
-    let ctx = expect_context::<crate::AppCtx>();
+    let ctx = expect_context::<crate::state::AppCtx>();
     match problem {
         SendProblem::Invalid(e) => view! {
             <p class="error" role="alert" data-testid="send-error">
