@@ -17,6 +17,7 @@ pub mod components;
 pub mod credentials;
 pub mod drafts;
 pub mod i18n;
+pub mod login;
 pub mod net;
 pub mod ownership;
 pub mod pages;
