@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { printBreakdown } from '../lib/wasm-breakdown.mjs';
 
 const FIRST_LOAD_BUDGET = 400 * 1024;
 // Measured 2026-11-24: 251,114 B brotli; budget = that rounded up with ~10 % headroom.
@@ -44,6 +46,10 @@ test('first load (what index.html references, brotli) is within 400 KB', () => {
   let total = 0;
   for (const f of files) total += brotli(f);
   console.log(`size: first load ${total} B brotli of ${FIRST_LOAD_BUDGET} B budget (${((100 * total) / FIRST_LOAD_BUDGET).toFixed(1)} %)`);
+  // What the main module is made of (its release build before wasm-bindgen keeps the names).
+  const target = process.env.CARGO_TARGET_DIR || fileURLToPath(new URL('../../../target', import.meta.url));
+  const named = join(target, 'wasm32-unknown-unknown', 'release', 'kwit-web.wasm');
+  if (existsSync(named)) printBreakdown('kwit-web (first load)', named);
   assert.ok(total <= FIRST_LOAD_BUDGET, `first load is ${total} B, over the ${FIRST_LOAD_BUDGET} B budget`);
 });
 
