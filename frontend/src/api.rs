@@ -88,33 +88,71 @@ pub enum NetError {
     BadResponse(String),
 }
 
+/// A failure as the user sees it: a sentence saying what happened and what to do, and the
+/// codes and KSeF's own words behind a "Szczegóły" toggle ([`crate::components::details`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// What happened and what to do, in the user's language.
+    pub message: String,
+    /// HTTP status, KSeF's code and words, for support; `None` when there is nothing more.
+    pub details: Option<String>,
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            details: None,
+        }
+    }
+}
+
 impl NetError {
     /// A message for the user in their language: what happened and what to do (the FAQ's
-    /// advice where one applies). KSeF's own words follow as the detail.
+    /// advice where one applies). The codes and KSeF's words are in [`Self::details`].
     pub fn user_message(&self, lang: Lang) -> String {
         match (self, lang) {
             (Self::Unreachable(_), Lang::Pl) => "Brak połączenia z serwerem Kwit (przekaźnikiem). Sprawdź połączenie z internetem i spróbuj ponownie.".into(),
             (Self::Unreachable(_), Lang::En) => "Cannot reach the Kwit server (relay). Check your internet connection and try again.".into(),
-            (Self::Upstream { detail, .. }, lang) => {
-                let detail = sentence(&pick(lang, detail));
-                match (detail.is_empty(), lang) {
-                    (true, Lang::Pl) => "KSeF jest chwilowo niedostępny. Spróbuj ponownie za kilka minut.".into(),
-                    (true, Lang::En) => "KSeF is unavailable right now. Try again in a few minutes.".into(),
-                    (false, Lang::Pl) => format!("KSeF jest chwilowo niedostępny ({detail}). Spróbuj ponownie za kilka minut."),
-                    (false, Lang::En) => format!("KSeF is unavailable right now ({detail}). Try again in a few minutes."),
-                }
-            }
-            (Self::Ksef { status, code, detail }, lang) => {
-                let advice = ksef_advice(*status, *code, lang);
-                let detail = sentence(&pick(lang, detail));
-                match (detail.is_empty(), lang) {
-                    (true, _) => advice.to_owned(),
-                    (false, Lang::Pl) => format!("{advice} KSeF: „{detail}”."),
-                    (false, Lang::En) => format!("{advice} KSeF said: “{detail}”."),
-                }
-            }
+            (Self::Upstream { .. }, Lang::Pl) => "KSeF jest chwilowo niedostępny. Spróbuj ponownie za kilka minut.".into(),
+            (Self::Upstream { .. }, Lang::En) => "KSeF is unavailable right now. Try again in a few minutes.".into(),
+            (Self::Ksef { status, code, .. }, lang) => ksef_advice(*status, *code, lang).to_owned(),
             (Self::BadResponse(_), Lang::Pl) => "KSeF odpowiedział w nieoczekiwany sposób. Spróbuj ponownie później; jeśli się powtarza, zgłoś błąd.".into(),
             (Self::BadResponse(_), Lang::En) => "KSeF answered in an unexpected way. Try again later; if it keeps happening, report it.".into(),
+        }
+    }
+
+    /// The codes and words behind the message: KSeF's code and description, the relay's
+    /// explanation, the HTTP status. Never a token or a raw page.
+    pub fn details(&self, lang: Lang) -> Option<String> {
+        let (status, code, detail) = match self {
+            Self::Unreachable(_) | Self::BadResponse(_) => return None,
+            Self::Upstream { status, detail } => (*status, None, detail),
+            Self::Ksef {
+                status,
+                code,
+                detail,
+            } => (*status, *code, detail),
+        };
+        let detail = sentence(&pick(lang, detail));
+        let mut out = format!("HTTP {status}");
+        if let Some(code) = code {
+            out.push_str(crate::i18n::tr(lang, " · kod KSeF ", " · KSeF code "));
+            out.push_str(&code.to_string());
+        }
+        if !detail.is_empty() {
+            out.push_str(" · „");
+            out.push_str(&detail);
+            out.push('”');
+        }
+        Some(out)
+    }
+
+    /// The message and its details.
+    pub fn problem(&self, lang: Lang) -> Problem {
+        Problem {
+            message: self.user_message(lang),
+            details: self.details(lang),
         }
     }
 }

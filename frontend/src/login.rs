@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::api::Problem;
 use crate::credentials::{self, Credential, CredentialKind};
 use crate::i18n::{Lang, pick, tr};
 use crate::session::{self, Session};
@@ -53,7 +54,7 @@ async fn login_with_certificate(
     Ok((tokens, permissions))
 }
 
-pub async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), String> {
+pub async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), Problem> {
     let company = ctx.current_company().ok_or_else(|| {
         tr(
             lang,
@@ -98,7 +99,7 @@ pub async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), 
             .map_err(|e| pick(lang, &e.to_string()))?;
         let tokens = session::login_with_token(company.env, &company.nip, &token)
             .await
-            .map_err(|e| e.user_message(lang))?;
+            .map_err(|e| e.problem(lang))?;
         if let Some(r) = cred.reference_number.clone()
             && let Ok(st) = session::token_status(company.env, &tokens.access_token.token, &r).await
         {

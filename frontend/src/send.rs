@@ -33,8 +33,10 @@ pub enum SendProblem {
     Refused(crate::ownership::SendRefusal),
     /// KSeF or the network failed; `advice` says what to do.
     Failed {
-        /// Bilingual message from `ksef_core`.
+        /// Bilingual `PL / EN` message.
         message: String,
+        /// Bilingual codes and KSeF's words, shown behind "Szczegóły".
+        details: Option<String>,
         /// Which FAQ advice applies.
         advice: Advice,
     },
@@ -73,21 +75,30 @@ pub fn advice_for(e: &KsefError) -> Advice {
 }
 
 fn failed(e: &KsefError) -> SendProblem {
-    // No answer, or one that is not KSeF's own refusal: the browser's and the relay's words
-    // ("TypeError: Failed to fetch", an HTML page) never reach the user, only what to do.
-    let message = match e {
-        KsefError::Network(_) | KsefError::Http { .. } => {
+    // KSeF's refusals and the network's failures in words, their codes behind "Szczegóły";
+    // the browser's and the relay's own words ("TypeError: Failed to fetch", an HTML page)
+    // never reach the user.
+    let both = |f: &dyn Fn(Lang) -> String| format!("{} / {}", f(Lang::Pl), f(Lang::En));
+    let (message, details) = match e {
+        KsefError::Network(_)
+        | KsefError::Http { .. }
+        | KsefError::Ksef { .. }
+        | KsefError::Unauthorized
+        | KsefError::Forbidden { .. }
+        | KsefError::RateLimited { .. }
+        | KsefError::UnknownPublicKey => {
             let n = crate::api::net_error(e);
-            format!(
-                "{} / {}",
-                n.user_message(Lang::Pl),
-                n.user_message(Lang::En)
-            )
+            let details = n
+                .details(Lang::Pl)
+                .is_some()
+                .then(|| both(&|l| n.details(l).unwrap_or_default()));
+            (both(&|l| n.user_message(l)), details)
         }
-        _ => e.to_string(),
+        _ => (e.to_string(), None),
     };
     SendProblem::Failed {
         message,
+        details,
         advice: advice_for(e),
     }
 }
@@ -170,6 +181,7 @@ pub async fn run_step(
     let login = login.ok_or(SendProblem::NotLoggedIn)?;
     let db = ctx.db().await.map_err(|e| SendProblem::Failed {
         message: e.to_string(),
+        details: None,
         advice: Advice::None,
     })?;
     let env = record.send.env().and_then(Env::from_slug).unwrap_or(env);

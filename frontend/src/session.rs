@@ -101,10 +101,17 @@ pub fn permission_name(permission: &str, lang: Lang) -> &'static str {
 pub struct SessionError(pub KsefError);
 
 impl SessionError {
-    /// A message for the user in their language: what happened and what to do.
-    pub fn user_message(&self, lang: Lang) -> String {
+    /// The message with the codes behind it.
+    pub fn problem(&self, lang: Lang) -> crate::api::Problem {
+        crate::api::Problem {
+            message: self.user_message(lang),
+            details: self.net().and_then(|n| n.details(lang)),
+        }
+    }
+
+    /// KSeF's refusal or the network's failure, when it is one.
+    fn net(&self) -> Option<crate::api::NetError> {
         match &self.0 {
-            // KSeF's refusals and the network's failures, with the FAQ's advice by code.
             KsefError::Network(_)
             | KsefError::Http { .. }
             | KsefError::Ksef { .. }
@@ -113,9 +120,18 @@ impl SessionError {
             | KsefError::TokenRedeemRefused { .. }
             | KsefError::Unauthorized
             | KsefError::Forbidden { .. }
-            | KsefError::RateLimited { .. } => net_error(&self.0).user_message(lang),
+            | KsefError::RateLimited { .. } => Some(net_error(&self.0)),
+            _ => None,
+        }
+    }
+
+    /// A message for the user in their language: what happened and what to do.
+    pub fn user_message(&self, lang: Lang) -> String {
+        match self.net() {
+            // KSeF's refusals and the network's failures, with the FAQ's advice by code.
+            Some(n) => n.user_message(lang),
             // ksef-core's own sentence (the login refusal's advice per code, no key, timeout).
-            e => pick(lang, &e.to_string()),
+            None => pick(lang, &self.0.to_string()),
         }
     }
 }

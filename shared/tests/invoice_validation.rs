@@ -194,6 +194,21 @@ fn text_fields_refuse_control_characters_and_overlong_input() {
     has(&dr, "number", ErrorCode::BadCharacters);
     dr.number = "X".repeat(257);
     has(&dr, "number", ErrorCode::TooLong);
+    // The message says the limit and how far over the text is, in both languages.
+    let e = dr
+        .validate_on(time::macros::date!(2026 - 12 - 31))
+        .unwrap_err();
+    let msg = e.for_path("number").next().unwrap();
+    assert!(
+        msg.pl.contains("257 znaków") && msg.pl.contains("najwyżej 256"),
+        "{}",
+        msg.pl
+    );
+    assert!(
+        msg.en.contains("257 characters") && msg.en.contains("at most 256"),
+        "{}",
+        msg.en
+    );
 }
 
 #[test]

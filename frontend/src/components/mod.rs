@@ -90,3 +90,16 @@ pub fn group_error(errors: Memo<Option<ValidationErrors>>, path: &'static str) -
             })
     }
 }
+
+/// A failure's codes and KSeF's words behind a "Szczegóły" toggle (closed: the message above it
+/// says what to do).
+pub fn details(details: Option<String>, lang: Lang) -> impl IntoView {
+    details.map(|text| {
+        view! {
+            <details class="error-details" data-testid="error-details">
+                <summary>{tr(lang, "Szczegóły", "Details")}</summary>
+                <p>{text}</p>
+            </details>
+        }
+    })
+}

@@ -25,7 +25,8 @@ pub fn PublicKeys(
                 Some(Ok(list)) => view! { <KeyTable keys=list /> }.into_any(),
                 Some(Err(e)) => view! {
                     <div class="error" role="alert" data-testid="keys-error">
-                        {e.user_message(lang.get())}
+                        <p>{e.user_message(lang.get())}</p>
+                        {crate::components::details(e.details(lang.get()), lang.get())}
                     </div>
                 }
                 .into_any(),

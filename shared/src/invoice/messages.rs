@@ -207,6 +207,20 @@ impl ValidationErrors {
         self.errors.push(FieldError::new(path, code));
     }
 
+    /// [`ErrorCode::TooLong`] with the limit, so the user knows how much to cut.
+    pub fn push_too_long(&mut self, path: impl Into<String>, max_chars: usize, chars: usize) {
+        self.errors.push(FieldError {
+            path: path.into(),
+            code: ErrorCode::TooLong,
+            pl: format!(
+                "Tekst jest za długi: {chars} znaków, a można najwyżej {max_chars}. Skróć go."
+            ),
+            en: format!(
+                "The text is too long: {chars} characters, at most {max_chars} allowed. Shorten it."
+            ),
+        });
+    }
+
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

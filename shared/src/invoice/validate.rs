@@ -46,8 +46,9 @@ pub(crate) fn text(
         }
         return None;
     }
-    if v.chars().count() > max_chars {
-        errs.push(path, ErrorCode::TooLong);
+    let chars = v.chars().count();
+    if chars > max_chars {
+        errs.push_too_long(path, max_chars, chars);
     } else if has_forbidden_chars(v) {
         errs.push(path, ErrorCode::BadCharacters);
     }
@@ -234,7 +235,8 @@ fn check_line(errs: &mut ValidationErrors, path: &str, line: &Line, correction: 
     if line.description.trim().is_empty() {
         errs.push(format!("{path}.description"), ErrorCode::Required);
     } else if line.description.chars().count() > 512 {
-        errs.push(format!("{path}.description"), ErrorCode::TooLong);
+        let chars = line.description.chars().count();
+        errs.push_too_long(format!("{path}.description"), 512, chars);
     }
     if fraction_digits(line.quantity) > 6 {
         errs.push(format!("{path}.quantity"), ErrorCode::TooManyDecimals);

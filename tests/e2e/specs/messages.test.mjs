@@ -29,6 +29,12 @@ test('a login KSeF refuses with 21470 (unknown key) says to fetch the public cer
   const text = await err.innerText();
   assert.match(text, /KSeF nie zna klucza.*Pobierz certyfikaty publiczne KSeF.*zaloguj się ponownie/s);
   assert.doesNotMatch(text, RAW, text);
+  // KSeF's code waits behind "Szczegóły", closed until asked for.
+  const details = err.getByTestId('error-details');
+  assert.equal(await details.evaluate((d) => d.open), false);
+  assert.doesNotMatch(text, /21470/, 'the code is not in the message itself');
+  await details.locator('summary').click();
+  assert.match(await details.innerText(), /Szczegóły[\s\S]*kod KSeF 21470/);
 
   // In English too.
   await page.getByTestId('lang-switch').click();

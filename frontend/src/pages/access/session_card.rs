@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::api::Problem;
 use crate::api::display_date;
 use crate::credentials::{Credential, CredentialKind};
 use crate::i18n::tr;
@@ -18,7 +19,7 @@ pub(super) fn SessionCard(
     let ctx = expect_context::<AppCtx>();
     let lang = ctx.lang;
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Problem>);
     let login = move |_| {
         busy.set(true);
         error.set(None);
@@ -43,7 +44,7 @@ pub(super) fn SessionCard(
         spawn_local(async move {
             // The session ends locally in any case; KSeF's answer only decides the message.
             if let Err(e) = session::logout(s.env, &s.access.token).await {
-                error.set(Some(e.user_message(l)));
+                error.set(Some(e.problem(l)));
             }
             ctx.session.set(None);
             busy.set(false);
@@ -63,7 +64,7 @@ pub(super) fn SessionCard(
                         cur.refreshed_at_ms = js_sys::Date::now();
                     }
                 }),
-                Err(e) => error.set(Some(e.user_message(l))),
+                Err(e) => error.set(Some(e.problem(l))),
             }
             busy.set(false);
         });
@@ -144,7 +145,8 @@ pub(super) fn SessionCard(
             </p>
             {move || error.get().map(|e| view! {
                 <div class="error" role="alert" data-testid="login-error">
-                    <p>{e}</p>
+                    <p>{e.message}</p>
+                    {crate::components::details(e.details, lang.get())}
                     <p>{tr(lang.get(), "Zobacz „Nie mogę się zalogować” poniżej.", "See “Can't log in” below.")}</p>
                 </div>
             })}

@@ -272,7 +272,11 @@ fn ProblemView(problem: SendProblem, on_retry: Callback<()>) -> impl IntoView {
             }
             .into_any()
         }
-        SendProblem::Failed { message, advice } => {
+        SendProblem::Failed {
+            message,
+            details,
+            advice,
+        } => {
             let advice_text = move || match advice {
                 Advice::FetchKeys => tr(lang.get(), "Problem z szyfrowaniem: pobierz certyfikaty publiczne KSeF i spróbuj ponownie.", "Encryption problem: fetch the KSeF public certificates and try again."),
                 Advice::NewSession => tr(lang.get(), "Sesja KSeF wygasła lub zakończyła się błędem: otwórz nową sesję.", "The KSeF session expired or failed: open a new session."),
@@ -285,6 +289,7 @@ fn ProblemView(problem: SendProblem, on_retry: Callback<()>) -> impl IntoView {
             view! {
                 <div class="error" role="alert" data-testid="send-error">
                     <p>{move || crate::i18n::pick(lang.get(), &message)}</p>
+                    {move || crate::components::details(details.as_deref().map(|d| crate::i18n::pick(lang.get(), d)), lang.get())}
                     <p>{advice_text}</p>
                     {match advice {
                         Advice::FetchKeys => view! {
