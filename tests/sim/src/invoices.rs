@@ -19,8 +19,9 @@ use crate::fa3check;
 use crate::ksef_number::new_ksef_number;
 use crate::query::{self, DateType, Filters, InvoiceRecord, RECORD_CAP};
 use crate::server::JsonBody;
-use crate::sessions::{EncryptionIn, processing_delay, unwrap_key, xml_response};
+use crate::sessions::{EncryptionIn, processing_delay, unwrap_key};
 use crate::state::AppState;
+use crate::upo::xml_response;
 use crate::util::{self, rfc3339};
 
 const READ: [Permission; 1] = [Permission::InvoiceRead];
