@@ -111,6 +111,7 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::limits::routes())
         .merge(crate::certificates::routes())
         .merge(crate::sessions::routes())
+        .merge(crate::upo::routes())
         .merge(crate::invoices::routes())
         .merge(crate::permissions::routes())
         .merge(crate::testdata::routes())
@@ -121,7 +122,7 @@ fn api_routes() -> Router<AppState> {
 /// `/storage/...` routes (UPO, export parts): no auth, no rate limits.
 fn storage_routes() -> Router<AppState> {
     Router::new()
-        .merge(crate::sessions::storage_routes())
+        .merge(crate::upo::storage_routes())
         .merge(crate::invoices::storage_routes())
         .merge(crate::batch::storage_routes())
 }

@@ -2,8 +2,23 @@
 //! (ksef-guide §14; `schemas/upo/upo-v4-3.xsd`; samples in `samples/upo/v4-3/`).
 //! The same root `Potwierdzenie` serves both: a session UPO lists every accepted
 //! invoice and carries `OpisPotwierdzenia` paging, an invoice UPO lists one.
+//!
+//! Also the UPO endpoints: `GET /sessions/{ref}/upo/{upoRef}`, the invoice UPO by reference
+//! or by KSeF number, and their `/storage/upo/...` links (no auth).
 
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use quick_xml::escape::escape;
+use time::OffsetDateTime;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::sessions::{Accepted, OnlineSession, SESSION_READ, SessionInvoice, no_session};
+use crate::state::AppState;
+use crate::util::{self, rfc3339};
 
 /// UPO namespace.
 pub const UPO_NAMESPACE: &str = "http://upo.schematy.mf.gov.pl/KSeF/v4-3";
@@ -158,6 +173,230 @@ fn tag(x: &mut String, indent: usize, name: &str, value: &str) {
         x.push('\t');
     }
     x.push_str(&format!("<{name}>{}</{name}>\n", escape(value)));
+}
+
+// ---- HTTP: the UPO endpoints under `/v2/sessions/**` and their storage links ----
+
+/// UPO documents of an [`OnlineSession`] (online or batch).
+impl OnlineSession {
+    fn upo_header(&self) -> UpoHeader {
+        UpoHeader {
+            session_reference: self.reference.clone(),
+            context_kind: self.context_kind.clone(),
+            context_value: self.context_nip.clone(),
+            authentication: self.authentication.clone(),
+            system_code: self.system_code.clone(),
+        }
+    }
+
+    fn upo_document(&self, inv: &SessionInvoice, a: &Accepted) -> UpoDocument {
+        UpoDocument {
+            seller_nip: a.seller_nip.clone(),
+            ksef_number: a.ksef_number.clone(),
+            invoice_number: inv.invoice_number.clone().unwrap_or_default(),
+            issue_date: a.issue_date.clone(),
+            sent_at: rfc3339(inv.invoicing_date),
+            numbered_at: rfc3339(a.acquisition_date),
+            invoice_hash: inv.invoice_hash.clone(),
+            mode: a.mode.clone(),
+        }
+    }
+
+    /// UPO of one accepted invoice.
+    fn invoice_upo(&self, inv: &SessionInvoice, now: OffsetDateTime) -> Option<String> {
+        let a = inv.accepted(now)?;
+        Some(render(
+            &self.upo_header(),
+            None,
+            &[self.upo_document(inv, a)],
+        ))
+    }
+
+    /// Session UPO pages (only once processed).
+    pub(crate) fn session_upo(&self, now: OffsetDateTime) -> Vec<String> {
+        let docs: Vec<UpoDocument> = self
+            .invoices
+            .iter()
+            .filter_map(|i| i.accepted(now).map(|a| self.upo_document(i, a)))
+            .collect();
+        session_pages(&self.upo_header(), &docs, MAX_DOCUMENTS_PER_PAGE)
+    }
+}
+
+/// An XML response with `x-ms-meta-hash` (ksef-guide §4.8).
+pub fn xml_response(body: Vec<u8>) -> Response {
+    let hash = util::sha256_b64(&body);
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&hash) {
+        r.headers_mut().insert("x-ms-meta-hash", v);
+    }
+    r
+}
+
+/// 21178 with the details open-api gives for the lookup that failed.
+fn no_upo(session: &str, which: &UpoWhich<'_>) -> ApiError {
+    let detail = match which {
+        UpoWhich::KsefNumber(k) => format!(
+            "UPO o numerze KSeF {k} i numerze referencyjnym sesji {session} nie zostało znalezione."
+        ),
+        UpoWhich::InvoiceRef(r) | UpoWhich::Page(r) => {
+            format!("UPO o numerze referencyjnym {r} dla sesji {session} nie zostało znalezione.")
+        }
+    };
+    ApiError::bad(
+        21178,
+        "Nie znaleziono UPO dla podanych kryteriów.",
+        vec![detail],
+    )
+}
+
+enum UpoWhich<'a> {
+    InvoiceRef(&'a str),
+    KsefNumber(&'a str),
+    Page(&'a str),
+}
+
+fn find_upo(
+    state: &AppState,
+    reference: &str,
+    context: Option<&str>,
+    which: UpoWhich<'_>,
+) -> Result<Response, ApiError> {
+    let now = util::now();
+    let mut st = state.lock();
+    let s = st
+        .invoices
+        .sessions
+        .get_mut(reference)
+        .filter(|s| context.is_none_or(|c| c == s.context_nip))
+        .ok_or_else(|| no_session(reference))?;
+    let xml = match &which {
+        UpoWhich::InvoiceRef(r) => s
+            .invoices
+            .iter()
+            .find(|i| i.reference == *r)
+            .and_then(|i| s.invoice_upo(i, now)),
+        UpoWhich::KsefNumber(k) => s
+            .invoices
+            .iter()
+            .find(|i| i.accepted(now).is_some_and(|a| a.ksef_number == *k))
+            .and_then(|i| s.invoice_upo(i, now)),
+        UpoWhich::Page(p) => {
+            if s.status(now).0 != 200 {
+                None
+            } else {
+                let _ = s.status_json(state, now);
+                let idx = s.upo_pages.iter().position(|r| r == p);
+                idx.and_then(|i| s.session_upo(now).into_iter().nth(i))
+            }
+        }
+    };
+    xml.map(|x| xml_response(x.into_bytes()))
+        .ok_or_else(|| no_upo(reference, &which))
+}
+
+/// `GET /sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo`.
+async fn upo_by_invoice(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((reference, invoice)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    auth.require(&SESSION_READ)?;
+    find_upo(
+        &state,
+        &reference,
+        Some(&auth.context.value),
+        UpoWhich::InvoiceRef(&invoice),
+    )
+}
+
+/// `GET /sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo`.
+async fn upo_by_ksef(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((reference, ksef)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    auth.require(&SESSION_READ)?;
+    find_upo(
+        &state,
+        &reference,
+        Some(&auth.context.value),
+        UpoWhich::KsefNumber(&ksef),
+    )
+}
+
+/// `GET /sessions/{referenceNumber}/upo/{upoReferenceNumber}`.
+async fn upo_page(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((reference, page)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    auth.require(&SESSION_READ)?;
+    find_upo(
+        &state,
+        &reference,
+        Some(&auth.context.value),
+        UpoWhich::Page(&page),
+    )
+}
+
+/// `GET /storage/upo/{session}/invoices/{file}` — the link from the invoice status (no auth).
+async fn storage_invoice_upo(
+    State(state): State<AppState>,
+    Path((reference, file)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Response {
+    if let Err(refused) = crate::storage::check(&state, uri.path(), uri.query()) {
+        return refused;
+    }
+    let invoice = file.trim_end_matches(".xml");
+    find_upo(&state, &reference, None, UpoWhich::InvoiceRef(invoice))
+        .unwrap_or_else(|_| crate::storage::not_found())
+}
+
+/// `GET /storage/upo/{session}/pages/{file}` — session UPO page link (no auth).
+async fn storage_page_upo(
+    State(state): State<AppState>,
+    Path((reference, file)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Response {
+    if let Err(refused) = crate::storage::check(&state, uri.path(), uri.query()) {
+        return refused;
+    }
+    let page = file.trim_end_matches(".xml");
+    find_upo(&state, &reference, None, UpoWhich::Page(page))
+        .unwrap_or_else(|_| crate::storage::not_found())
+}
+
+/// `/v2` routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo",
+            get(upo_by_invoice),
+        )
+        .route(
+            "/sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo",
+            get(upo_by_ksef),
+        )
+        .route(
+            "/sessions/{referenceNumber}/upo/{upoReferenceNumber}",
+            get(upo_page),
+        )
+}
+
+/// `/storage/...` routes of this module (no auth).
+pub fn storage_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/storage/upo/{session}/invoices/{file}",
+            get(storage_invoice_upo),
+        )
+        .route("/storage/upo/{session}/pages/{file}", get(storage_page_upo))
 }
 
 #[cfg(test)]
