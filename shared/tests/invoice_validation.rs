@@ -277,6 +277,22 @@ fn live_totals_ignore_unfinished_lines() {
 }
 
 #[test]
+fn a_line_flagged_as_wrong_does_not_count_in_the_live_totals() {
+    let d = |s: &str| Decimal::from_str(s).unwrap();
+    let mut dr = vat_draft();
+    dr.lines = vec![line("A", "2", "100", "23"), line("B", "-3", "1000", "23")];
+    has(&dr, "lines[1].quantity", ErrorCode::MustBePositive);
+    assert_eq!(dr.live_totals().gross, d("246.00"), "not 246 − 3 690");
+    dr.lines[1] = line("B", "1", "-50", "23");
+    has(&dr, "lines[1].unit_price", ErrorCode::MustNotBeNegative);
+    assert_eq!(dr.live_totals().gross, d("246.00"));
+    // A correction may lower quantities: there the negative line counts.
+    dr.kind = KindCode::Kor;
+    dr.lines[1] = line("B", "-1", "100", "23");
+    assert_eq!(dr.live_totals().gross, d("123.00"));
+}
+
+#[test]
 fn an_invoice_turns_back_into_the_same_draft_result() {
     let mut dr = vat_draft();
     dr.lines.push(line("Szkolenie", "2,5", "80", "zw"));

@@ -300,7 +300,10 @@ fn parse_lines(
 }
 
 /// Lines that parse, ignoring incomplete ones (for live totals).
-fn lenient_lines(lines: &[LineDraft]) -> Vec<Line> {
+/// The lines that count in the live totals: those that parse and, outside a correction, that
+/// validation accepts (a quantity above zero, a price not below zero), so a line flagged as
+/// wrong never shows up as a negative total.
+fn lenient_lines(lines: &[LineDraft], correction: bool) -> Vec<Line> {
     lines
         .iter()
         .filter_map(|l| {
@@ -311,6 +314,10 @@ fn lenient_lines(lines: &[LineDraft]) -> Vec<Line> {
                 unit_price: parse_decimal(&l.unit_price)?,
                 rate: VatRate::from_code(&l.rate)?,
             })
+        })
+        .filter(|l| {
+            correction
+                || (l.quantity > crate::money::Decimal::ZERO && !l.unit_price.is_sign_negative())
         })
         .collect()
 }
@@ -328,11 +335,12 @@ impl InvoiceDraft {
     /// Totals as the form is typed: lines that don't parse yet are left out.
     pub fn live_totals(&self) -> Totals {
         let fx = parse_decimal(&self.exchange_rate).filter(|_| self.currency.trim() != "PLN");
-        let lines = lines_totals(&lenient_lines(&self.lines), self.prices, fx);
+        let correction = self.kind == KindCode::Kor;
+        let lines = lines_totals(&lenient_lines(&self.lines, correction), self.prices, fx);
         match self.kind {
             KindCode::Vat => lines,
             KindCode::Kor => lines.minus(&lines_totals(
-                &lenient_lines(&self.correction.lines_before),
+                &lenient_lines(&self.correction.lines_before, true),
                 self.prices,
                 fx,
             )),
