@@ -137,8 +137,14 @@ export const PASS = 'tajne hasło 2026';
 /** Adds a company on Firmy (it becomes the current one) and waits until it is saved. */
 export async function addCompany(page, url, nip, name) {
   await page.goto(`${url}/#/companies`);
-  await page.getByTestId('company-nip').fill(nip);
-  await page.getByTestId('company-name').fill(name);
+  const input = page.getByTestId('company-nip');
+  await input.waitFor({ timeout: 30000 });
+  // Filled again if the start-up (the company list loading) reset the form meanwhile.
+  for (let i = 0; i < 3; i++) {
+    await input.fill(nip);
+    await page.getByTestId('company-name').fill(name);
+    if ((await input.inputValue()) === nip) break;
+  }
   await page.getByTestId('company-save').click();
   await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
 }
@@ -154,4 +160,14 @@ export async function setUpVault(page, token) {
   await page.getByTestId('token-value').fill(token);
   await page.getByTestId('token-add').click();
   await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+}
+
+/** The demo company of the simulator, its vault and token, logged in (on Dostęp i logowanie). */
+export async function logInDemo(page, stack) {
+  const demo = await stack.demo();
+  await addCompany(page, stack.url, demo.nip, demo.companyName || 'Demo');
+  await setUpVault(page, demo.ksefToken);
+  await page.getByTestId('login').click();
+  await page.getByTestId('session-nip').waitFor({ timeout: 30000 });
+  return demo;
 }

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { perTestStack } from '../lib/harness.mjs';
+import { perTestStack, addCompany, setUpVault } from '../lib/harness.mjs';
 
 let stack, page, requests;
 const { passed } = perTestStack((s, p) => {
@@ -19,7 +19,6 @@ const { passed } = perTestStack((s, p) => {
   page.on('request', (r) => requests.push(new URL(r.url()).pathname));
 });
 
-const PASS = 'tajne hasło 2026';
 const dir = mkdtempSync(join(tmpdir(), 'kwit-certs-'));
 
 /** A self-signed certificate naming `nip` (serialNumber TINPL-…) and its PKCS#8 key. */
@@ -38,21 +37,8 @@ const signerRequested = () => requests.filter((p) => p.includes('kwit-signer'));
 
 async function demoCompanyWithVault() {
   const demo = await stack.demo();
-  await page.goto(`${stack.url}/#/companies`);
-  // The form is usable once the (empty) company list has loaded from IndexedDB; fill again
-  // if the start-up still reset it.
-  await page.getByText('Nie dodano jeszcze żadnej firmy').waitFor();
-  for (let i = 0; i < 3; i++) {
-    await page.getByTestId('company-nip').fill(demo.nip);
-    await page.getByTestId('company-name').fill(demo.companyName || 'Demo');
-    if (await page.getByTestId('company-nip').inputValue() === demo.nip) break;
-  }
-  await page.getByTestId('company-save').click();
-  await page.getByTestId('company-saved').waitFor();
-  await page.getByTestId('nav-access').click();
-  await page.getByTestId('vault-passphrase').fill(PASS);
-  await page.getByTestId('vault-passphrase-again').fill(PASS);
-  await page.getByTestId('vault-create').click();
+  await addCompany(page, stack.url, demo.nip, demo.companyName || 'Demo');
+  await setUpVault(page);
   await page.getByTestId('cert-add').waitFor();
   return demo;
 }

@@ -3,38 +3,16 @@
 // without sending twice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { perTestStack } from '../lib/harness.mjs';
+import { perTestStack, logInDemo } from '../lib/harness.mjs';
 
 let stack, page;
 const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
-const PASS = 'tajne hasło 2026';
 const BUYER_NIP = '5265877635';
 const field = (path) => page.locator(`input[name="${path}"]`);
 const SEND_PATH = /\/ksef\/sim\/v2\/sessions\/online\/[^/]+\/invoices$/;
 
-async function logIn() {
-  const demo = await stack.demo();
-  await page.goto(`${stack.url}/#/companies`);
-  const nip = page.getByTestId('company-nip');
-  await nip.waitFor({ timeout: 30000 });
-  await nip.fill(demo.nip);
-  await page.getByTestId('company-name').fill(demo.companyName || 'Demo');
-  if ((await nip.inputValue()) !== demo.nip) await nip.fill(demo.nip);
-  await page.getByTestId('company-save').click();
-  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
-  await page.getByTestId('nav-access').click();
-  await page.getByTestId('vault-passphrase').fill(PASS);
-  await page.getByTestId('vault-passphrase-again').fill(PASS);
-  await page.getByTestId('vault-create').click();
-  await page.getByTestId('token-label').fill('Token demo');
-  await page.getByTestId('token-value').fill(demo.ksefToken);
-  await page.getByTestId('token-add').click();
-  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
-  await page.getByTestId('login').click();
-  await page.getByTestId('session-nip').waitFor({ timeout: 30000 });
-  return demo;
-}
+const logIn = () => logInDemo(page, stack);
 
 /** Opens a new invoice (no reload: the login lives in memory) and fills it completely. */
 async function fillInvoice(number) {

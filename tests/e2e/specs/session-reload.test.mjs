@@ -3,12 +3,11 @@
 // without sending the invoice again. Logout drops them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { perTestStack } from '../lib/harness.mjs';
+import { perTestStack, addCompany, setUpVault, PASS } from '../lib/harness.mjs';
 
 let stack, page;
 const { passed } = perTestStack((s, p) => { stack = s; page = p; });
 
-const PASS = 'tajne hasło 2026';
 const field = (path) => page.locator(`input[name="${path}"]`);
 const SEND_PATH = /\/ksef\/sim\/v2\/sessions\/online\/[^/]+\/invoices$/;
 const LOGIN_PATH = /\/ksef\/sim\/v2\/auth\/(ksef-token|xades-signature|token\/redeem)$/;
@@ -60,19 +59,8 @@ test('a send cut off by a reload reaches "Przyjęta" after unlocking: no new log
     return route.abort('connectionreset');
   });
 
-  await page.goto(`${stack.url}/#/companies`);
-  await page.getByTestId('company-nip').fill(demo.nip);
-  await page.getByTestId('company-name').fill(demo.companyName || 'Demo');
-  await page.getByTestId('company-save').click();
-  await page.getByTestId('company-saved').waitFor({ timeout: 30000 });
-  await page.getByTestId('nav-access').click();
-  await page.getByTestId('vault-passphrase').fill(PASS);
-  await page.getByTestId('vault-passphrase-again').fill(PASS);
-  await page.getByTestId('vault-create').click();
-  await page.getByTestId('token-label').fill('Token demo');
-  await page.getByTestId('token-value').fill(demo.ksefToken);
-  await page.getByTestId('token-add').click();
-  await page.getByTestId('default-badge').waitFor({ timeout: 15000 });
+  await addCompany(page, stack.url, demo.nip, demo.companyName || 'Demo');
+  await setUpVault(page, demo.ksefToken);
   await page.getByTestId('login').click();
   await page.getByTestId('session-nip').waitFor({ timeout: 30000 });
   const loginsBefore = logins;
