@@ -1,3 +1,5 @@
+//! Long on purpose: one capability, the batch session from open through part upload and close to background processing, all sharing the private `Upload`/`Part` bookkeeping.
+//!
 //! Batch sessions (ksef-docs `sesja-wsadowa.md`, open-api `/sessions/batch`): the client
 //! declares an encrypted ZIP split into parts, uploads each part to its presigned link
 //! (`PUT {public_url}/storage/batch/{session}/parts/{n}?sig=…`, streamed to a temporary

@@ -1,3 +1,5 @@
+//! Long on purpose: one capability (invoice records and the metadata-query semantics, ~415 lines); the rest is its unit tests, which other modules' tests reuse.
+//!
 //! Invoice store records and `POST /invoices/query/metadata` semantics (ksef-guide §7.1,
 //! open-api.json `InvoiceQueryFilters`, `QueryInvoicesMetadataResponse`): subject
 //! matching, date ranges of at most 3 months, filters, sorting by the chosen date,

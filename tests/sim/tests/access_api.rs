@@ -1,3 +1,5 @@
+//! Long on purpose: one capability (who may do what); its scenarios share the grant, login and operation helpers at the top of the file.
+//!
 //! Who may do what, over real HTTP: auth sessions after a revoke (425, access tokens end),
 //! redeem after the KSeF token was revoked, the authorization policy (allowed IPs),
 //! blocked contexts (480), permission grants with their effect on logins and requests,

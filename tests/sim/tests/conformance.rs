@@ -1,3 +1,5 @@
+//! Long on purpose: one table of request builders for every open-api operation plus the walk over it, meant to be read and extended in one place.
+//!
 //! Conformance, measured: every operation of open-api.json (2.6.0) is either called with a
 //! valid request from [`builders`] — its answer must be 2xx, documented, and its body must
 //! match the operation's response schema — or probed to learn whether the simulator

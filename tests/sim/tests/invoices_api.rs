@@ -1,3 +1,5 @@
+//! Long on purpose: the session, UPO, query and export scenarios share this file's own client helpers (e.g. `wait_invoice` records every status code seen), which differ from `common/flows.rs`.
+//!
 //! Online sessions, invoice statuses and rejections, UPO, metadata queries and exports —
 //! over real HTTP with an independent client (reqwest + rsa + aes/cbc), every JSON body
 //! checked against open-api.json.

@@ -3,6 +3,7 @@
 
 pub mod flows;
 pub mod schema;
+pub mod xades;
 
 use std::time::Duration;
 
