@@ -54,10 +54,9 @@ fn crc8(data: &[u8]) -> u8 {
 }
 
 /// Today in Poland (CET is enough for "not in the future" around midnight UTC).
+/// Today in Warsaw, as the simulator counts days (summer time included).
 fn today() -> String {
-    let now =
-        time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(1, 0, 0).unwrap());
-    now.date().to_string()
+    ksef_sim::clock::warsaw_today(time::OffsetDateTime::now_utc()).to_string()
 }
 
 fn invoice(seller: &str, number: &str, p1: &str) -> String {
