@@ -124,6 +124,30 @@ test('validation messages appear next to the wrong fields and go away when fixed
   passed();
 });
 
+test('a negative quantity is flagged and left out of the totals; an overlong text says the limit', async () => {
+  await addDemoCompany();
+  await openForm();
+  await field('lines[0].description').fill('Projekt');
+  await field('lines[0].unit_price').fill('1000');
+  await page.getByTestId('add-line').click();
+  await field('lines[1].description').fill('Rabat wpisany jako minus');
+  await field('lines[1].quantity').fill('-3');
+  await field('lines[1].unit_price').fill('1000');
+  await page.getByTestId('check-invoice').click();
+  await page.getByTestId('error-lines[1].quantity').waitFor();
+  // 1 000 net + 23 % = 1 230,00; the flagged line is not subtracted (no −3 690,00).
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="total-gross"]')?.innerText.replace(/\s/g, '') === '1230,00zł',
+  null, { timeout: 15000 });
+  assert.doesNotMatch(await page.getByTestId('totals').first().innerText(), /−|-\d/);
+
+  await field('number').fill('X'.repeat(300));
+  const numberError = page.getByTestId('error-number');
+  await numberError.waitFor();
+  assert.match(await numberError.innerText(), /Tekst jest za długi: 300 znaków, a można najwyżej 256/);
+  passed();
+});
+
 test('numbers come from the company series in IndexedDB: they survive a reload and differ across invoices', async () => {
   const demo = await stack.demo();
   await page.goto(`${stack.url}/#/companies`);
