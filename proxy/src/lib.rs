@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -89,7 +89,7 @@ impl Relay {
         let mut router = Router::new()
             .route(
                 "/relay/environments",
-                get(environments).options(cors_preflight),
+                get(environments).options(environments_options),
             )
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz));
@@ -165,8 +165,19 @@ fn finish(
     }
 }
 
-async fn cors_preflight(State(state): State<Arc<AppState>>, req_headers: HeaderMap) -> Response {
-    headers::preflight(headers::cors_origin(&state.config, &req_headers).as_ref())
+/// `OPTIONS /relay/environments`, by the rule of `/ksef/...`: a CORS preflight is
+/// answered, a plain `OPTIONS` is refused (with CORS, as an answer to any request).
+async fn environments_options(
+    State(state): State<Arc<AppState>>,
+    req_headers: HeaderMap,
+) -> Response {
+    let cors_origin = headers::cors_origin(&state.config, &req_headers);
+    if headers::is_preflight(&Method::OPTIONS, &req_headers) {
+        return headers::preflight(cors_origin.as_ref());
+    }
+    let mut response = RelayError::MethodNotAllowed.into_response();
+    headers::allow_cors(cors_origin, response.headers_mut());
+    response
 }
 
 /// Liveness: the process answers.

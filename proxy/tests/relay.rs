@@ -340,7 +340,7 @@ async fn the_environment_list_follows_the_same_cors_rules() {
         .header("access-control-request-headers", "accept")
         .body(Body::empty())
         .unwrap();
-    let response = relay.oneshot(preflight).await.unwrap();
+    let response = relay.clone().oneshot(preflight).await.unwrap();
     assert!(response.status().is_success());
     assert_eq!(
         response.headers()["access-control-allow-origin"],
@@ -352,6 +352,22 @@ async fn the_environment_list_follows_the_same_cors_rules() {
             .unwrap()
             .contains("GET")
     );
+    // An OPTIONS without Access-Control-Request-Method is no preflight, here as on
+    // /ksef/...: refused, and granted no preflight permissions.
+    for uri in ["/relay/environments", "/ksef/sim/v2/echo/x"] {
+        let plain = Request::builder()
+            .method(Method::OPTIONS)
+            .uri(uri)
+            .header("origin", "https://kwit.example.com")
+            .body(Body::empty())
+            .unwrap();
+        let response = relay.clone().oneshot(plain).await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{uri}");
+        let h = response.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://kwit.example.com");
+        assert!(h.get("access-control-allow-methods").is_none(), "{uri}");
+        assert_eq!(body_json(response).await["code"], "method-not-allowed");
+    }
 }
 
 #[tokio::test]
