@@ -56,7 +56,7 @@ EOF
 
 # nginx_header_work 1: nginx also does the relay's per-request header work: only the
 # allow-listed request headers go upstream, the relay's dropped response headers are hidden,
-# the same eight headers are added (src/spa.rs, src/lib.rs), and a limit_req zone is checked.
+# the same eight headers are added (src/headers.rs, src/relay.rs), and a limit_req zone is checked.
 nginx_header_work() {
   [ "$1" = 1 ] || return 0
   cat <<'EOF2'

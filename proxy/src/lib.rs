@@ -6,17 +6,20 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 
+use crate::access_log::AccessLog;
+
+mod access_log;
 pub mod config;
 mod error;
+mod headers;
 mod limit;
 mod relay;
 mod server;
@@ -35,13 +38,6 @@ pub(crate) struct AppState {
     pub(crate) upstreams: relay::Upstreams,
     pub(crate) limiter: Arc<limit::RateLimiter>,
 }
-
-/// Response headers the SPA must be able to read cross-origin (ksef-guide.md §1.1).
-const EXPOSED_HEADERS: &str =
-    "retry-after,x-system-warning,x-ms-meta-hash,content-type,content-length";
-
-/// Request headers a cross-origin SPA may send.
-const ALLOWED_HEADERS: &str = "authorization,content-type,accept,x-continuation-token,x-error-format,x-ksef-feature,x-ms-blob-type";
 
 /// Builds the relay. Handlers share one pooled upstream client (rustls for HTTPS).
 ///
@@ -93,7 +89,7 @@ impl Relay {
         let mut router = Router::new()
             .route(
                 "/relay/environments",
-                get(environments).options(cors_preflight),
+                get(environments).options(environments_options),
             )
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz));
@@ -105,7 +101,7 @@ impl Relay {
             .layer(middleware::from_fn(move |req, next| {
                 around(hsts, req, next)
             }))
-            // Added after the layer: the KSeF routes do their own CORS, headers and log.
+            // Added after the layer: the KSeF routes do their own CORS, and `finish`.
             .route("/ksef", any(ksef_route))
             .route("/ksef/", any(ksef_route))
             .route("/ksef/{*rest}", any(ksef_route))
@@ -127,97 +123,60 @@ pub(crate) fn is_ksef_path(path: &str) -> bool {
     path == "/ksef" || path.starts_with("/ksef/")
 }
 
-/// All of a `/ksef/...` request: CORS (preflight answered here), forwarding, security
-/// headers and the access log, so the hot path of the relay is one function call.
+/// All of a `/ksef/...` request: CORS (preflight answered here), forwarding, then
+/// [`finish`], so the hot path of the relay is one function call.
 /// `peer` is the client's address, for its rate limit.
 pub(crate) async fn handle_ksef(
     state: &Arc<AppState>,
     req: Request,
     peer: Option<IpAddr>,
 ) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let cors_origin = cors_origin(&state.config, req.headers());
-    let (mut response, label) = if method == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
-        (preflight(cors_origin.as_ref()), None)
+    let log = AccessLog::begin(req.method());
+    let cors_origin = headers::cors_origin(&state.config, req.headers());
+    let (mut response, label) = if headers::is_preflight(req.method(), req.headers()) {
+        (headers::preflight(cors_origin.as_ref()), None)
     } else {
         let (mut response, label) = relay::forward(state, req, peer).await;
-        allow_cors(cors_origin, response.headers_mut());
+        headers::allow_cors(cors_origin, response.headers_mut());
         (response, Some(label))
     };
-    spa::set_security_headers(response.headers_mut(), state.config.behind_tls);
-    if tracing::enabled!(target: "kwit_relay::access", tracing::Level::INFO) {
-        log_access(
-            &method,
-            label.map_or("/ksef", |l| l.route),
-            label.and_then(|l| l.env),
-            response.status(),
-            started,
-        );
-    }
+    finish(
+        &mut response,
+        state.config.behind_tls,
+        log,
+        label.map_or("/ksef", |l| l.route),
+        label.and_then(|l| l.env),
+    );
     response
 }
 
-/// The request's `Origin` if it is one of the configured CORS origins. The relay's own
-/// origin (the SPA it serves) needs no CORS; any other gets no CORS headers.
-fn cors_origin(config: &Config, headers: &HeaderMap) -> Option<HeaderValue> {
-    headers
-        .get(header::ORIGIN)
-        .filter(|origin| {
-            config
-                .allowed_origins
-                .iter()
-                .any(|allowed| allowed.as_bytes().eq_ignore_ascii_case(origin.as_bytes()))
-        })
-        .cloned()
-}
-
-/// CORS headers on an answer to a configured origin's request.
-fn allow_cors(origin: Option<HeaderValue>, headers: &mut HeaderMap) {
-    if let Some(origin) = origin {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSED_HEADERS),
-        );
+/// The last step of every answer, on the `/ksef` fast path ([`handle_ksef`]) and in the
+/// router ([`around`]) alike: the security headers, then the access log line.
+fn finish(
+    response: &mut Response,
+    hsts: bool,
+    log: Option<AccessLog>,
+    route: &str,
+    env: Option<Environment>,
+) {
+    headers::set_security_headers(response.headers_mut(), hsts);
+    if let Some(log) = log {
+        log.write(route, env, response.status());
     }
-    headers.append(header::VARY, HeaderValue::from_static("origin"));
 }
 
-async fn cors_preflight(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    preflight(cors_origin(&state.config, &headers).as_ref())
-}
-
-/// The answer to a CORS preflight: permission for a configured origin, nothing for others
-/// (the browser then refuses the request itself).
-fn preflight(origin: Option<&HeaderValue>) -> Response {
-    let mut response = StatusCode::OK.into_response();
-    if let Some(origin) = origin {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET,HEAD,POST,PUT,DELETE"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static(ALLOWED_HEADERS),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
+/// `OPTIONS /relay/environments`, by the rule of `/ksef/...`: a CORS preflight is
+/// answered, a plain `OPTIONS` is refused (with CORS, as an answer to any request).
+async fn environments_options(
+    State(state): State<Arc<AppState>>,
+    req_headers: HeaderMap,
+) -> Response {
+    let cors_origin = headers::cors_origin(&state.config, &req_headers);
+    if headers::is_preflight(&Method::OPTIONS, &req_headers) {
+        return headers::preflight(cors_origin.as_ref());
     }
-    response.headers_mut().insert(
-        header::VARY,
-        HeaderValue::from_static(
-            "origin, access-control-request-method, access-control-request-headers",
-        ),
-    );
+    let mut response = RelayError::MethodNotAllowed.into_response();
+    headers::allow_cors(cors_origin, response.headers_mut());
     response
 }
 
@@ -246,7 +205,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 }
 
 /// `{"environments": [...]}`: what the SPA may offer.
-async fn environments(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn environments(State(state): State<Arc<AppState>>, req_headers: HeaderMap) -> Response {
     let names: Vec<&str> = state
         .config
         .enabled_environments()
@@ -254,7 +213,10 @@ async fn environments(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
         .map(Environment::as_str)
         .collect();
     let mut response = json_ok(StatusCode::OK, serde_json::json!({ "environments": names }));
-    allow_cors(cors_origin(&state.config, &headers), response.headers_mut());
+    headers::allow_cors(
+        headers::cors_origin(&state.config, &req_headers),
+        response.headers_mut(),
+    );
     response
 }
 
@@ -270,48 +232,18 @@ fn json_ok(status: StatusCode, body: serde_json::Value) -> Response {
         .into_response()
 }
 
-/// Wraps every response: security headers, then the access log line. One middleware
-/// instead of two saves a boxed future and a service clone per request.
+/// Wraps every answer of the router (all but `/ksef/...`) in [`finish`]. The access
+/// log's route is the template the router matched, or `fallback` (the SPA), never the
+/// path itself.
 async fn around(hsts: bool, req: Request, next: Next) -> Response {
-    if !tracing::enabled!(target: "kwit_relay::access", tracing::Level::INFO) {
-        let mut response = next.run(req).await;
-        spa::set_security_headers(response.headers_mut(), hsts);
-        return response;
-    }
-    access_log(hsts, req, next).await
-}
-
-/// The access log: method, route template, environment, status, latency. Never the
-/// path itself (reference numbers), the query (SAS signatures) or any header.
-async fn access_log(hsts: bool, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let matched = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .cloned();
+    let log = AccessLog::begin(req.method());
+    let matched = log
+        .as_ref()
+        .and_then(|_| req.extensions().get::<MatchedPath>().cloned());
     let mut response = next.run(req).await;
-    spa::set_security_headers(response.headers_mut(), hsts);
-    let route = matched.as_ref().map_or("fallback", |path| path.as_str());
-    log_access(&method, route, None, response.status(), started);
+    let route = matched.as_ref().map_or("fallback", MatchedPath::as_str);
+    finish(&mut response, hsts, log, route, None);
     response
-}
-
-fn log_access(
-    method: &Method,
-    route: &str,
-    env: Option<Environment>,
-    status: StatusCode,
-    started: Instant,
-) {
-    tracing::info!(
-        target: "kwit_relay::access",
-        method = %method,
-        route,
-        env = env.map(Environment::as_str),
-        status = status.as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-    );
 }
 
 #[cfg(test)]

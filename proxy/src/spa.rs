@@ -1,4 +1,5 @@
-//! Serving the Trunk build: caching rules and security headers.
+//! Serving the Trunk build: caching rules, and `index.html`'s CSP (the base CSP of
+//! `headers.rs` plus the hashes of its inline scripts).
 //!
 //! Hashed assets (`name-<hex hash>.js`, `_bg.wasm`, `.css`) never change, so they are
 //! cached for a year as `immutable`; `index.html` and the service worker must always be
@@ -9,17 +10,12 @@ use std::path::{Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-/// The CSP for everything the relay serves. No inline scripts, no `eval` except
-/// WebAssembly compilation, and the app may only talk to its own origin.
-pub(crate) const BASE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
-worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; \
-form-action 'self'; frame-ancestors 'none'";
+use crate::headers::BASE_CSP;
 
 /// Names of files that must never be cached by the browser's HTTP cache.
 const NEVER_CACHED: &[&str] = &[
@@ -153,46 +149,6 @@ pub(crate) async fn serve(dir: PathBuf, req: Request) -> Response {
             .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
-}
-
-// Named once: a `&str` name is parsed again on every insert.
-static CROSS_ORIGIN_OPENER_POLICY: HeaderName =
-    HeaderName::from_static("cross-origin-opener-policy");
-static PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
-
-/// Adds the security headers to every response (SPA, API and errors alike).
-pub(crate) fn set_security_headers(headers: &mut HeaderMap, hsts: bool) {
-    // One growth step instead of several while inserting.
-    headers.reserve(7);
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(BASE_CSP),
-        );
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        CROSS_ORIGIN_OPENER_POLICY.clone(),
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        PERMISSIONS_POLICY.clone(),
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
-    );
-    if hsts {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
-    }
 }
 
 #[cfg(test)]

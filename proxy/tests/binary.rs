@@ -7,14 +7,22 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{RelayProcess, mock_ksef, scratch_dir, serve, test_ca, tls_upstream};
+use common::{RelayProcess, fake_dist, mock_ksef, scratch_dir, serve, test_ca, tls_upstream};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 #[tokio::test]
 async fn logs_hold_no_tokens_bodies_or_signatures_even_at_trace() {
     let upstream = serve(mock_ksef()).await;
     let sim = format!("http://{upstream}");
-    let relay = RelayProcess::start(&["--sim-url", &sim, "--rate-limit", "0"]);
+    let dist = fake_dist();
+    let relay = RelayProcess::start(&[
+        "--sim-url",
+        &sim,
+        "--rate-limit",
+        "0",
+        "--spa-dir",
+        dist.to_str().unwrap(),
+    ]);
     let client = reqwest::Client::new();
 
     let access_token = "eyJhbGciOiJSUzI1NiJ9.ACCESS-TOKEN-SECRET-4242.sig";
@@ -53,12 +61,32 @@ async fn logs_hold_no_tokens_bodies_or_signatures_even_at_trace() {
         .unwrap();
     assert_eq!(response.status(), 502);
 
+    // The router's answers (the SPA, the environment list, health) are logged by the
+    // same rules: a token, a path or a query sent to them leaves no trace either.
+    for path in [
+        "/invoices/SECRET-APP-ROUTE-55?code=SPA-QUERY-SECRET-66",
+        "/relay/environments?code=SPA-QUERY-SECRET-66",
+        "/healthz?code=SPA-QUERY-SECRET-66",
+    ] {
+        let response = client
+            .get(relay.url(path))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().await.unwrap();
+    }
+
     let (ok, output) = relay.finish(true);
     assert!(ok, "relay exits cleanly on SIGTERM:\n{output}");
+    std::fs::remove_dir_all(dist).unwrap();
     for secret in [
         "ACCESS-TOKEN-SECRET-4242",
         "SECRET-INVOICE-NUMBER-77",
         "STORAGE-SIGNATURE-SECRET-99",
+        "SECRET-APP-ROUTE-55",
+        "SPA-QUERY-SECRET-66",
         "Bearer",
         "sessions/online/x",
     ] {
@@ -77,6 +105,45 @@ async fn logs_hold_no_tokens_bodies_or_signatures_even_at_trace() {
         "{output}"
     );
     assert!(output.contains(r#""status":502"#), "{output}");
+    // One format for the `/ksef` fast path and the router: each access line holds these
+    // fields and nothing else.
+    let mut routes = std::collections::BTreeSet::new();
+    for line in output.lines() {
+        let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(line) else {
+            continue;
+        };
+        if fields.get("target").and_then(|t| t.as_str()) != Some("kwit_relay::access") {
+            continue;
+        }
+        for key in fields.keys() {
+            assert!(
+                [
+                    "timestamp",
+                    "level",
+                    "target",
+                    "method",
+                    "route",
+                    "env",
+                    "status",
+                    "latency_ms"
+                ]
+                .contains(&key.as_str()),
+                "{key} in an access line: {line}"
+            );
+        }
+        routes.insert(fields["route"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        routes.into_iter().collect::<Vec<_>>(),
+        [
+            "/healthz",
+            "/ksef/{env}/storage/{*path}",
+            "/ksef/{env}/v2/{*path}",
+            "/relay/environments",
+            "fallback"
+        ],
+        "{output}"
+    );
 }
 
 #[tokio::test]

@@ -400,6 +400,32 @@ pub fn scratch_dir(label: &str) -> PathBuf {
     dir
 }
 
+/// A fake Trunk `dist/` in a fresh scratch directory: `index.html` with one inline
+/// loader script, a hashed `.js` and `_bg.wasm`, and `sw.js`.
+pub fn fake_dist() -> PathBuf {
+    let dir = scratch_dir("dist");
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><html><head>\
+         <link rel=\"modulepreload\" href=\"/kwit-web-0123456789abcdef.js\">\
+         <script type=\"module\">import init from '/kwit-web-0123456789abcdef.js';init();</script>\
+         </head><body></body></html>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kwit-web-0123456789abcdef.js"),
+        "export default 1;",
+    )
+    .unwrap();
+    std::fs::write(dir.join("kwit-web-0123456789abcdef_bg.wasm"), b"\0asm").unwrap();
+    std::fs::write(
+        dir.join("sw.js"),
+        "self.addEventListener('fetch', () => {});",
+    )
+    .unwrap();
+    dir
+}
+
 /// A new P-256 key (`openssl req` options).
 const NEW_P256_KEY: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
 
