@@ -9,6 +9,9 @@ use axum::http::{Method, StatusCode};
 
 use crate::config::Environment;
 
+/// The access log's tracing target.
+const TARGET: &str = "kwit_relay::access";
+
 /// A request's access log line, begun when the request arrives.
 pub(crate) struct AccessLog {
     method: Method,
@@ -19,7 +22,7 @@ impl AccessLog {
     /// Begins the line, or `None` when the access log is off: then nothing is cloned or
     /// timed for it.
     pub(crate) fn begin(method: &Method) -> Option<Self> {
-        if !tracing::enabled!(target: "kwit_relay::access", tracing::Level::INFO) {
+        if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
             return None;
         }
         Some(Self {
@@ -31,7 +34,7 @@ impl AccessLog {
     /// Writes the line. `route` is a route template (or `fallback`), never a path.
     pub(crate) fn write(self, route: &str, env: Option<Environment>, status: StatusCode) {
         tracing::info!(
-            target: "kwit_relay::access",
+            target: TARGET,
             method = %self.method,
             route,
             env = env.map(Environment::as_str),

@@ -127,3 +127,23 @@ pub(crate) fn set_security_headers(headers: &mut HeaderMap, hsts: bool) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::allow_list::FORWARDED_METHODS;
+    use crate::relay::is_forwarded_request_header;
+
+    /// A preflight grants the methods and request headers the relay forwards, no more.
+    #[test]
+    fn a_preflight_grants_what_is_forwarded() {
+        let forwarded: Vec<&str> = FORWARDED_METHODS.iter().map(Method::as_str).collect();
+        assert_eq!(ALLOWED_METHODS, forwarded.join(","));
+        for name in ALLOWED_HEADERS.split(',') {
+            assert!(
+                is_forwarded_request_header(&HeaderName::from_static(name)),
+                "{name}"
+            );
+        }
+    }
+}

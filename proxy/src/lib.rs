@@ -17,9 +17,11 @@ use axum::routing::{any, get};
 use crate::access_log::AccessLog;
 
 mod access_log;
+mod allow_list;
 pub mod config;
 mod error;
 mod headers;
+mod idle_timeout;
 mod limit;
 mod relay;
 mod server;

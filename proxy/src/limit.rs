@@ -3,12 +3,15 @@
 //! KSeF counts its rate limits per (context, IP) pair (ksef-guide.md §12.1,
 //! ksef-docs limity/limity-api.md) and every user of a relay shares its outgoing IP,
 //! so one noisy browser could get everybody blocked. Each client address gets its
-//! own bucket here, refilled at `rate` tokens per second up to `burst`.
+//! own bucket here, refilled at `rate` tokens per second up to `burst`; a client is
+//! its connection's peer address, or the last `X-Forwarded-For` hop behind a proxy.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
+
+use axum::http::HeaderMap;
 
 /// Buckets beyond this count trigger a sweep of full (idle) ones.
 const SWEEP_THRESHOLD: usize = 10_000;
@@ -17,6 +20,28 @@ const SWEEP_THRESHOLD: usize = 10_000;
 struct Bucket {
     tokens: f64,
     updated: Instant,
+}
+
+/// The client's address for rate limiting: the connection's peer (`None` in tests that
+/// call the router directly), or the last `X-Forwarded-For` hop when told to trust it.
+pub(crate) fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    trust_forwarded_for: bool,
+) -> IpAddr {
+    if trust_forwarded_for {
+        let last_hop = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|v| v.trim().parse::<IpAddr>().ok())
+            .next_back();
+        if let Some(ip) = last_hop {
+            return ip;
+        }
+    }
+    peer.unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 /// Keyed token-bucket limiter; `rate <= 0` disables it.

@@ -1,9 +1,7 @@
-//! Forwarding `/ksef/{env}/v2/{path}` and `/ksef/{env}/storage/{path}` to a fixed host.
-//!
-//! The raw (still percent-encoded) request path is parsed here instead of trusting the
-//! router's decoding: every segment must be plain unreserved characters, so encoded
-//! slashes or dots, `..`, `@`, `:` and absolute URLs can never reach the upstream URL.
-//! Bodies are streamed both ways; nothing of the request or response is logged.
+//! Forwarding `/ksef/{env}/v2/{path}` and `/ksef/{env}/storage/{path}` to a fixed host,
+//! once `allow_list.rs` has passed the request: the headers that may go up and come
+//! back, the upstream URL, and the failures as problems. Bodies are streamed both ways;
+//! nothing of the request or response is logged.
 //!
 //! Requests go out on the worker's upstream pool (`upstream.rs`): the request body is
 //! the client's own body (length-limited, no re-framing into a stream), the response
@@ -11,33 +9,28 @@
 //! thousand parallel downloads do not each hold 400 KiB.
 
 use std::net::IpAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::uri::PathAndQuery;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{LengthLimitError, Limited};
-use hyper::body::{Frame, SizeHint};
 
-use crate::AppState;
+use crate::allow_list::{FORWARDED_METHODS, MAX_QUERY_LEN, Tree, origin_allowed, parse_target};
 use crate::config::{Config, Environment};
 use crate::error::RelayError;
+use crate::idle_timeout::{IdleTimeout, IdleTimeoutElapsed};
 use crate::upstream::{PooledBody, SendError, UpstreamBody};
-
-/// Longest accepted path (after `/ksef/{env}/`) and query, in bytes.
-pub(crate) const MAX_PATH_LEN: usize = 1024;
-pub(crate) const MAX_QUERY_LEN: usize = 4096;
+use crate::{AppState, limit};
 
 /// Request headers KSeF (and its storage) needs; everything else — cookies,
 /// hop-by-hop headers, `Host`, `Origin`, `X-Forwarded-*` — stays behind.
 /// `Content-Length` is not copied: hyper sets it from the body's real framing (the
 /// client's own `Content-Length`, or chunked when the client sent chunked).
 /// (ksef-guide.md §1.1 and §12.) A `match`, as for the response headers below.
-fn is_forwarded_request_header(name: &HeaderName) -> bool {
+pub(crate) fn is_forwarded_request_header(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
         "authorization"
@@ -140,113 +133,11 @@ fn env_index(env: Environment) -> usize {
     }
 }
 
-/// Which upstream tree a request goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Tree {
-    /// The API (`/v2/...`).
-    Api,
-    /// SAS storage links (`/storage/...`): UPO, batch parts, export parts.
-    Storage,
-}
-
-impl Tree {
-    fn segment(self) -> &'static str {
-        match self {
-            Self::Api => "v2",
-            Self::Storage => "storage",
-        }
-    }
-}
-
 /// What the access log may say about a forwarded request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RouteLabel {
     pub(crate) route: &'static str,
     pub(crate) env: Option<Environment>,
-}
-
-/// A parsed relay path.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Target<'a> {
-    pub(crate) env: Environment,
-    pub(crate) tree: Tree,
-    /// Validated rest of the path, without a leading slash.
-    pub(crate) rest: &'a str,
-}
-
-/// Splits and validates `/ksef/{env}/{v2|storage}/{rest}` from the raw path.
-pub(crate) fn parse_target(raw_path: &str) -> Result<Target<'_>, RelayError> {
-    if raw_path.len() > MAX_PATH_LEN + "/ksef/storage/storage/".len() {
-        return Err(RelayError::UriTooLong);
-    }
-    let after = raw_path
-        .strip_prefix("/ksef/")
-        .ok_or(RelayError::UnknownRoute)?;
-    let (env_seg, after) = after.split_once('/').ok_or(RelayError::UnknownRoute)?;
-    let env = Environment::from_segment(env_seg).ok_or(RelayError::UnknownRoute)?;
-    let (tree_seg, rest) = after.split_once('/').ok_or(RelayError::UnknownRoute)?;
-    let tree = match tree_seg {
-        "v2" => Tree::Api,
-        "storage" => Tree::Storage,
-        _ => return Err(RelayError::UnknownRoute),
-    };
-    if rest.is_empty() {
-        return Err(RelayError::UnknownRoute);
-    }
-    validate_rest(rest)?;
-    Ok(Target { env, tree, rest })
-}
-
-/// Every segment non-empty, not a dot segment, and made of RFC 3986 unreserved
-/// characters only (no `%`, so no encoded slash, dot, `@` or CRLF can sneak in).
-fn validate_rest(rest: &str) -> Result<(), RelayError> {
-    for segment in rest.split('/') {
-        let plain = segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-        if segment.is_empty() || segment == "." || segment == ".." || !plain {
-            return Err(RelayError::ForbiddenPath);
-        }
-    }
-    Ok(())
-}
-
-/// The client's address for rate limiting: the connection's peer (`None` in tests that
-/// call the router directly), or the last `X-Forwarded-For` hop when told to trust it.
-fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> IpAddr {
-    if trust_forwarded_for {
-        let last_hop = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|v| v.trim().parse::<IpAddr>().ok())
-            .next_back();
-        if let Some(ip) = last_hop {
-            return ip;
-        }
-    }
-    peer.unwrap_or(IpAddr::from([0, 0, 0, 0]))
-}
-
-/// `Origin` must be absent (non-browser or same-origin GET), the relay's own origin
-/// (its host equals `Host`), or a configured one. Anything else is another website
-/// trying to spend this relay's IP reputation with KSeF.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
-        return true;
-    }
-    let authority = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
 }
 
 /// The `/ksef/...` handler: the answer, and what the access log may say about it.
@@ -334,18 +225,10 @@ fn prepare<'a>(
         return Err(RelayError::ForbiddenOrigin);
     }
     let method = req.method().clone();
-    if ![
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-    ]
-    .contains(&method)
-    {
+    if !FORWARDED_METHODS.contains(&method) {
         return Err(RelayError::MethodNotAllowed);
     }
-    let client = client_ip(req.headers(), peer, state.config.trust_forwarded_for);
+    let client = limit::client_ip(req.headers(), peer, state.config.trust_forwarded_for);
     state
         .limiter
         .check(client, Instant::now())
@@ -494,165 +377,5 @@ fn classify(err: &SendError, limit_mib: u64) -> RelayError {
         RelayError::UpstreamUnreachable("protocol")
     } else {
         RelayError::UpstreamUnreachable("connection-reset")
-    }
-}
-
-/// The response body stalled for longer than `--idle-timeout`.
-#[derive(Debug)]
-struct IdleTimeoutElapsed;
-
-impl std::fmt::Display for IdleTimeoutElapsed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("upstream body transfer stalled")
-    }
-}
-
-impl std::error::Error for IdleTimeoutElapsed {}
-
-/// The upstream response body, abandoned when no data arrives for `timeout`. The
-/// timer is only armed when the body is actually waiting, so a small answer that came
-/// with its headers costs nothing.
-struct IdleTimeout<B> {
-    inner: B,
-    timeout: Duration,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    armed: bool,
-}
-
-impl<B> IdleTimeout<B> {
-    fn new(inner: B, timeout: Duration) -> Self {
-        Self {
-            inner,
-            timeout,
-            sleep: None,
-            armed: false,
-        }
-    }
-}
-
-impl<B> hyper::body::Body for IdleTimeout<B>
-where
-    B: hyper::body::Body<Data = Bytes> + Unpin,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = self.get_mut();
-        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            this.armed = false;
-            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
-        }
-        let deadline = tokio::time::Instant::now() + this.timeout;
-        let sleep = match &mut this.sleep {
-            Some(sleep) => {
-                if !this.armed {
-                    sleep.as_mut().reset(deadline);
-                }
-                sleep
-            }
-            None => this
-                .sleep
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
-        };
-        this.armed = true;
-        match sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(IdleTimeoutElapsed)))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_api_and_storage_paths() {
-        assert_eq!(
-            parse_target("/ksef/test/v2/auth/challenge").ok(),
-            Some(Target {
-                env: Environment::Test,
-                tree: Tree::Api,
-                rest: "auth/challenge"
-            })
-        );
-        assert_eq!(
-            parse_target("/ksef/sim/storage/01/abc/session-upo/upo_00.xml")
-                .map(|t| (t.env, t.tree))
-                .ok(),
-            Some((Environment::Sim, Tree::Storage))
-        );
-    }
-
-    #[test]
-    fn refuses_escapes() {
-        for path in [
-            "/ksef/test/v2/../../etc/passwd",
-            "/ksef/test/v2/auth/..",
-            "/ksef/test/v2/./auth",
-            "/ksef/test/v2/auth//challenge",
-            "/ksef/test/v2/%2e%2e/x",
-            "/ksef/test/v2/a%2Fb",
-            "/ksef/test/v2/a%252Fb",
-            "/ksef/test/v2/@evil.example",
-            "/ksef/test/v2/user@evil.example/x",
-            "/ksef/test/v2/http:/evil.example",
-            "/ksef/test/v2/[::1]/x",
-            "/ksef/test/v2/a%0d%0aHost:%20evil",
-            "/ksef/test/v2/a\\b",
-            "/ksef/test/v2/",
-        ] {
-            assert!(parse_target(path).is_err(), "{path}");
-        }
-        for path in [
-            "/ksef/evil.example/v2/x",
-            "/ksef/test/v3/x",
-            "/ksef//v2/x",
-            "/ksef/test",
-        ] {
-            assert!(
-                matches!(parse_target(path), Err(RelayError::UnknownRoute)),
-                "{path}"
-            );
-        }
-    }
-
-    #[test]
-    fn refuses_oversized_paths() {
-        let long = format!("/ksef/test/v2/{}", "a".repeat(MAX_PATH_LEN + 10));
-        assert!(matches!(parse_target(&long), Err(RelayError::UriTooLong)));
-    }
-
-    #[test]
-    fn origin_rules() {
-        let mut h = HeaderMap::new();
-        assert!(origin_allowed(&h, &[]));
-        h.insert(header::HOST, HeaderValue::from_static("kwit.example.com"));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://kwit.example.com"),
-        );
-        assert!(origin_allowed(&h, &[]));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
-        assert!(!origin_allowed(&h, &[]));
-        assert!(origin_allowed(&h, &["https://evil.example".to_owned()]));
-        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!origin_allowed(&h, &[]));
     }
 }
