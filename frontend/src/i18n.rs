@@ -30,6 +30,14 @@ pub enum Msg {
 }
 
 impl Lang {
+    /// The same language for ksef-core's messages ([`ksef_core::error::Error::message`]).
+    pub fn core(self) -> ksef_core::error::Language {
+        match self {
+            Self::Pl => ksef_core::error::Language::Pl,
+            Self::En => ksef_core::error::Language::En,
+        }
+    }
+
     /// The language code used in `<html lang>` and storage.
     pub fn code(self) -> &'static str {
         match self {

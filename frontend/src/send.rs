@@ -33,13 +33,40 @@ pub enum SendProblem {
     Refused(crate::ownership::SendRefusal),
     /// KSeF or the network failed; `advice` says what to do.
     Failed {
-        /// Bilingual `PL / EN` message.
-        message: String,
-        /// Bilingual codes and KSeF's words, shown behind "Szczegóły".
-        details: Option<String>,
+        /// What happened and what to do.
+        message: Bilingual,
+        /// The codes and KSeF's words, shown behind "Szczegóły".
+        details: Option<Bilingual>,
         /// Which FAQ advice applies.
         advice: Advice,
     },
+}
+
+/// A text in both languages, each written on its own (not one text split at runtime).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bilingual {
+    /// Polish.
+    pub pl: String,
+    /// English.
+    pub en: String,
+}
+
+impl Bilingual {
+    /// The text in `lang`.
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Pl => &self.pl,
+            Lang::En => &self.en,
+        }
+    }
+
+    /// From one of the app's own `Polish / English` messages (storage errors).
+    pub fn from_pair(text: &str) -> Self {
+        Self {
+            pl: crate::i18n::pick(Lang::Pl, text),
+            en: crate::i18n::pick(Lang::En, text),
+        }
+    }
 }
 
 /// FAQ advice for a failure (seed-faq.md).
@@ -78,7 +105,10 @@ fn failed(e: &KsefError) -> SendProblem {
     // KSeF's refusals and the network's failures in words, their codes behind "Szczegóły";
     // the browser's and the relay's own words ("TypeError: Failed to fetch", an HTML page)
     // never reach the user.
-    let both = |f: &dyn Fn(Lang) -> String| format!("{} / {}", f(Lang::Pl), f(Lang::En));
+    let both = |f: &dyn Fn(Lang) -> String| Bilingual {
+        pl: f(Lang::Pl),
+        en: f(Lang::En),
+    };
     let (message, details) = match e {
         KsefError::Network(_)
         | KsefError::Http { .. }
@@ -94,7 +124,7 @@ fn failed(e: &KsefError) -> SendProblem {
                 .then(|| both(&|l| n.details(l).unwrap_or_default()));
             (both(&|l| n.user_message(l)), details)
         }
-        _ => (e.to_string(), None),
+        _ => (both(&|l| e.message(l.core())), None),
     };
     SendProblem::Failed {
         message,
@@ -180,7 +210,7 @@ pub async fn run_step(
     }
     let login = login.ok_or(SendProblem::NotLoggedIn)?;
     let db = ctx.db().await.map_err(|e| SendProblem::Failed {
-        message: e.to_string(),
+        message: Bilingual::from_pair(&e.to_string()),
         details: None,
         advice: Advice::None,
     })?;

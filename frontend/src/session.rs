@@ -12,7 +12,7 @@ use ksef_core::error::Error as KsefError;
 use ksef_core::flow::{self, AuthTokens, PublicKeys};
 
 use crate::api::{Env, net_error};
-use crate::i18n::{Lang, pick};
+use crate::i18n::Lang;
 use crate::net::ksef_client;
 use crate::store::{Db, StorageError, Store};
 use crate::vault::{Sealed, Vault};
@@ -131,7 +131,7 @@ impl SessionError {
             // KSeF's refusals and the network's failures, with the FAQ's advice by code.
             Some(n) => n.user_message(lang),
             // ksef-core's own sentence (the login refusal's advice per code, no key, timeout).
-            None => pick(lang, &self.0.to_string()),
+            None => self.0.message(lang.core()),
         }
     }
 }

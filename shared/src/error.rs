@@ -6,44 +6,26 @@
 use std::fmt;
 
 /// Everything that can go wrong while talking to KSeF or preparing a request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// No usable KSeF public certificate for the needed usage was fetched yet.
-    #[error(
-        "Brak certyfikatów publicznych KSeF ({usage}) — pobierz certyfikaty publiczne. / No KSeF public certificate for {usage}: fetch the public certificates."
-    )]
     NoPublicKey {
         /// `KsefTokenEncryption` or `SymmetricKeyEncryption`.
         usage: String,
     },
     /// KSeF does not know the public key we used (21470): keys were rotated.
-    #[error(
-        "KSeF nie zna użytego klucza publicznego (21470) — pobierz certyfikaty publiczne ponownie. / KSeF does not know the public key used (21470): fetch the public certificates again."
-    )]
     UnknownPublicKey,
     /// A certificate or key could not be read.
-    #[error("Nieprawidłowy certyfikat lub klucz: {0}. / Invalid certificate or key: {0}.")]
     InvalidCertificate(String),
     /// Encryption/signing failed (should not happen with valid keys).
-    #[error("Błąd kryptograficzny: {0}. / Cryptographic error: {0}.")]
     Crypto(String),
     /// Input data given by the caller is malformed.
-    #[error("Nieprawidłowe dane: {0}. / Invalid input: {0}.")]
     InvalidInput(String),
     /// The network request did not complete (offline, DNS, relay down).
-    #[error(
-        "Brak połączenia z KSeF: {0} — sprawdź połączenie i spróbuj ponownie. / Cannot reach KSeF: {0}; check the connection and try again."
-    )]
     Network(String),
     /// 401: the access token is missing or expired.
-    #[error(
-        "Brak aktywnego dostępu do KSeF (401) — zaloguj się ponownie. / No active KSeF access (401): log in again."
-    )]
     Unauthorized,
     /// 403 with the KSeF `reasonCode`.
-    #[error(
-        "Brak uprawnień w KSeF ({reason}): {detail} — zaloguj się tokenem lub certyfikatem z wymaganymi uprawnieniami. / Missing KSeF permissions ({reason}): {detail}; log in with a token or certificate that has them."
-    )]
     Forbidden {
         /// KSeF `reasonCode`, e.g. `missing-permissions`.
         reason: String,
@@ -51,33 +33,20 @@ pub enum Error {
         detail: String,
     },
     /// 410: an asynchronous operation expired.
-    #[error(
-        "Operacja KSeF wygasła (410) — rozpocznij ją od nowa. / The KSeF operation expired (410): start it again."
-    )]
     Gone,
     /// 429: too many requests; retry after the given number of seconds.
-    #[error(
-        "Przekroczono limit zapytań KSeF — spróbuj ponownie za {retry_after_secs} s. / KSeF rate limit hit: try again in {retry_after_secs} s."
-    )]
     RateLimited {
         /// Value of the `Retry-After` header (seconds).
         retry_after_secs: u64,
     },
     /// 21173/21180: the session does not exist, expired or is closed.
-    #[error(
-        "Brak aktywnej sesji lub sesja wygasła ({code}) — otwórz nową sesję. / No active session or the session expired ({code}): open a new session."
-    )]
     NoSession {
         /// KSeF exception code.
         code: i64,
     },
     /// 21111: the auth challenge is invalid or expired (10 minutes).
-    #[error(
-        "Wyzwanie autoryzacyjne wygasło (21111) — zaloguj się ponownie. / The login challenge expired (21111): log in again."
-    )]
     ChallengeExpired,
     /// Authentication finished with a failure status (§3.5).
-    #[error("{}", auth_failed_message(*code, description, details))]
     AuthFailed {
         /// Auth status code (400, 415, 425, 450, 460, …).
         code: i64,
@@ -87,9 +56,6 @@ pub enum Error {
         details: Vec<String>,
     },
     /// 21301/21304/21308: tokens were already redeemed, the operation is unknown, or the KSeF token was revoked.
-    #[error(
-        "KSeF odmówił wydania tokenów dostępu ({code}: {description}) — zaloguj się ponownie; jeśli używasz tokena KSeF, sprawdź czy jest aktywny. / KSeF refused to issue access tokens ({code}: {description}); log in again and, with a KSeF token, check that it is active."
-    )]
     TokenRedeemRefused {
         /// KSeF exception code.
         code: i64,
@@ -97,9 +63,6 @@ pub enum Error {
         description: String,
     },
     /// 26001/26002: the KSeF token cannot be created with these permissions/context.
-    #[error(
-        "Nie można utworzyć tokena KSeF ({code}: {description}) — wybierz uprawnienia, które masz, w kontekście NIP. / Cannot create the KSeF token ({code}: {description}): choose permissions you hold, in a NIP context."
-    )]
     TokenPermissions {
         /// KSeF exception code.
         code: i64,
@@ -107,7 +70,6 @@ pub enum Error {
         description: String,
     },
     /// The invoice was rejected by KSeF (invoice status ≥ 400, §4.6).
-    #[error("{}", invoice_rejected_message(*code, description, details))]
     InvoiceRejected {
         /// Invoice status code.
         code: i64,
@@ -117,9 +79,6 @@ pub enum Error {
         details: Vec<String>,
     },
     /// The session ended with a failure status (§4.5: 415, 440, 445, 500).
-    #[error(
-        "Sesja KSeF zakończona błędem ({code}: {description}) — otwórz nową sesję i wyślij ponownie. / The KSeF session failed ({code}: {description}): open a new session and send again."
-    )]
     SessionFailed {
         /// Session status code.
         code: i64,
@@ -127,7 +86,6 @@ pub enum Error {
         description: String,
     },
     /// Any other documented 400 `exceptionCode`.
-    #[error("{}", ksef_message(*code, description, details))]
     Ksef {
         /// KSeF exception code.
         code: i64,
@@ -137,9 +95,6 @@ pub enum Error {
         details: Vec<String>,
     },
     /// An HTTP status we did not expect (5xx, unknown 4xx).
-    #[error(
-        "KSeF zwrócił nieoczekiwany status HTTP {status} — spróbuj ponownie później. / KSeF returned unexpected HTTP status {status}: try again later. {body}"
-    )]
     Http {
         /// HTTP status code.
         status: u16,
@@ -147,29 +102,141 @@ pub enum Error {
         body: String,
     },
     /// The response body did not match the KSeF contract.
-    #[error(
-        "Nieoczekiwana odpowiedź KSeF: {0} — spróbuj ponownie; jeśli się powtarza, zgłoś błąd. / Unexpected KSeF response: {0}; try again and report it if it persists."
-    )]
     Decode(String),
     /// Polling gave up before KSeF reached a final status.
-    #[error(
-        "KSeF nie zakończył przetwarzania ({what}) w oczekiwanym czasie — pobierz status ponownie za kilka minut. / KSeF did not finish processing ({what}) in time: fetch the status again in a few minutes."
-    )]
     StillProcessing {
         /// What was being waited for.
         what: String,
     },
     /// The device could not store the send state, so nothing was sent.
-    #[error(
-        "Nie udało się zapisać faktury w przeglądarce ({0}) — nic nie zostało wysłane; zwolnij miejsce lub spróbuj ponownie. / Could not store the invoice in the browser ({0}): nothing was sent; free some space or try again."
-    )]
     Storage(String),
     /// Signing the XAdES document failed.
-    #[error(
-        "Nie udało się podpisać dokumentu XAdES: {0}. / Could not sign the XAdES document: {0}."
-    )]
     Signature(String),
 }
+
+/// A language the messages come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Polish, the default.
+    Pl,
+    /// English.
+    En,
+}
+
+/// The half of a `Polish / English` text (a caller's bilingual input) in `lang`.
+fn part(text: &str, lang: Language) -> &str {
+    match (text.split_once(" / "), lang) {
+        (Some((pl, _)), Language::Pl) => pl.trim_end_matches('.'),
+        (Some((_, en)), Language::En) => en.trim_end_matches('.'),
+        (None, _) => text,
+    }
+}
+
+impl Error {
+    /// What happened and what to do, in `lang`: each language's sentence on its own, never a
+    /// bilingual text to split.
+    pub fn message(&self, lang: Language) -> String {
+        match self {
+            Self::NoPublicKey { usage, .. } => match lang {
+                Language::Pl => format!("Brak certyfikatów publicznych KSeF ({usage}) — pobierz certyfikaty publiczne."),
+                Language::En => format!("No KSeF public certificate for {usage}: fetch the public certificates."),
+            },
+            Self::UnknownPublicKey => match lang {
+                Language::Pl => "KSeF nie zna użytego klucza publicznego (21470) — pobierz certyfikaty publiczne ponownie.".to_owned(),
+                Language::En => "KSeF does not know the public key used (21470): fetch the public certificates again.".to_owned(),
+            },
+            Self::InvalidCertificate(v0) => match lang {
+                Language::Pl => { let p = part(v0, Language::Pl); format!("Nieprawidłowy certyfikat lub klucz: {p}.") }
+                Language::En => { let p = part(v0, Language::En); format!("Invalid certificate or key: {p}.") }
+            },
+            Self::Crypto(v0) => match lang {
+                Language::Pl => { let p = part(v0, Language::Pl); format!("Błąd kryptograficzny: {p}.") }
+                Language::En => { let p = part(v0, Language::En); format!("Cryptographic error: {p}.") }
+            },
+            Self::InvalidInput(v0) => match lang {
+                Language::Pl => { let p = part(v0, Language::Pl); format!("Nieprawidłowe dane: {p}.") }
+                Language::En => { let p = part(v0, Language::En); format!("Invalid input: {p}.") }
+            },
+            Self::Network(v0) => match lang {
+                Language::Pl => { let p = part(v0, Language::Pl); format!("Brak połączenia z KSeF: {p} — sprawdź połączenie i spróbuj ponownie.") }
+                Language::En => { let p = part(v0, Language::En); format!("Cannot reach KSeF: {p}; check the connection and try again.") }
+            },
+            Self::Unauthorized => match lang {
+                Language::Pl => "Brak aktywnego dostępu do KSeF (401) — zaloguj się ponownie.".to_owned(),
+                Language::En => "No active KSeF access (401): log in again.".to_owned(),
+            },
+            Self::Forbidden { reason, detail, .. } => match lang {
+                Language::Pl => format!("Brak uprawnień w KSeF ({reason}): {detail} — zaloguj się tokenem lub certyfikatem z wymaganymi uprawnieniami."),
+                Language::En => format!("Missing KSeF permissions ({reason}): {detail}; log in with a token or certificate that has them."),
+            },
+            Self::Gone => match lang {
+                Language::Pl => "Operacja KSeF wygasła (410) — rozpocznij ją od nowa.".to_owned(),
+                Language::En => "The KSeF operation expired (410): start it again.".to_owned(),
+            },
+            Self::RateLimited { retry_after_secs, .. } => match lang {
+                Language::Pl => format!("Przekroczono limit zapytań KSeF — spróbuj ponownie za {retry_after_secs} s."),
+                Language::En => format!("KSeF rate limit hit: try again in {retry_after_secs} s."),
+            },
+            Self::NoSession { code, .. } => match lang {
+                Language::Pl => format!("Brak aktywnej sesji lub sesja wygasła ({code}) — otwórz nową sesję."),
+                Language::En => format!("No active session or the session expired ({code}): open a new session."),
+            },
+            Self::ChallengeExpired => match lang {
+                Language::Pl => "Wyzwanie autoryzacyjne wygasło (21111) — zaloguj się ponownie.".to_owned(),
+                Language::En => "The login challenge expired (21111): log in again.".to_owned(),
+            },
+            Self::AuthFailed { code, description, details } => auth_failed_message(lang, *code, description, details),
+            Self::TokenRedeemRefused { code, description, .. } => match lang {
+                Language::Pl => format!("KSeF odmówił wydania tokenów dostępu ({code}: {description}) — zaloguj się ponownie; jeśli używasz tokena KSeF, sprawdź czy jest aktywny."),
+                Language::En => format!("KSeF refused to issue access tokens ({code}: {description}); log in again and, with a KSeF token, check that it is active."),
+            },
+            Self::TokenPermissions { code, description, .. } => match lang {
+                Language::Pl => format!("Nie można utworzyć tokena KSeF ({code}: {description}) — wybierz uprawnienia, które masz, w kontekście NIP."),
+                Language::En => format!("Cannot create the KSeF token ({code}: {description}): choose permissions you hold, in a NIP context."),
+            },
+            Self::InvoiceRejected { code, description, details } => invoice_rejected_message(lang, *code, description, details),
+            Self::SessionFailed { code, description, .. } => match lang {
+                Language::Pl => format!("Sesja KSeF zakończona błędem ({code}: {description}) — otwórz nową sesję i wyślij ponownie."),
+                Language::En => format!("The KSeF session failed ({code}: {description}): open a new session and send again."),
+            },
+            Self::Ksef { code, description, details } => ksef_message(lang, *code, description, details),
+            Self::Http { status, body, .. } => match lang {
+                Language::Pl => format!("KSeF zwrócił nieoczekiwany status HTTP {status} — spróbuj ponownie później."),
+                Language::En => format!("KSeF returned unexpected HTTP status {status}: try again later. {body}"),
+            },
+            Self::Decode(v0) => match lang {
+                Language::Pl => { let p = part(v0, Language::Pl); format!("Nieoczekiwana odpowiedź KSeF: {p} — spróbuj ponownie; jeśli się powtarza, zgłoś błąd.") }
+                Language::En => { let p = part(v0, Language::En); format!("Unexpected KSeF response: {p}; try again and report it if it persists.") }
+            },
+            Self::StillProcessing { what, .. } => match lang {
+                Language::Pl => format!("KSeF nie zakończył przetwarzania ({what}) w oczekiwanym czasie — pobierz status ponownie za kilka minut."),
+                Language::En => format!("KSeF did not finish processing ({what}) in time: fetch the status again in a few minutes."),
+            },
+            Self::Storage(v0) => match lang {
+                Language::Pl => { let p = part(v0, Language::Pl); format!("Nie udało się zapisać faktury w przeglądarce ({p}) — nic nie zostało wysłane; zwolnij miejsce lub spróbuj ponownie.") }
+                Language::En => { let p = part(v0, Language::En); format!("Could not store the invoice in the browser ({p}): nothing was sent; free some space or try again.") }
+            },
+            Self::Signature(v0) => match lang {
+                Language::Pl => { let p = part(v0, Language::Pl); format!("Nie udało się podpisać dokumentu XAdES: {p}.") }
+                Language::En => { let p = part(v0, Language::En); format!("Could not sign the XAdES document: {p}.") }
+            },
+        }
+    }
+}
+
+/// Both languages, Polish first (`Polish / English`), for logs and callers without a language.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} / {}",
+            self.message(Language::Pl),
+            self.message(Language::En)
+        )
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// Convenience alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -182,7 +249,7 @@ fn joined(details: &[String]) -> String {
     }
 }
 
-fn auth_failed_message(code: i64, description: &str, details: &[String]) -> String {
+fn auth_failed_message(lang: Language, code: i64, description: &str, details: &[String]) -> String {
     let (pl, en) = match code {
         415 => (
             "brak uprawnień w tym kontekście — użyj tokena/certyfikatu z uprawnieniami do tego NIP",
@@ -206,13 +273,21 @@ fn auth_failed_message(code: i64, description: &str, details: &[String]) -> Stri
         ),
         _ => ("spróbuj zalogować się ponownie", "try to log in again"),
     };
-    format!(
-        "Logowanie do KSeF nieudane ({code}: {description}{}) — {pl}. / KSeF login failed ({code}): {en}.",
-        joined(details)
-    )
+    match lang {
+        Language::Pl => format!(
+            "Logowanie do KSeF nieudane ({code}: {description}{}) — {pl}.",
+            joined(details)
+        ),
+        Language::En => format!("KSeF login failed ({code}): {en}."),
+    }
 }
 
-fn invoice_rejected_message(code: i64, description: &str, details: &[String]) -> String {
+fn invoice_rejected_message(
+    lang: Language,
+    code: i64,
+    description: &str,
+    details: &[String],
+) -> String {
     let (pl, en) = match code {
         440 => (
             "faktura o tym numerze została już przesłana — sprawdź numer faktury",
@@ -235,13 +310,16 @@ fn invoice_rejected_message(code: i64, description: &str, details: &[String]) ->
             "check the details and send the invoice again",
         ),
     };
-    format!(
-        "KSeF odrzucił fakturę ({code}: {description}{}) — {pl}. / KSeF rejected the invoice ({code}): {en}.",
-        joined(details)
-    )
+    match lang {
+        Language::Pl => format!(
+            "KSeF odrzucił fakturę ({code}: {description}{}) — {pl}.",
+            joined(details)
+        ),
+        Language::En => format!("KSeF rejected the invoice ({code}): {en}."),
+    }
 }
 
-fn ksef_message(code: i64, description: &str, details: &[String]) -> String {
+fn ksef_message(lang: Language, code: i64, description: &str, details: &[String]) -> String {
     let (pl, en) = match code {
         21402 | 21403 => (
             "niezgodny rozmiar lub skrót pliku — wyślij fakturę ponownie",
@@ -280,10 +358,13 @@ fn ksef_message(code: i64, description: &str, details: &[String]) -> String {
             "try again or fix the data",
         ),
     };
-    format!(
-        "KSeF zgłosił błąd {code}: {description}{} — {pl}. / KSeF reported error {code}: {description} — {en}.",
-        joined(details)
-    )
+    match lang {
+        Language::Pl => format!(
+            "KSeF zgłosił błąd {code}: {description}{} — {pl}.",
+            joined(details)
+        ),
+        Language::En => format!("KSeF reported error {code}: {description} — {en}."),
+    }
 }
 
 impl Error {
@@ -333,4 +414,42 @@ impl Error {
 /// Wraps a transport's own error (connection refused, CORS, …) as [`Error::Network`].
 pub fn network<E: fmt::Display>(err: E) -> Error {
     Error::Network(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_language_has_its_own_sentence_and_a_bilingual_input_is_split_once() {
+        let e =
+            Error::InvalidInput("brak tokena KSeF — wklej token / no KSeF token: paste one".into());
+        assert_eq!(
+            e.message(Language::Pl),
+            "Nieprawidłowe dane: brak tokena KSeF — wklej token."
+        );
+        assert_eq!(
+            e.message(Language::En),
+            "Invalid input: no KSeF token: paste one."
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("{} / {}", e.message(Language::Pl), e.message(Language::En))
+        );
+        // KSeF's own words stay in the Polish sentence, where the details are.
+        let r = Error::InvoiceRejected {
+            code: 440,
+            description: "Duplikat faktury".into(),
+            details: vec!["Faktura już istnieje".into()],
+        };
+        assert!(
+            r.message(Language::Pl)
+                .contains("Duplikat faktury (Faktura już istnieje)")
+        );
+        assert!(!r.message(Language::En).contains(" / "));
+        assert!(
+            r.message(Language::En)
+                .starts_with("KSeF rejected the invoice (440)")
+        );
+    }
 }

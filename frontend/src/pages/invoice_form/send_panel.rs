@@ -288,8 +288,8 @@ fn ProblemView(problem: SendProblem, on_retry: Callback<()>) -> impl IntoView {
             };
             view! {
                 <div class="error" role="alert" data-testid="send-error">
-                    <p>{move || crate::i18n::pick(lang.get(), &message)}</p>
-                    {move || crate::components::details(details.as_deref().map(|d| crate::i18n::pick(lang.get(), d)), lang.get())}
+                    <p>{move || message.get(lang.get()).to_owned()}</p>
+                    {move || crate::components::details(details.as_ref().map(|d| d.get(lang.get()).to_owned()), lang.get())}
                     <p>{advice_text}</p>
                     {match advice {
                         Advice::FetchKeys => view! {
