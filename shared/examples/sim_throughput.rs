@@ -14,7 +14,6 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use ksef_core::api::ContextIdentifier;
 use ksef_core::flow::{self, KsefClient, PublicKeys, SentInvoice};
-use ksef_core::transport::{HttpRequest, HttpResponse, Transport};
 use ksef_sim::SimConfig;
 use ksef_sim::limits::RateProfile;
 
@@ -25,67 +24,9 @@ const N: usize = 200;
 /// Requests in flight in the concurrent variant.
 const IN_FLIGHT: usize = 8;
 
-/// Forwards requests with reqwest (the transport of the flow tests).
-#[derive(Clone, Default)]
-struct Reqwest(reqwest::Client);
-
-impl Transport for Reqwest {
-    type Error = reqwest::Error;
-
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
-        let (parts, body) = request.into_parts();
-        let response = self
-            .0
-            .request(parts.method, parts.uri.to_string())
-            .headers(parts.headers)
-            .body(body)
-            .send()
-            .await?;
-        let mut builder = http::Response::builder().status(response.status());
-        for (k, v) in response.headers() {
-            builder = builder.header(k, v);
-        }
-        let bytes = response.bytes().await?;
-        Ok(builder.body(bytes.to_vec()).expect("valid response parts"))
-    }
-}
-
-type Client = KsefClient<Reqwest, fn(u64) -> tokio::time::Sleep>;
-
-fn sleep(ms: u64) -> tokio::time::Sleep {
-    tokio::time::sleep(std::time::Duration::from_millis(ms))
-}
-
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// The minimal FA(3) fixture of the flow tests, issued by `nip` today as `number`.
-fn invoice(nip: &str, number: &str) -> Vec<u8> {
-    let today = time::OffsetDateTime::now_utc().date();
-    let date = format!(
-        "{:04}-{:02}-{:02}",
-        today.year(),
-        u8::from(today.month()),
-        today.day()
-    );
-    include_str!("../tests/fixtures/minimal-fa3.xml")
-        .replace("<NIP>5265877635</NIP>", &format!("<NIP>{nip}</NIP>"))
-        .replace("<P_1>2026-02-01</P_1>", &format!("<P_1>{date}</P_1>"))
-        .replace(
-            "<DataWytworzeniaFa>2026-02-01T10:00:00Z",
-            &format!("<DataWytworzeniaFa>{date}T00:00:00Z"),
-        )
-        .replace("FV/1/02/2026", number)
-        .into_bytes()
-}
+#[path = "../tests/support/sim_http.rs"]
+mod sim_http;
+use sim_http::{Client, Reqwest, invoice_for, now, rng, sleep};
 
 /// Median, min and max of `xs` (non-empty).
 fn stats(xs: &[f64]) -> (f64, f64, f64) {
@@ -128,7 +69,7 @@ async fn session_round(
         .await
         .expect("session opens");
     let xmls: Vec<Vec<u8>> = (0..N)
-        .map(|i| invoice(nip, &format!("FV/BENCH/{tag}/{i}")))
+        .map(|i| invoice_for(nip, &format!("FV/BENCH/{tag}/{i}")))
         .collect();
     let session = &session;
 

@@ -7,51 +7,12 @@ use ksef_core::api::invoices::{DateRange, InvoiceQueryFilters};
 use ksef_core::crypto;
 use ksef_core::error::Error;
 use ksef_core::flow::{self, AuthTokens, ExportCursor, KsefClient, PublicKeys};
-use ksef_core::transport::{HttpRequest, HttpResponse, Transport};
 use ksef_core::xades::{self, AuthTokenRequest, SigningKey, SubjectIdentifierType, XadesSigner};
 use ksef_sim::{RunningSim, SimConfig};
 
-/// Forwards requests with reqwest — what the relay/browser transport does in production.
-#[derive(Clone, Default)]
-struct Reqwest(reqwest::Client);
-
-impl Transport for Reqwest {
-    type Error = reqwest::Error;
-
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
-        let (parts, body) = request.into_parts();
-        let response = self
-            .0
-            .request(parts.method, parts.uri.to_string())
-            .headers(parts.headers)
-            .body(body)
-            .send()
-            .await?;
-        let mut builder = http::Response::builder().status(response.status());
-        for (k, v) in response.headers() {
-            builder = builder.header(k, v);
-        }
-        let bytes = response.bytes().await?;
-        Ok(builder.body(bytes.to_vec()).expect("valid response parts"))
-    }
-}
-
-type Client = KsefClient<Reqwest, fn(u64) -> tokio::time::Sleep>;
-
-fn sleep(ms: u64) -> tokio::time::Sleep {
-    tokio::time::sleep(std::time::Duration::from_millis(ms))
-}
-
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+#[path = "support/sim_http.rs"]
+mod sim_http;
+use sim_http::{Client, Reqwest, invoice_for, now, rng, sleep};
 
 async fn start() -> (RunningSim, Client) {
     let sim = ksef_sim::spawn(SimConfig::for_tests())
@@ -78,26 +39,6 @@ async fn login(sim: &RunningSim, client: &Client, keys: &mut PublicKeys) -> Auth
     )
     .await
     .expect("demo token logs in")
-}
-
-/// The minimal FA(3) fixture issued by the demo company, dated today, with a unique number.
-fn invoice_for(nip: &str, number: &str) -> Vec<u8> {
-    let today = time::OffsetDateTime::now_utc().date();
-    let date = format!(
-        "{:04}-{:02}-{:02}",
-        today.year(),
-        u8::from(today.month()),
-        today.day()
-    );
-    include_str!("fixtures/minimal-fa3.xml")
-        .replace("<NIP>5265877635</NIP>", &format!("<NIP>{nip}</NIP>"))
-        .replace("<P_1>2026-02-01</P_1>", &format!("<P_1>{date}</P_1>"))
-        .replace(
-            "<DataWytworzeniaFa>2026-02-01T10:00:00Z",
-            &format!("<DataWytworzeniaFa>{date}T00:00:00Z"),
-        )
-        .replace("FV/1/02/2026", number)
-        .into_bytes()
 }
 
 #[tokio::test]

@@ -7,48 +7,12 @@ use std::collections::BTreeSet;
 use ksef_core::api::ContextIdentifier;
 use ksef_core::flow::{self, KsefClient, PublicKeys};
 use ksef_core::sync::{MemoryStore, Step, SubjectType, SyncKey, SyncPolicy, SyncRun, Trigger};
-use ksef_core::transport::{HttpRequest, HttpResponse, Transport};
 use ksef_sim::SimConfig;
 use serde_json::json;
 
-#[derive(Clone, Default)]
-struct Reqwest(reqwest::Client);
-
-impl Transport for Reqwest {
-    type Error = reqwest::Error;
-
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
-        let (parts, body) = request.into_parts();
-        let response = self
-            .0
-            .request(parts.method, parts.uri.to_string())
-            .headers(parts.headers)
-            .body(body)
-            .send()
-            .await?;
-        let mut builder = http::Response::builder().status(response.status());
-        for (k, v) in response.headers() {
-            builder = builder.header(k, v);
-        }
-        let bytes = response.bytes().await?;
-        Ok(builder.body(bytes.to_vec()).expect("valid response parts"))
-    }
-}
-
-fn sleep(ms: u64) -> tokio::time::Sleep {
-    tokio::time::sleep(std::time::Duration::from_millis(ms))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
+#[path = "support/sim_http.rs"]
+mod sim_http;
+use sim_http::{Reqwest, now_ms, rng, sleep};
 
 async fn seed(base: &str, nip: &str, count: usize, arriving_now: bool) -> Vec<String> {
     let r = reqwest::Client::new()
