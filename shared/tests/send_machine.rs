@@ -14,6 +14,10 @@ use ksef_core::send::{Login, SendCache, SendState, SendStore, Sender, Step, ksef
 use ksef_core::transport::{HttpRequest, HttpResponse, Sleep, Transport};
 use serde_json::{Value, json};
 
+#[path = "support/ksef_keys.rs"]
+mod ksef_keys;
+use ksef_keys::ksef_keys;
+
 const KSEF_NUMBER: &str = "5265877635-20250826-0100001AF629-AF";
 const XML: &str = "<Faktura>FV/1/2026 zażółć</Faktura>";
 
@@ -76,7 +80,7 @@ fn exception(code: i64, description: &str) -> HttpResponse {
 impl Fake {
     fn new(posts: &[Post], status: Status) -> Rc<RefCell<Self>> {
         Rc::new(RefCell::new(Self {
-            certificate: certificate(),
+            certificate: ksef_keys().0,
             posts: posts.iter().copied().collect(),
             unknown_key_opens: 0,
             status,
@@ -164,27 +168,6 @@ impl Fake {
             other => panic!("unexpected request {other:?}"),
         }
     }
-}
-
-/// A DER certificate the machine can encrypt the session key with (this test never decrypts).
-fn certificate() -> String {
-    static CERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    CERT.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("ksef-core-send-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (key, cert) = (dir.join("k.pem"), dir.join("c.der"));
-        let out = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
-            .arg(&key)
-            .args(["-outform", "DER", "-out"])
-            .arg(&cert)
-            .args(["-days", "2", "-subj", "/CN=Ministerstwo Finansow/C=PL"])
-            .output()
-            .expect("openssl CLI installed");
-        assert!(out.status.success());
-        ksef_core::crypto::base64_encode(&std::fs::read(&cert).unwrap())
-    })
-    .clone()
 }
 
 fn now() -> u64 {

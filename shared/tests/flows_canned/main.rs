@@ -6,14 +6,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::cell::RefCell;
-use std::process::Command;
 use std::rc::Rc;
 
-use ksef_core::crypto;
 use ksef_core::error::Error;
 use ksef_core::flow::KsefClient;
 use ksef_core::transport::{HttpRequest, HttpResponse};
-use rsa::pkcs8::DecodePrivateKey;
 use serde_json::{Value, json};
 
 mod auth;
@@ -23,39 +20,12 @@ mod keys;
 mod sessions;
 mod tokens;
 
+#[path = "../support/ksef_keys.rs"]
+mod ksef_keys;
+use ksef_keys::ksef_keys;
+
 fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
-}
-
-/// KSeF's key pair for the fake server, made once per test binary by OpenSSL.
-fn ksef_keys() -> (String, rsa::PrivateKey) {
-    static KEYS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-    let (cert_b64, pem) = KEYS.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("ksef-core-canned-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (key, cert) = (dir.join("k.pem"), dir.join("c.der"));
-        let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
-            .arg(&key)
-            .args(["-outform", "DER", "-out"])
-            .arg(&cert)
-            .args(["-days", "2", "-subj", "/CN=Ministerstwo Finansow/C=PL"])
-            .output()
-            .expect("openssl CLI installed");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (
-            crypto::base64_encode(&std::fs::read(&cert).unwrap()),
-            std::fs::read_to_string(&key).unwrap(),
-        )
-    });
-    (
-        cert_b64.clone(),
-        rsa::PrivateKey::from_pkcs8_pem(pem).unwrap(),
-    )
 }
 
 /// The OpenSSL certificate is valid from now for 2 days, so tests use the real clock.

@@ -7,14 +7,12 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::rc::Rc;
 
 use ksef_core::crypto;
 use ksef_core::flow::{KsefClient, PublicKeys};
 use ksef_core::sync::{MemoryStore, Step, SubjectType, SyncKey, SyncPolicy, SyncRun, crc32};
 use ksef_core::transport::{HttpRequest, HttpResponse, Sleep, Transport};
-use rsa::pkcs8::DecodePrivateKey;
 use serde_json::{Value, json};
 
 mod export;
@@ -25,35 +23,12 @@ const NIP: &str = "5265877635";
 const MINUTE: u64 = 60_000;
 const DAY: u64 = 24 * 60 * MINUTE;
 
+#[path = "../support/ksef_keys.rs"]
+mod ksef_keys;
+use ksef_keys::ksef_keys;
+
 fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
-}
-
-/// KSeF's key pair for the fake, made once per test binary by OpenSSL.
-fn ksef_keys() -> (String, rsa::PrivateKey) {
-    static KEYS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-    let (cert_b64, pem) = KEYS.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("ksef-core-sync-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (key, cert) = (dir.join("k.pem"), dir.join("c.der"));
-        let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
-            .arg(&key)
-            .args(["-outform", "DER", "-out"])
-            .arg(&cert)
-            .args(["-days", "2", "-subj", "/CN=Ministerstwo Finansow/C=PL"])
-            .output()
-            .expect("openssl CLI installed");
-        assert!(out.status.success());
-        (
-            crypto::base64_encode(&std::fs::read(&cert).unwrap()),
-            std::fs::read_to_string(&key).unwrap(),
-        )
-    });
-    (
-        cert_b64.clone(),
-        rsa::PrivateKey::from_pkcs8_pem(pem).unwrap(),
-    )
 }
 
 /// The certificate is valid from the real now, so virtual time starts there — read after the
