@@ -265,6 +265,26 @@ pub async fn fetch_public_keys(env: Env) -> Result<Vec<PublicKeyCertificate>, Ne
         .map_err(|e| net_error(&e))
 }
 
+/// ksef-core's error as a [`NetError`] when it is KSeF's refusal or the network's failure —
+/// what the FAQ's advice is keyed on (code or status) — and `None` for the errors ksef-core
+/// words itself (a login refused with a status, no public key, a timeout, bad input).
+pub fn refusal(e: &ksef_core::error::Error) -> Option<NetError> {
+    use ksef_core::error::Error;
+    matches!(
+        e,
+        Error::Network(_)
+            | Error::Http { .. }
+            | Error::Ksef { .. }
+            | Error::UnknownPublicKey
+            | Error::ChallengeExpired
+            | Error::TokenRedeemRefused { .. }
+            | Error::Unauthorized
+            | Error::Forbidden { .. }
+            | Error::RateLimited { .. }
+    )
+    .then(|| net_error(e))
+}
+
 /// A ksef-core error as a [`NetError`]: no answer at all, the relay's own 502/504 (KSeF down),
 /// or KSeF's refusal.
 pub fn net_error(e: &ksef_core::error::Error) -> NetError {

@@ -109,22 +109,15 @@ fn failed(e: &KsefError) -> SendProblem {
         pl: f(Lang::Pl),
         en: f(Lang::En),
     };
-    let (message, details) = match e {
-        KsefError::Network(_)
-        | KsefError::Http { .. }
-        | KsefError::Ksef { .. }
-        | KsefError::Unauthorized
-        | KsefError::Forbidden { .. }
-        | KsefError::RateLimited { .. }
-        | KsefError::UnknownPublicKey => {
-            let n = crate::api::net_error(e);
+    let (message, details) = match crate::api::refusal(e) {
+        Some(n) => {
             let details = n
                 .details(Lang::Pl)
                 .is_some()
                 .then(|| both(&|l| n.details(l).unwrap_or_default()));
             (both(&|l| n.user_message(l)), details)
         }
-        _ => (both(&|l| e.message(l.core())), None),
+        None => (both(&|l| e.message(l.core())), None),
     };
     SendProblem::Failed {
         message,

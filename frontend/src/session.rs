@@ -11,7 +11,7 @@ use ksef_core::api::ContextIdentifier;
 use ksef_core::error::Error as KsefError;
 use ksef_core::flow::{self, AuthTokens, PublicKeys};
 
-use crate::api::{Env, net_error};
+use crate::api::Env;
 use crate::i18n::Lang;
 use crate::net::ksef_client;
 use crate::store::{Db, StorageError, Store};
@@ -111,18 +111,7 @@ impl SessionError {
 
     /// KSeF's refusal or the network's failure, when it is one.
     fn net(&self) -> Option<crate::api::NetError> {
-        match &self.0 {
-            KsefError::Network(_)
-            | KsefError::Http { .. }
-            | KsefError::Ksef { .. }
-            | KsefError::UnknownPublicKey
-            | KsefError::ChallengeExpired
-            | KsefError::TokenRedeemRefused { .. }
-            | KsefError::Unauthorized
-            | KsefError::Forbidden { .. }
-            | KsefError::RateLimited { .. } => Some(net_error(&self.0)),
-            _ => None,
-        }
+        crate::api::refusal(&self.0)
     }
 
     /// A message for the user in their language: what happened and what to do.

@@ -98,17 +98,23 @@ pub fn refresh_if_needed(ctx: AppCtx, now_ms: f64) {
     ctx.refreshing.set_value(true);
     spawn_local(async move {
         match session::refresh(s.env, &s.refresh.token).await {
-            Ok(access) => ctx.session.update(|cur| {
-                if let Some(cur) = cur
-                    .as_mut()
-                    .filter(|c| c.reference_number == s.reference_number)
-                {
-                    cur.access = access;
-                    cur.refreshed_at_ms = js_sys::Date::now();
-                }
-            }),
+            Ok(access) => adopt_refreshed(ctx, &s.reference_number, access),
             Err(_) => ctx.session.set(None),
         }
         ctx.refreshing.set_value(false);
+    });
+}
+
+/// Puts a refreshed access token into the login it belongs to (unless that login ended
+/// meanwhile); the change is kept by the shell's session effect.
+pub fn adopt_refreshed(ctx: AppCtx, reference_number: &str, access: session::TokenInfo) {
+    ctx.session.update(|cur| {
+        if let Some(cur) = cur
+            .as_mut()
+            .filter(|c| c.reference_number == reference_number)
+        {
+            cur.access = access;
+            cur.refreshed_at_ms = js_sys::Date::now();
+        }
     });
 }

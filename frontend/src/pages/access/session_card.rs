@@ -58,12 +58,9 @@ pub(super) fn SessionCard(
         let l = lang.get_untracked();
         spawn_local(async move {
             match session::refresh(s.env, &s.refresh.token).await {
-                Ok(access) => ctx.session.update(|cur| {
-                    if let Some(cur) = cur.as_mut() {
-                        cur.access = access;
-                        cur.refreshed_at_ms = js_sys::Date::now();
-                    }
-                }),
+                Ok(access) => {
+                    crate::state::sessions::adopt_refreshed(ctx, &s.reference_number, access)
+                }
                 Err(e) => error.set(Some(e.problem(l))),
             }
             busy.set(false);
