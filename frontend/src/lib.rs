@@ -7,7 +7,8 @@
 //! - [`state`]: [`state::AppCtx`] (signals, the database handle, the login, caches), navigation,
 //!   the clock, keeping the login across reloads; never imports a page;
 //! - services: [`send`], [`session`], [`drafts`], [`series`], [`company`], [`credentials`],
-//!   [`ownership`], [`signer`], [`vault`], [`store`], [`net`], [`api`], [`i18n`];
+//!   [`ownership`], [`signer`], [`vault`], [`webcrypto`], [`store`], [`net`], [`api`],
+//!   [`i18n`];
 //! - [`components`]: small shared views.
 
 pub mod api;
@@ -28,6 +29,7 @@ pub mod signer;
 pub mod state;
 pub mod store;
 pub mod vault;
+pub mod webcrypto;
 
 pub use app::App;
 pub use components::public_keys::{KeyTable, PublicKeys};

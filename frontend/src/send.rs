@@ -228,7 +228,7 @@ pub async fn run_step(
         state,
         step,
         xml,
-        &mut getrandom::SysRng,
+        &mut crate::webcrypto::WebCrypto,
     )
     .await;
     ctx.send_cache.set_value(cache);

@@ -158,7 +158,7 @@ pub async fn login_with_token(
         &ContextIdentifier::nip(nip),
         ksef_token,
         (js_sys::Date::now() / 1000.0) as u64,
-        &mut getrandom::SysRng,
+        &mut crate::webcrypto::WebCrypto,
     )
     .await?)
 }

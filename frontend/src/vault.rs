@@ -10,11 +10,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::Uint8Array;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
+
+use crate::webcrypto::{self, obj, usages};
 
 /// PBKDF2 iterations for new vaults.
 pub const PBKDF2_ITERATIONS: u32 = 600_000;
@@ -77,40 +79,11 @@ pub struct Vault {
 }
 
 fn subtle() -> Result<SubtleCrypto, VaultError> {
-    let global = js_sys::global();
-    let crypto = Reflect::get(&global, &JsValue::from_str("crypto"))
-        .ok()
-        .filter(|c| !c.is_undefined())
-        .ok_or_else(|| VaultError::Crypto("no crypto".into()))?;
-    let crypto: web_sys::Crypto = crypto.unchecked_into();
-    Ok(crypto.subtle())
+    webcrypto::subtle().map_err(VaultError::Crypto)
 }
 
 fn js_err(e: JsValue) -> VaultError {
-    VaultError::Crypto(
-        e.as_string()
-            .or_else(|| {
-                Reflect::get(&e, &JsValue::from_str("name"))
-                    .ok()
-                    .and_then(|n| n.as_string())
-            })
-            .unwrap_or_else(|| "WebCrypto".into()),
-    )
-}
-
-fn obj(pairs: &[(&str, JsValue)]) -> Object {
-    let o = Object::new();
-    for (k, v) in pairs {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
-    }
-    o
-}
-
-fn usages(list: &[&str]) -> JsValue {
-    list.iter()
-        .map(|u| JsValue::from_str(u))
-        .collect::<Array>()
-        .into()
+    VaultError::Crypto(webcrypto::error_name(&e))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], VaultError> {

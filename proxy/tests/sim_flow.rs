@@ -147,6 +147,7 @@ async fn login_and_send_through_the_relay_leaves_no_secret_in_its_output() {
         challenge["timestampMs"].as_i64().unwrap(),
         &mut rng(),
     )
+    .await
     .unwrap();
     let (status, auth) = ksef
         .call(
@@ -184,7 +185,9 @@ async fn login_and_send_through_the_relay_leaves_no_secret_in_its_output() {
         .map_or(access, str::to_owned);
 
     let key = SymmetricKey::generate(&mut rng()).unwrap();
-    let encryption = crypto::encryption_info(&key_cert, &key, &mut rng()).unwrap();
+    let encryption = crypto::encryption_info(&key_cert, &key, &mut rng())
+        .await
+        .unwrap();
     let (status, session) = ksef
         .call(
             M::POST,

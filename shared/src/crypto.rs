@@ -2,17 +2,18 @@
 //! RSA-OAEP-SHA256 key/token wrapping, AES-256-CBC/PKCS#7 and SHA-256 metadata.
 //!
 //! Parameters: /work/shared/ksef-guide.md §2, §3.3, §4.1 (ksef-docs `uwierzytelnianie.md`,
-//! `sesja-interaktywna.md`). The random source is always a parameter: the browser
-//! passes `rand_core::UnwrapErr(getrandom::SysRng)`, tests pass whatever they like.
+//! `sesja-interaktywna.md`). Randomness and RSA-OAEP come in as an [`Encrypter`]: with the
+//! `native-crypto` feature any `rand_core` generator is one (pure-Rust RSA); the browser's main
+//! module leaves the feature off and passes WebCrypto, which is faster and keeps the RSA code
+//! out of the first load.
 
 use aes::Aes256;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
-use rand_core::TryCryptoRng;
-use rsa::Oaep;
-use rsa::pkcs8::DecodePublicKey;
+use std::future::Future;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use x509_cert::der::{Decode, Encode};
@@ -71,12 +72,11 @@ impl std::fmt::Debug for SymmetricKey {
 
 impl SymmetricKey {
     /// Draws a random key and IV from `rng`.
-    pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self> {
+    pub fn generate<E: Encrypter + ?Sized>(rng: &mut E) -> Result<Self> {
         let mut key = [0u8; 32];
         let mut iv = [0u8; 16];
-        rng.try_fill_bytes(&mut key)
-            .and_then(|()| rng.try_fill_bytes(&mut iv))
-            .map_err(|_| Error::Crypto("generator liczb losowych zawiódł / RNG failure".into()))?;
+        rng.fill(&mut key)?;
+        rng.fill(&mut iv)?;
         Ok(Self { key, iv })
     }
 
@@ -195,8 +195,9 @@ impl ParsedCertificate {
     }
 
     /// The RSA public key inside the certificate.
+    #[cfg(feature = "native-crypto")]
     pub fn rsa_public_key(&self) -> Result<rsa::PublicKey> {
-        rsa::PublicKey::from_public_key_der(&self.spki_der)
+        <rsa::PublicKey as rsa::pkcs8::DecodePublicKey>::from_public_key_der(&self.spki_der)
             .map_err(|e| Error::InvalidCertificate(format!("RSA: {e}")))
     }
 
@@ -227,26 +228,57 @@ fn bytes_to_decimal(bytes: &[u8]) -> String {
     digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
 }
 
-/// RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label (§3.3 step 3).
-pub fn rsa_oaep_sha256_encrypt<R: TryCryptoRng + ?Sized>(
-    key: &rsa::PublicKey,
-    rng: &mut R,
-    message: &[u8],
-) -> Result<Vec<u8>> {
-    key.encrypt(rng, Oaep::<Sha256>::new(), message)
-        .map_err(|e| Error::Crypto(format!("RSA-OAEP: {e}")))
+/// The randomness and the RSA-OAEP that encrypting for KSeF needs, behind one trait so the
+/// browser can use WebCrypto and native code the pure-Rust `rsa` crate.
+pub trait Encrypter {
+    /// Fills `buf` with cryptographically secure random bytes.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<()>;
+
+    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label (§3.3 step 3), with the RSA key
+    /// in `spki_der` (a KSeF certificate's SubjectPublicKeyInfo).
+    fn rsa_oaep_sha256(
+        &mut self,
+        spki_der: &[u8],
+        message: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>>>;
+}
+
+/// Any `rand_core` generator encrypts with the pure-Rust `rsa` crate.
+#[cfg(feature = "native-crypto")]
+impl<R: rand_core::TryCryptoRng + ?Sized> Encrypter for R {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
+        self.try_fill_bytes(buf)
+            .map_err(|_| Error::Crypto("generator liczb losowych zawiódł / RNG failure".into()))
+    }
+
+    fn rsa_oaep_sha256(
+        &mut self,
+        spki_der: &[u8],
+        message: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>>> {
+        use rsa::pkcs8::DecodePublicKey;
+        let result = rsa::PublicKey::from_public_key_der(spki_der)
+            .map_err(|e| Error::InvalidCertificate(format!("RSA: {e}")))
+            .and_then(|key| {
+                key.encrypt(self, rsa::Oaep::<Sha256>::new(), message)
+                    .map_err(|e| Error::Crypto(format!("RSA-OAEP: {e}")))
+            });
+        std::future::ready(result)
+    }
 }
 
 /// Encrypts `"{ksef_token}|{timestamp_ms}"` for `POST /auth/ksef-token`; returns Base64.
-pub fn encrypt_ksef_token<R: TryCryptoRng + ?Sized>(
+pub async fn encrypt_ksef_token<E: Encrypter + ?Sized>(
     cert: &ParsedCertificate,
     ksef_token: &str,
     challenge_timestamp_ms: i64,
-    rng: &mut R,
+    rng: &mut E,
 ) -> Result<String> {
     let plaintext = format!("{ksef_token}|{challenge_timestamp_ms}");
-    let key = cert.rsa_public_key()?;
-    Ok(B64.encode(rsa_oaep_sha256_encrypt(&key, rng, plaintext.as_bytes())?))
+    let sealed = rng
+        .rsa_oaep_sha256(&cert.spki_der, plaintext.as_bytes())
+        .await?;
+    Ok(B64.encode(sealed))
 }
 
 /// The `encryption` object of session/export requests (`EncryptionInfo`).
@@ -263,14 +295,14 @@ pub struct EncryptionInfo {
 }
 
 /// Wraps `key` with the KSeF `SymmetricKeyEncryption` certificate.
-pub fn encryption_info<R: TryCryptoRng + ?Sized>(
+pub async fn encryption_info<E: Encrypter + ?Sized>(
     cert: &ParsedCertificate,
     key: &SymmetricKey,
-    rng: &mut R,
+    rng: &mut E,
 ) -> Result<EncryptionInfo> {
-    let rsa_key = cert.rsa_public_key()?;
+    let sealed = rng.rsa_oaep_sha256(&cert.spki_der, &key.key).await?;
     Ok(EncryptionInfo {
-        encrypted_symmetric_key: B64.encode(rsa_oaep_sha256_encrypt(&rsa_key, rng, &key.key)?),
+        encrypted_symmetric_key: B64.encode(sealed),
         initialization_vector: key.iv_base64(),
         public_key_id: Some(cert.public_key_id.clone()),
     })

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod crypto;
+#[cfg(feature = "native-crypto")]
 pub mod csr;
 pub mod error;
 pub mod fa3;
@@ -16,4 +17,5 @@ pub mod qr;
 pub mod send;
 pub mod sync;
 pub mod transport;
+#[cfg(feature = "native-crypto")]
 pub mod xades;

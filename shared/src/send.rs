@@ -7,7 +7,7 @@
 //! reload, a lost connection or a crash is resumed by looking the hash up in the session's
 //! invoice list, never by sending again.
 
-use rand_core::TryCryptoRng;
+use crate::crypto::Encrypter;
 use serde::{Deserialize, Serialize};
 
 use crate::api;
@@ -302,7 +302,7 @@ impl<T: Transport, S: Sleep> Sender<'_, T, S> {
     /// `xml` is the FA(3) to send, needed only when `step` is [`Step::Send`] and `state` is
     /// editable. On an error the stored state is the last one reached, so nothing is lost and
     /// a retry asks KSeF before it sends.
-    pub async fn advance<St: SendStore, R: TryCryptoRng + ?Sized>(
+    pub async fn advance<St: SendStore, R: Encrypter + ?Sized>(
         &mut self,
         store: &mut St,
         mut state: SendState,
@@ -332,7 +332,7 @@ impl<T: Transport, S: Sleep> Sender<'_, T, S> {
 
     /// Sends `xml`: opens (or reuses) the online session, records [`SendState::Sending`]
     /// (awaited), sends, records [`SendState::Sent`].
-    pub async fn send<St: SendStore, R: TryCryptoRng + ?Sized>(
+    pub async fn send<St: SendStore, R: Encrypter + ?Sized>(
         &mut self,
         store: &mut St,
         xml: String,
@@ -493,7 +493,7 @@ impl<T: Transport, S: Sleep> Sender<'_, T, S> {
 
     /// The online session of this login: the cached one, or a new one (public keys fetched
     /// when missing or outdated).
-    async fn online_session<R: TryCryptoRng + ?Sized>(
+    async fn online_session<R: Encrypter + ?Sized>(
         &mut self,
         rng: &mut R,
     ) -> Result<OnlineSession> {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use futures_util::FutureExt as _;
 use ksef_core::crypto::{self, ParsedCertificate, SymmetricKey};
 use ksef_core::qr::{CertificateLink, ContextType, OfflineSigningKey, QrEnvironment};
 
@@ -71,6 +72,8 @@ fn openssl_decrypts_our_rsa_oaep_sha256_ksef_token() {
         1_752_236_636_015,
         &mut rng(),
     )
+    .now_or_never()
+    .expect("the pure-Rust encrypter answers at once")
     .unwrap();
     let ct = tmp("token.bin");
     std::fs::write(&ct, crypto::base64_decode(&b64).unwrap()).unwrap();
@@ -113,7 +116,10 @@ fn openssl_decrypts_our_session_key_and_aes_cbc_invoice() {
     let (key, cert_path) = rsa_cert("session");
     let cert = ParsedCertificate::from_der(&std::fs::read(&cert_path).unwrap()).unwrap();
     let sym = SymmetricKey::generate(&mut rng()).unwrap();
-    let info = crypto::encryption_info(&cert, &sym, &mut rng()).unwrap();
+    let info = crypto::encryption_info(&cert, &sym, &mut rng())
+        .now_or_never()
+        .expect("the pure-Rust encrypter answers at once")
+        .unwrap();
     let wrapped = tmp("wrapped.bin");
     std::fs::write(
         &wrapped,

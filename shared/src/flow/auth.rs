@@ -1,6 +1,6 @@
 //! Logging in and out (§3): KSeF token or XAdES certificate login, refresh and logout.
 
-use rand_core::TryCryptoRng;
+use crate::crypto::Encrypter;
 
 use super::{KsefClient, PublicKeys, ensure_public_keys, fetch_public_keys};
 use crate::api::{self, ContextIdentifier, NoContent, TokenInfo};
@@ -57,7 +57,7 @@ async fn poll_auth_and_redeem<T: Transport, S: Sleep>(
 
 /// Logs in with a KSeF token: challenge → RSA-OAEP(`token|timestampMs`) → poll → redeem (§3.3).
 /// Refetches the public keys once when KSeF reports 21470.
-pub async fn login_with_ksef_token<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
+pub async fn login_with_ksef_token<T: Transport, S: Sleep, R: Encrypter + ?Sized>(
     client: &KsefClient<T, S>,
     keys: &mut PublicKeys,
     context: &ContextIdentifier,
@@ -83,7 +83,8 @@ pub async fn login_with_ksef_token<T: Transport, S: Sleep, R: TryCryptoRng + ?Si
                 ksef_token.trim(),
                 challenge.timestamp_ms,
                 rng,
-            )?,
+            )
+            .await?,
             public_key_id: Some(cert.public_key_id.clone()),
         };
         match client.execute(&request, None).await {

@@ -1,7 +1,7 @@
 //! Reading invoices (§7): metadata query, download by KSeF number, and the incremental
 //! export with its cursor.
 
-use rand_core::TryCryptoRng;
+use crate::crypto::Encrypter;
 
 use super::{KsefClient, PublicKeys, ensure_public_keys};
 use crate::api::{self, RawDocument};
@@ -112,7 +112,7 @@ pub struct ExportResult {
 }
 
 /// Runs one incremental export window from `cursor` (§7.3–7.4) and advances the cursor.
-pub async fn export_since<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
+pub async fn export_since<T: Transport, S: Sleep, R: Encrypter + ?Sized>(
     client: &KsefClient<T, S>,
     keys: &mut PublicKeys,
     access_token: &str,
@@ -124,7 +124,7 @@ pub async fn export_since<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
     let key = SymmetricKey::generate(rng)?;
     let cert = keys.select(KeyUsage::SymmetricKeyEncryption, now_unix)?;
     let request = api::invoices::export::Request {
-        encryption: crypto::encryption_info(cert, &key, rng)?,
+        encryption: crypto::encryption_info(cert, &key, rng).await?,
         filters: api::invoices::InvoiceQueryFilters {
             subject_type: cursor.subject_type.clone(),
             date_range: api::invoices::DateRange {

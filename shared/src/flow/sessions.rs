@@ -1,7 +1,7 @@
 //! Online sessions (§4): open, encrypt and send invoices, wait for their KSeF numbers and
 //! UPOs, close.
 
-use rand_core::TryCryptoRng;
+use crate::crypto::Encrypter;
 
 use super::{KsefClient, PublicKeys, ensure_public_keys, fetch_public_keys};
 use crate::api::{self, NoContent, RawDocument};
@@ -21,7 +21,7 @@ pub struct OnlineSession {
 }
 
 /// Opens an online FA(3) session with a fresh random AES key (§4.2); refetches keys on 21470.
-pub async fn open_online_session<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
+pub async fn open_online_session<T: Transport, S: Sleep, R: Encrypter + ?Sized>(
     client: &KsefClient<T, S>,
     keys: &mut PublicKeys,
     access_token: &str,
@@ -35,7 +35,7 @@ pub async fn open_online_session<T: Transport, S: Sleep, R: TryCryptoRng + ?Size
         let cert = keys.select(KeyUsage::SymmetricKeyEncryption, now_unix)?;
         let request = api::sessions::open_online::Request {
             form_code: api::FormCode::fa3(),
-            encryption: crypto::encryption_info(cert, &key, rng)?,
+            encryption: crypto::encryption_info(cert, &key, rng).await?,
         };
         match client.execute(&request, Some(access_token)).await {
             Ok(r) => {
@@ -110,7 +110,7 @@ pub async fn send_invoice<T: Transport, S: Sleep>(
 
 /// Sends an invoice reusing `session` when open; opens a new one when there is none
 /// or KSeF says it expired/closed (21173/21180).
-pub async fn send_invoice_reusing_session<T: Transport, S: Sleep, R: TryCryptoRng + ?Sized>(
+pub async fn send_invoice_reusing_session<T: Transport, S: Sleep, R: Encrypter + ?Sized>(
     client: &KsefClient<T, S>,
     keys: &mut PublicKeys,
     access_token: &str,

@@ -8,7 +8,7 @@
 mod export;
 mod query;
 
-use rand_core::TryCryptoRng;
+use crate::crypto::Encrypter;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -283,7 +283,7 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
         }
     }
 
-    fn new_export<R: TryCryptoRng + ?Sized>(to: Option<String>, rng: &mut R) -> Result<Phase> {
+    fn new_export<R: Encrypter + ?Sized>(to: Option<String>, rng: &mut R) -> Result<Phase> {
         Ok(Phase::Export {
             to,
             key: StoredKey::of(&SymmetricKey::generate(rng)?),
@@ -294,7 +294,7 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
 
     /// Does one thing (at most one KSeF request) and says what to do next. The cursor is
     /// saved before the request and after its answer; on `Err` the run stays resumable.
-    pub async fn step<R: TryCryptoRng + ?Sized>(
+    pub async fn step<R: Encrypter + ?Sized>(
         &mut self,
         keys: &mut PublicKeys,
         access_token: &str,
@@ -344,7 +344,7 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
         }
     }
 
-    async fn plan<R: TryCryptoRng + ?Sized>(
+    async fn plan<R: Encrypter + ?Sized>(
         &mut self,
         now_ms: u64,
         rng: &mut R,
@@ -418,7 +418,7 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
     /// sleeping through waits with `sleep`, reading the time from `clock` (unix ms) and
     /// reporting every step to `on_step`. The browser may use it or run its own loop.
     #[allow(clippy::too_many_arguments)]
-    pub async fn run<R: TryCryptoRng + ?Sized, Sl: Sleep>(
+    pub async fn run<R: Encrypter + ?Sized, Sl: Sleep>(
         &mut self,
         keys: &mut PublicKeys,
         access_token: &str,

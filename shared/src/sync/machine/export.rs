@@ -1,8 +1,8 @@
 //! The export path: start an encrypted export of the window, poll its status, fetch and
 //! decrypt the parts, unpack and store the package, move the window on.
 
+use crate::crypto::Encrypter;
 use http::Method;
-use rand_core::TryCryptoRng;
 
 use super::{Answer, Step, SyncRun, parse_time, window_end};
 use crate::api::invoices::{export, export_status};
@@ -42,7 +42,7 @@ impl Endpoint for ExportRequest {
 }
 
 impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
-    pub(super) async fn start_export<R: TryCryptoRng + ?Sized>(
+    pub(super) async fn start_export<R: Encrypter + ?Sized>(
         &mut self,
         to: Option<String>,
         key: StoredKey,
@@ -65,7 +65,7 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
         let cert = keys.select(KeyUsage::SymmetricKeyEncryption, now_unix)?;
         let request = ExportRequest {
             inner: export::Request {
-                encryption: crypto::encryption_info(cert, &key.to_key()?, rng)?,
+                encryption: crypto::encryption_info(cert, &key.to_key()?, rng).await?,
                 filters: self.filters(to.clone()),
                 only_metadata: false,
             },
@@ -98,7 +98,7 @@ impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
         .await
     }
 
-    pub(super) async fn poll<R: TryCryptoRng + ?Sized>(
+    pub(super) async fn poll<R: Encrypter + ?Sized>(
         &mut self,
         to: Option<String>,
         reference: String,

@@ -1,7 +1,7 @@
 //! A small window: one metadata query, then each unknown invoice downloaded on its own
 //! (spares the export budget when little is new).
 
-use rand_core::TryCryptoRng;
+use crate::crypto::Encrypter;
 
 use super::{Answer, Step, SyncRun, window_end};
 use crate::api::invoices::{InvoiceMetadata, download, query_metadata};
@@ -13,7 +13,7 @@ use crate::sync::store::{SyncError, SyncStore, store_error};
 use crate::transport::{Sleep, Transport};
 
 impl<T: Transport, S: Sleep, St: SyncStore> SyncRun<T, S, St> {
-    pub(super) async fn query<R: TryCryptoRng + ?Sized>(
+    pub(super) async fn query<R: Encrypter + ?Sized>(
         &mut self,
         to: Option<String>,
         access_token: &str,
