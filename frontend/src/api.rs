@@ -98,6 +98,30 @@ pub struct Problem {
     pub details: Option<String>,
 }
 
+/// An error that says, in the user's language, what happened and what to do.
+pub trait Explain {
+    /// The message in `lang`, written for that language (never one text split in two).
+    fn message_in(&self, lang: Lang) -> String;
+}
+
+/// `result.or_problem(lang)?` in button work: any [`Explain`] error becomes a [`Problem`].
+pub trait OrProblem<T> {
+    /// The error as the user sees it.
+    fn or_problem(self, lang: Lang) -> Result<T, Problem>;
+}
+
+impl<T, E: Explain> OrProblem<T> for Result<T, E> {
+    fn or_problem(self, lang: Lang) -> Result<T, Problem> {
+        self.map_err(|e| Problem::from(e.message_in(lang)))
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
 impl From<String> for Problem {
     fn from(message: String) -> Self {
         Self {

@@ -31,7 +31,7 @@ pub fn App() -> impl IntoView {
         .await;
         match result {
             Ok(meta) => ctx.vault_meta.set(meta),
-            Err(e) => ctx.storage_error.set(Some(e.to_string())),
+            Err(e) => ctx.storage_error.set(Some(e)),
         }
         ctx.loaded.set(true);
     });
@@ -149,7 +149,7 @@ pub fn App() -> impl IntoView {
                 .collect_view()}
         </nav>
         <main>
-            {move || ctx.storage_error.get().map(|e| view! { <div class="error" role="alert">{e}</div> })}
+            {move || ctx.storage_error.get().map(|e| view! { <div class="error" role="alert">{e.message(ctx.lang.get())}</div> })}
             {move || match shown.get() {
                 None => view! { <pages::access::UnlockForm /> }.into_any(),
                 Some(page) => page_view(page),

@@ -6,7 +6,7 @@ use ksef_core::nip::Nip;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Env;
-use crate::i18n::{Lang, pick};
+use crate::i18n::Lang;
 use crate::store::{Db, Record, StorageError, Store};
 
 /// Settings key of the current company id.
@@ -79,7 +79,8 @@ impl CompanyForm {
         let nip = match Nip::parse(&self.nip) {
             Ok(n) => Some(n),
             Err(e) => {
-                errors.nip = Some(pick(lang, &e.to_string()));
+                errors.nip =
+                    Some(code_message(ksef_core::invoice::ErrorCode::from(e), lang).into());
                 None
             }
         };
@@ -100,14 +101,8 @@ impl CompanyForm {
         // The invoice's own check and message: an account the company accepts is one every
         // invoice accepts.
         if !account.is_empty() && !is_valid_account(&account) {
-            let code = ksef_core::invoice::ErrorCode::BadBankAccount;
-            errors.bank_account = Some(
-                match lang {
-                    Lang::Pl => code.pl(),
-                    Lang::En => code.en(),
-                }
-                .into(),
-            );
+            errors.bank_account =
+                Some(code_message(ksef_core::invoice::ErrorCode::BadBankAccount, lang).into());
         }
         match nip {
             Some(nip) if errors.is_empty() => Ok(Company {
@@ -152,4 +147,12 @@ pub async fn current_id(db: &Db) -> Result<Option<String>, StorageError> {
 pub async fn set_current(db: &Db, id: &str) -> Result<(), StorageError> {
     db.put(Store::Settings, CURRENT_COMPANY_KEY, &id.to_owned())
         .await
+}
+
+/// ksef-core's message for a validation code, in `lang`.
+fn code_message(code: ksef_core::invoice::ErrorCode, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Pl => code.pl(),
+        Lang::En => code.en(),
+    }
 }

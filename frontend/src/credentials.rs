@@ -190,3 +190,9 @@ pub async fn add(db: &Db, mut credential: Credential) -> Result<(), StorageError
     }
     db.save(&credential).await
 }
+
+impl crate::api::Explain for CredentialError {
+    fn message_in(&self, lang: Lang) -> String {
+        self.user_message(lang).into()
+    }
+}

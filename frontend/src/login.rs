@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::api::Problem;
+use crate::api::{OrProblem, Problem};
 use crate::credentials::{self, Credential, CredentialKind};
-use crate::i18n::{Lang, pick, tr};
+use crate::i18n::{Lang, tr};
 use crate::session::{self, Session};
 use crate::signer::{self};
 use crate::state::AppCtx;
@@ -36,16 +36,13 @@ async fn login_with_certificate(
     vault: &Vault,
     cred: &Credential,
     lang: Lang,
-) -> Result<(ksef_core::flow::AuthTokens, Vec<String>), String> {
+) -> Result<(ksef_core::flow::AuthTokens, Vec<String>), Problem> {
     let cert_pem = cred.certificate_pem.clone().unwrap_or_default();
-    let key_pem = vault
-        .open_str(&cred.secret)
-        .await
-        .map_err(|e| pick(lang, &e.to_string()))?;
+    let key_pem = vault.open_str(&cred.secret).await.or_problem(lang)?;
     let (tokens, owner) = signer
         .login(api_base(env), &cert_pem, &key_pem, nip)
         .await
-        .map_err(|e| pick(lang, &e))?;
+        .or_problem(lang)?;
     let permissions = if owner {
         OWNER_PERMISSIONS.map(str::to_owned).to_vec()
     } else {
@@ -63,10 +60,10 @@ pub async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), 
         )
         .to_owned()
     })?;
-    let db = ctx.db().await.map_err(|e| pick(lang, &e.to_string()))?;
+    let db = ctx.db().await.or_problem(lang)?;
     let mut cred = credentials::default_for(&db, &company.id)
         .await
-        .map_err(|e| pick(lang, &e.to_string()))?
+        .or_problem(lang)?
         .ok_or_else(|| {
             tr(
                 lang,
@@ -78,7 +75,7 @@ pub async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), 
     let vault = ctx
         .vault
         .get_untracked()
-        .ok_or_else(|| pick(lang, &crate::vault::VaultError::Locked.to_string()))?;
+        .ok_or_else(|| crate::vault::VaultError::Locked.message(lang))?;
     let tokens = if cred.kind == CredentialKind::Certificate {
         let (tokens, permissions) = login_with_certificate(
             &ctx.signer.get_value(),
@@ -93,10 +90,7 @@ pub async fn do_login(ctx: AppCtx, lang: Lang) -> Result<(Session, Credential), 
         let _ = db.save(&cred).await;
         tokens
     } else {
-        let token = vault
-            .open_str(&cred.secret)
-            .await
-            .map_err(|e| pick(lang, &e.to_string()))?;
+        let token = vault.open_str(&cred.secret).await.or_problem(lang)?;
         let tokens = session::login_with_token(company.env, &company.nip, &token)
             .await
             .map_err(|e| e.problem(lang))?;

@@ -60,11 +60,11 @@ impl Bilingual {
         }
     }
 
-    /// From one of the app's own `Polish / English` messages (storage errors).
-    pub fn from_pair(text: &str) -> Self {
+    /// An app error's message in both languages.
+    pub fn of(e: &impl crate::api::Explain) -> Self {
         Self {
-            pl: crate::i18n::pick(Lang::Pl, text),
-            en: crate::i18n::pick(Lang::En, text),
+            pl: e.message_in(Lang::Pl),
+            en: e.message_in(Lang::En),
         }
     }
 }
@@ -203,7 +203,7 @@ pub async fn run_step(
     }
     let login = login.ok_or(SendProblem::NotLoggedIn)?;
     let db = ctx.db().await.map_err(|e| SendProblem::Failed {
-        message: Bilingual::from_pair(&e.to_string()),
+        message: Bilingual::of(&e),
         details: None,
         advice: Advice::None,
     })?;

@@ -20,25 +20,44 @@ pub use ksef_core::invoice::numbering::{DEFAULT_SERIES, PeriodCounter, SeriesRec
 
 /// Why no number could be taken.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message(crate::i18n::Lang::Pl))]
 pub enum SeriesError {
     /// The browser database failed.
-    #[error("{0}")]
     Storage(#[from] StorageError),
     /// The stored pattern is not a valid series.
-    #[error(
-        "Wzorzec numeracji „{0}” jest błędny. Użyj np. FV/{{n}}/{{MM}}/{{YYYY}}. / The numbering pattern “{0}” is invalid: use e.g. FV/{{n}}/{{MM}}/{{YYYY}}."
-    )]
     Pattern(String),
     /// The issue date is not a date.
-    #[error(
-        "Najpierw wpisz poprawną datę wystawienia (RRRR-MM-DD) — numer zależy od miesiąca. / Enter a valid issue date (YYYY-MM-DD) first: the number depends on the month."
-    )]
     Date,
     /// The company is unknown (no company chosen).
-    #[error(
-        "Wybierz firmę (Firmy), aby nadać numer z jej serii. / Choose a company (Companies) to number the invoice from its series."
-    )]
     NoCompany,
+}
+
+impl SeriesError {
+    /// What happened and what to do, in `lang`.
+    pub fn message(&self, lang: crate::i18n::Lang) -> String {
+        use crate::i18n::Lang::{En, Pl};
+        match (self, lang) {
+            (Self::Storage(e), lang) => e.message(lang),
+            (Self::Pattern(p), Pl) => {
+                format!("Wzorzec numeracji „{p}” jest błędny. Użyj np. FV/{{n}}/{{MM}}/{{YYYY}}.")
+            }
+            (Self::Pattern(p), En) => format!(
+                "The numbering pattern “{p}” is invalid: use e.g. FV/{{n}}/{{MM}}/{{YYYY}}."
+            ),
+            (Self::Date, Pl) => {
+                "Najpierw wpisz poprawną datę wystawienia (RRRR-MM-DD) — numer zależy od miesiąca."
+                    .into()
+            }
+            (Self::Date, En) => {
+                "Enter a valid issue date (YYYY-MM-DD) first: the number depends on the month."
+                    .into()
+            }
+            (Self::NoCompany, Pl) => "Wybierz firmę (Firmy), aby nadać numer z jej serii.".into(),
+            (Self::NoCompany, En) => {
+                "Choose a company (Companies) to number the invoice from its series.".into()
+            }
+        }
+    }
 }
 
 /// The localStorage key earlier versions used for the seller `nip`.
@@ -136,4 +155,10 @@ pub async fn load(db: &Db, company_id: &str) -> Result<Option<SeriesRecord>, Sto
         .get::<String>(Store::Series, company_id)
         .await?
         .map(|t| SeriesRecord::decode(&t)))
+}
+
+impl crate::api::Explain for SeriesError {
+    fn message_in(&self, lang: crate::i18n::Lang) -> String {
+        self.message(lang)
+    }
 }

@@ -299,7 +299,7 @@ pub enum KeepError {
     Storage(#[from] StorageError),
     /// Sealing or opening failed (locked vault, another passphrase, damaged record).
     #[error("{0}")]
-    Vault(String),
+    Vault(#[from] crate::vault::VaultError),
 }
 
 /// Seals and stores the sessions of `session.company_id`.
@@ -311,8 +311,7 @@ pub async fn keep(
 ) -> Result<(), KeepError> {
     let sealed = vault
         .seal_str(&encode_kept(session, online.as_ref()))
-        .await
-        .map_err(|e| KeepError::Vault(e.to_string()))?;
+        .await?;
     db.put(Store::Sessions, &session.company_id, &sealed)
         .await?;
     Ok(())
@@ -327,13 +326,10 @@ pub async fn kept(
     let Some(sealed) = db.get::<Sealed>(Store::Sessions, company_id).await? else {
         return Ok(None);
     };
-    let text = vault
-        .open_str(&sealed)
-        .await
-        .map_err(|e| KeepError::Vault(e.to_string()))?;
+    let text = vault.open_str(&sealed).await?;
     decode_kept(&text, company_id)
         .map(Some)
-        .ok_or_else(|| KeepError::Vault("damaged session record".into()))
+        .ok_or(KeepError::Vault(crate::vault::VaultError::Corrupt))
 }
 
 /// Forgets the stored sessions of `company_id` (logout, KSeF ended the session).
@@ -390,4 +386,10 @@ pub async fn restore(
     session.refreshed_at_ms = now_ms;
     keep(db, vault, &session, online.clone()).await?;
     Ok(Restored::Session(session, online))
+}
+
+impl crate::api::Explain for SessionError {
+    fn message_in(&self, lang: Lang) -> String {
+        self.user_message(lang)
+    }
 }

@@ -15,9 +15,17 @@ use web_sys::{MessageEvent, Worker};
 
 pub use kwit_signer::KeyAlgorithm;
 
-/// A failure as a "Polish / English" message (show it with [`crate::i18n::pick`]): the
-/// worker's own, or one about the worker itself.
-pub type SignerError = String;
+/// A failure in both languages: the worker's own, or one about the worker itself.
+pub type SignerError = kwit_signer::Failure;
+
+impl crate::api::Explain for SignerError {
+    fn message_in(&self, lang: crate::i18n::Lang) -> String {
+        match lang {
+            crate::i18n::Lang::Pl => self.pl.clone(),
+            crate::i18n::Lang::En => self.en.clone(),
+        }
+    }
+}
 
 /// Trunk's loader shim for the worker (worker files keep their crate name, no hash).
 const WORKER_URL: &str = "./kwit-signer_loader.js";
@@ -133,24 +141,33 @@ impl Signer {
             &"body".into(),
         )
         .unwrap_or_default();
-        match field(&body, &["failure"]) {
-            Some(message) => Err(message),
+        match field(&body, &["failure", "pl"]) {
+            Some(pl) => Err(SignerError {
+                pl,
+                en: field(&body, &["failure", "en"]).unwrap_or_default(),
+            }),
             None => Ok(body),
         }
     }
 }
 
 fn unavailable(e: JsValue) -> SignerError {
-    format!(
-        "Nie udało się uruchomić modułu podpisu certyfikatem ({0}) — odśwież stronę; jeśli się powtarza, użyj aktualnej przeglądarki. / The certificate signing module did not start ({0}): reload the page and use a current browser if it persists.",
-        e.as_string().unwrap_or_else(|| "worker".into())
-    )
+    let why = e.as_string().unwrap_or_else(|| "worker".into());
+    SignerError {
+        pl: format!(
+            "Nie udało się uruchomić modułu podpisu certyfikatem ({why}) — odśwież stronę; jeśli się powtarza, użyj aktualnej przeglądarki."
+        ),
+        en: format!(
+            "The certificate signing module did not start ({why}): reload the page, and use a current browser if it persists."
+        ),
+    }
 }
 
 fn protocol(what: &str) -> SignerError {
-    format!(
-        "Błąd modułu podpisu ({what}) — odśwież stronę. / Signing module error ({what}): reload the page."
-    )
+    SignerError {
+        pl: format!("Błąd modułu podpisu ({what}) — odśwież stronę."),
+        en: format!("Signing module error ({what}): reload the page."),
+    }
 }
 
 /// The text at `path` in a reply (`["tokens", "accessToken", "token"]`).

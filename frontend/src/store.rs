@@ -99,17 +99,33 @@ impl Store {
 
 /// A storage failure, with a message that tells the user what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message(crate::i18n::Lang::Pl))]
 pub enum StorageError {
     /// The database could not be opened (private mode, blocked, storage disabled).
-    #[error(
-        "Nie można otworzyć lokalnej bazy danych przeglądarki ({0}). Sprawdź, czy przeglądarka nie jest w trybie prywatnym i czy zezwala na przechowywanie danych. / The browser database cannot be opened: check private mode and site storage settings."
-    )]
     Open(String),
     /// A read or write failed.
-    #[error(
-        "Błąd zapisu lub odczytu danych w przeglądarce ({0}). Odśwież stronę i spróbuj ponownie. / Reading or writing browser data failed: reload the page and try again."
-    )]
     Io(String),
+}
+
+impl StorageError {
+    /// What happened and what to do, in `lang`.
+    pub fn message(&self, lang: crate::i18n::Lang) -> String {
+        use crate::i18n::Lang::{En, Pl};
+        match (self, lang) {
+            (Self::Open(why), Pl) => format!(
+                "Nie można otworzyć lokalnej bazy danych przeglądarki ({why}). Sprawdź, czy przeglądarka nie jest w trybie prywatnym i czy zezwala na przechowywanie danych."
+            ),
+            (Self::Open(why), En) => format!(
+                "The browser database cannot be opened ({why}). Check that the browser is not in private mode and allows this site to store data."
+            ),
+            (Self::Io(why), Pl) => format!(
+                "Błąd zapisu lub odczytu danych w przeglądarce ({why}). Odśwież stronę i spróbuj ponownie."
+            ),
+            (Self::Io(why), En) => format!(
+                "Reading or writing browser data failed ({why}). Reload the page and try again."
+            ),
+        }
+    }
 }
 
 impl From<indexed_db_futures::error::Error> for StorageError {
@@ -363,4 +379,10 @@ pub fn new_id() -> String {
         &h[16..20],
         &h[20..]
     )
+}
+
+impl crate::api::Explain for StorageError {
+    fn message_in(&self, lang: crate::i18n::Lang) -> String {
+        self.message(lang)
+    }
 }

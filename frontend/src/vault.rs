@@ -26,30 +26,43 @@ const CHECK_TEXT: &[u8] = b"kwit-vault-check-v1";
 
 /// Vault failures with advice for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message(crate::i18n::Lang::Pl))]
 pub enum VaultError {
     /// The passphrase does not open the vault.
-    #[error("Nieprawidłowe hasło. Spróbuj ponownie. / Wrong passphrase. Try again.")]
     WrongPassphrase,
     /// The passphrase is too short for a new vault.
-    #[error(
-        "Hasło musi mieć co najmniej 8 znaków. / The passphrase must have at least 8 characters."
-    )]
     WeakPassphrase,
     /// The vault is locked: secrets cannot be read or written.
-    #[error(
-        "Sejf jest zablokowany — odblokuj go hasłem. / The vault is locked: unlock it with your passphrase."
-    )]
     Locked,
     /// A stored secret is damaged or was sealed by another vault.
-    #[error(
-        "Zapisany sekret jest uszkodzony — dodaj dane logowania ponownie. / A stored secret is damaged: add the credential again."
-    )]
     Corrupt,
     /// WebCrypto is missing or failed (old browser, insecure context).
-    #[error(
-        "Przeglądarka nie udostępnia szyfrowania WebCrypto ({0}). Użyj aktualnej przeglądarki i połączenia HTTPS. / WebCrypto unavailable: use a current browser over HTTPS."
-    )]
     Crypto(String),
+}
+
+impl VaultError {
+    /// What happened and what to do, in `lang`.
+    pub fn message(&self, lang: crate::i18n::Lang) -> String {
+        use crate::i18n::Lang::{En, Pl};
+        match (self, lang) {
+            (Self::WrongPassphrase, Pl) => "Nieprawidłowe hasło. Spróbuj ponownie.".into(),
+            (Self::WrongPassphrase, En) => "Wrong passphrase. Try again.".into(),
+            (Self::WeakPassphrase, Pl) => "Hasło musi mieć co najmniej 8 znaków.".into(),
+            (Self::WeakPassphrase, En) => "The passphrase must have at least 8 characters.".into(),
+            (Self::Locked, Pl) => "Sejf jest zablokowany — odblokuj go hasłem.".into(),
+            (Self::Locked, En) => "The vault is locked: unlock it with your passphrase.".into(),
+            (Self::Corrupt, Pl) => {
+                "Zapisany sekret jest uszkodzony — dodaj dane logowania ponownie.".into()
+            }
+            (Self::Corrupt, En) => "A stored secret is damaged: add the credential again.".into(),
+            (Self::Crypto(why), Pl) => format!(
+                "Przeglądarka nie udostępnia szyfrowania WebCrypto ({why}). Użyj aktualnej przeglądarki i połączenia HTTPS."
+            ),
+            (Self::Crypto(why), En) => format!(
+                "The browser offers no WebCrypto encryption ({why}). Use a current browser over HTTPS."
+            ),
+        }
+    }
 }
 
 /// What is stored to recognise the passphrase later (no secret in it).
@@ -216,5 +229,11 @@ impl Vault {
     /// Opens a UTF-8 secret.
     pub async fn open_str(&self, sealed: &Sealed) -> Result<String, VaultError> {
         String::from_utf8(self.open(sealed).await?).map_err(|_| VaultError::Corrupt)
+    }
+}
+
+impl crate::api::Explain for VaultError {
+    fn message_in(&self, lang: crate::i18n::Lang) -> String {
+        self.message(lang)
     }
 }

@@ -9,7 +9,7 @@
 //! memory only: the app seals them with its vault before anything is stored.
 
 mod protocol;
-pub use protocol::{Envelope, KeyAlgorithm, Reply, Request};
+pub use protocol::{Envelope, Failure, KeyAlgorithm, Reply, Request};
 
 /// The operations need ksef-core's pure-Rust RSA and P-256; the app's first load takes only
 /// the protocol above (`default-features = false`), the worker everything.

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod remote;
 
+use ksef_core::error::Language;
+
 use crate::{Envelope, KeyAlgorithm, Reply, Request};
 
 /// What the app shows about a certificate.
@@ -42,61 +44,69 @@ impl CertificateFacts {
     }
 }
 
-/// Why a certificate operation failed; messages are "Polish / English" with what to do.
+/// Why a certificate operation failed; each language's message says what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message(Language::Pl))]
 pub enum SignerError {
     /// The certificate is not a readable X.509 PEM.
-    #[error(
-        "Nie można odczytać certyfikatu — wklej certyfikat PEM (-----BEGIN CERTIFICATE-----). / The certificate cannot be read: paste a PEM certificate (-----BEGIN CERTIFICATE-----)."
-    )]
     BadCertificate,
     /// The key is not a PEM private key at all.
-    #[error(
-        "Nie można odczytać klucza prywatnego — wklej klucz PKCS#8 PEM (-----BEGIN PRIVATE KEY-----). / The private key cannot be read: paste a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----)."
-    )]
     BadKey,
     /// The key is password-protected PKCS#8.
-    #[error(
-        "Klucz prywatny jest zaszyfrowany hasłem — odszyfruj go (openssl pkcs8 -in klucz.pem -nocrypt… lub eksport bez hasła) i wklej ponownie. / The private key is password-protected: export it without a password (e.g. openssl pkcs8 -topk8 -nocrypt) and paste it again."
-    )]
     EncryptedKey,
     /// PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`) instead of PKCS#8.
-    #[error(
-        "Klucz jest w starym formacie (PKCS#1/SEC1) — przekształć go do PKCS#8: openssl pkcs8 -topk8 -nocrypt -in klucz.pem. / The key is in the old PKCS#1/SEC1 format: convert it to PKCS#8 with openssl pkcs8 -topk8 -nocrypt -in key.pem."
-    )]
     LegacyKeyFormat,
     /// A PKCS#8 key of another algorithm (P-384, Ed25519, …).
-    #[error(
-        "Nieobsługiwany typ klucza — KSeF przyjmuje klucze RSA lub EC P-256. Użyj innego certyfikatu albo wygeneruj certyfikat KSeF w Kwit. / Unsupported key type: KSeF accepts RSA or EC P-256 keys. Use another certificate or generate a KSeF certificate in Kwit."
-    )]
     UnsupportedKey,
     /// The key does not belong to the certificate.
-    #[error(
-        "Klucz prywatny nie pasuje do certyfikatu — wybierz klucz wygenerowany razem z tym certyfikatem. / The private key does not match the certificate: choose the key created together with this certificate."
-    )]
     KeyMismatch,
     /// The certificate's validity ended.
-    #[error(
-        "Certyfikat wygasł {0} — użyj ważnego certyfikatu lub wygeneruj nowy certyfikat KSeF. / The certificate expired on {0}: use a valid certificate or generate a new KSeF certificate."
-    )]
     Expired(String),
     /// The certificate is not valid yet.
-    #[error(
-        "Certyfikat jest ważny dopiero od {0} — sprawdź zegar komputera lub poczekaj. / The certificate is only valid from {0}: check the computer's clock or wait."
-    )]
     NotYetValid(String),
     /// ksef-core failed (signing, key generation, CSR); the text is already bilingual.
-    #[error("{0}")]
-    Crypto(String),
+    Crypto(ksef_core::error::Error),
     /// The message could not be read (app and worker from different releases?).
-    #[error(
-        "Błąd modułu podpisu ({0}) — odśwież stronę. / Signing module error ({0}): reload the page."
-    )]
     Protocol(String),
 }
 
+impl SignerError {
+    /// What happened and what to do, in `lang`.
+    pub fn message(&self, lang: Language) -> String {
+        match (self, lang) {
+            (Self::BadCertificate, Language::Pl) => "Nie można odczytać certyfikatu — wklej certyfikat PEM (-----BEGIN CERTIFICATE-----).".into(),
+            (Self::BadCertificate, Language::En) => "The certificate cannot be read: paste a PEM certificate (-----BEGIN CERTIFICATE-----).".into(),
+            (Self::BadKey, Language::Pl) => "Nie można odczytać klucza prywatnego — wklej klucz PKCS#8 PEM (-----BEGIN PRIVATE KEY-----).".into(),
+            (Self::BadKey, Language::En) => "The private key cannot be read: paste a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----).".into(),
+            (Self::EncryptedKey, Language::Pl) => "Klucz prywatny jest zaszyfrowany hasłem — odszyfruj go (openssl pkcs8 -in klucz.pem -nocrypt… lub eksport bez hasła) i wklej ponownie.".into(),
+            (Self::EncryptedKey, Language::En) => "The private key is password-protected: export it without a password (e.g. openssl pkcs8 -topk8 -nocrypt) and paste it again.".into(),
+            (Self::LegacyKeyFormat, Language::Pl) => "Klucz jest w starym formacie (PKCS#1/SEC1) — przekształć go do PKCS#8: openssl pkcs8 -topk8 -nocrypt -in klucz.pem.".into(),
+            (Self::LegacyKeyFormat, Language::En) => "The key is in the old PKCS#1/SEC1 format: convert it to PKCS#8 with openssl pkcs8 -topk8 -nocrypt -in key.pem.".into(),
+            (Self::UnsupportedKey, Language::Pl) => "Nieobsługiwany typ klucza — KSeF przyjmuje klucze RSA lub EC P-256. Użyj innego certyfikatu albo wygeneruj certyfikat KSeF w Kwit.".into(),
+            (Self::UnsupportedKey, Language::En) => "Unsupported key type: KSeF accepts RSA or EC P-256 keys. Use another certificate or generate a KSeF certificate in Kwit.".into(),
+            (Self::KeyMismatch, Language::Pl) => "Klucz prywatny nie pasuje do certyfikatu — wybierz klucz wygenerowany razem z tym certyfikatem.".into(),
+            (Self::KeyMismatch, Language::En) => "The private key does not match the certificate: choose the key created together with this certificate.".into(),
+            (Self::Expired(x), Language::Pl) => format!("Certyfikat wygasł {x} — użyj ważnego certyfikatu lub wygeneruj nowy certyfikat KSeF."),
+            (Self::Expired(x), Language::En) => format!("The certificate expired on {x}: use a valid certificate or generate a new KSeF certificate."),
+            (Self::NotYetValid(x), Language::Pl) => format!("Certyfikat jest ważny dopiero od {x} — sprawdź zegar komputera lub poczekaj."),
+            (Self::NotYetValid(x), Language::En) => format!("The certificate is only valid from {x}: check the computer's clock or wait."),
+            (Self::Crypto(e), lang) => e.message(lang),
+            (Self::Protocol(x), Language::Pl) => format!("Błąd modułu podpisu ({x}) — odśwież stronę."),
+            (Self::Protocol(x), Language::En) => format!("Signing module error ({x}): reload the page."),
+        }
+    }
+
+    /// Both languages, as the reply carries them.
+    pub fn failure(&self) -> crate::Failure {
+        crate::Failure {
+            pl: self.message(Language::Pl),
+            en: self.message(Language::En),
+        }
+    }
+}
+
 fn crypto(e: ksef_core::error::Error) -> SignerError {
-    SignerError::Crypto(e.to_string())
+    SignerError::Crypto(e)
 }
 
 fn date(unix: u64) -> String {
@@ -315,7 +325,7 @@ pub fn sign_auth(
         subject_identifier_type: SubjectIdentifierType::CertificateSubject,
     };
     let xml = sign_auth_token_request(&request, &signer, &rfc3339(now_unix)).map_err(crypto)?;
-    String::from_utf8(xml).map_err(|e| SignerError::Crypto(e.to_string()))
+    String::from_utf8(xml).map_err(|e| crypto(ksef_core::error::Error::Crypto(e.to_string())))
 }
 
 /// A fresh key and its DER CSR.
@@ -347,7 +357,7 @@ pub async fn handle_message(text: &str) -> String {
         ),
     };
     let body = result.unwrap_or_else(|e| Reply {
-        failure: Some(e.to_string()),
+        failure: Some(e.failure()),
         ..Reply::default()
     });
     serde_json::to_string(&Envelope { id, body }).unwrap_or_default()

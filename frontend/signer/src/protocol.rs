@@ -78,9 +78,9 @@ pub enum KeyAlgorithm {
 pub struct Reply {
     /// The worker is listening (the id 0 message).
     pub ready: bool,
-    /// Why the operation failed: [`SignerError`]'s "Polish / English" message.
+    /// Why the operation failed, in both languages.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure: Option<String>,
+    pub failure: Option<Failure>,
     /// [`Request::Check`], [`Request::Enroll`]: subject, validity, key type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
@@ -96,4 +96,13 @@ pub struct Reply {
     /// [`Request::Enroll`]: its private key, PKCS#8 PEM. Secret: seal it before storing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_pem: Option<String>,
+}
+
+/// A failure's message in each language, each written on its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Polish.
+    pub pl: String,
+    /// English.
+    pub en: String,
 }

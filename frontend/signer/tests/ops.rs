@@ -203,15 +203,26 @@ fn unreadable_encrypted_legacy_and_unsupported_keys_say_so() {
         check("certyfikat", &encrypted, now()),
         failed(SignerError::BadCertificate)
     );
-    // Every message tells the user in Polish first, then English.
+    // Every message is written in Polish and in English, each on its own.
     for e in [
         SignerError::KeyMismatch,
         SignerError::UnsupportedKey,
         SignerError::Expired("2036-01-01".into()),
     ] {
-        let text = e.to_string();
-        assert_eq!(text.matches(" / ").count(), 1, "{text}");
+        let failure = e.failure();
+        assert_ne!(failure.pl, failure.en);
+        assert!(
+            !failure.pl.contains(" / ") && !failure.en.contains(" / "),
+            "{failure:?}"
+        );
+        assert_eq!(e.to_string(), failure.pl);
     }
+    assert!(
+        SignerError::Expired("2036-01-01".into())
+            .failure()
+            .en
+            .contains("expired on 2036-01-01")
+    );
 }
 
 #[test]
@@ -305,8 +316,12 @@ fn messages_carry_their_id_and_bad_ones_fail_without_panicking() {
     let bad: Envelope<Reply> =
         serde_json::from_str(&run(handle_message(r#"{"id":9,"body":{"op":"nope"}}"#))).unwrap();
     assert_eq!(bad.id, 9);
-    let message = bad.body.failure.unwrap_or_default();
-    assert!(message.starts_with("Błąd modułu podpisu"), "{message}");
+    let failure = bad.body.failure.unwrap_or_default();
+    assert!(failure.pl.starts_with("Błąd modułu podpisu"), "{failure:?}");
+    assert!(
+        failure.en.starts_with("Signing module error"),
+        "{failure:?}"
+    );
     // A failure travels as its message.
     let request = serde_json::to_string(&Envelope {
         id: 8,
@@ -323,7 +338,7 @@ fn messages_carry_their_id_and_bad_ones_fail_without_panicking() {
         Envelope {
             id: 8,
             body: Reply {
-                failure: Some(SignerError::KeyMismatch.to_string()),
+                failure: Some(SignerError::KeyMismatch.failure()),
                 ..Reply::default()
             }
         }

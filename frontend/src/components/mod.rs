@@ -103,3 +103,22 @@ pub fn details(details: Option<String>, lang: Lang) -> impl IntoView {
         }
     })
 }
+
+/// The one view of a failure: what happened and what to do, the details behind "Szczegóły",
+/// and an optional hint (where to read more). `testid` names it for the tests.
+pub fn problem_view(
+    problem: Option<crate::api::Problem>,
+    lang: Lang,
+    testid: &'static str,
+    hint: Option<(&'static str, &'static str)>,
+) -> impl IntoView {
+    problem.map(|p| {
+        view! {
+            <div class="error" role="alert" data-testid=testid>
+                <p>{p.message}</p>
+                {details(p.details, lang)}
+                {hint.map(|(pl, en)| view! { <p>{tr(lang, pl, en)}</p> })}
+            </div>
+        }
+    })
+}

@@ -1,12 +1,13 @@
 //! Companies (podmioty): add, edit, choose the current one and its KSeF environment.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::api::Env;
+use crate::api::{Env, OrProblem};
 use crate::company::{self, CompanyErrors, CompanyForm};
+use crate::components::problem_view;
 use crate::i18n::tr;
 use crate::state::AppCtx;
+use crate::state::task::Task;
 use crate::store;
 
 /// The companies page.
@@ -23,6 +24,7 @@ pub fn CompaniesPage() -> impl IntoView {
     let env = RwSignal::new(Env::Sim);
     let errors = RwSignal::new(CompanyErrors::default());
     let saved = RwSignal::new(None::<String>);
+    let task = Task::new();
 
     let clear = move || {
         editing.set(None);
@@ -64,29 +66,25 @@ pub fn CompaniesPage() -> impl IntoView {
                 {
                     ctx.session.set(None);
                 }
-                spawn_local(async move {
-                    let result = async {
+                task.run(async move {
+                    async {
                         let db = ctx.db().await?;
                         if login_over {
                             crate::session::forget_kept(&db, &company.id).await?;
                         }
                         db.save(&company).await?;
-                        company::set_current(&db, &company.id).await?;
-                        Ok::<_, store::StorageError>(())
+                        company::set_current(&db, &company.id).await
                     }
-                    .await;
-                    match result {
-                        Ok(()) => {
-                            saved.set(Some(format!(
-                                "{} {}",
-                                tr(lang_now, "Zapisano firmę", "Saved company"),
-                                company.name
-                            )));
-                            clear();
-                            ctx.reload_companies();
-                        }
-                        Err(e) => ctx.storage_error.set(Some(e.to_string())),
-                    }
+                    .await
+                    .or_problem(lang_now)?;
+                    saved.set(Some(format!(
+                        "{} {}",
+                        tr(lang_now, "Zapisano firmę", "Saved company"),
+                        company.name
+                    )));
+                    clear();
+                    ctx.reload_companies();
+                    Ok(())
                 });
             }
         }
@@ -111,8 +109,9 @@ pub fn CompaniesPage() -> impl IntoView {
     };
 
     let remove = move |id: String| {
-        spawn_local(async move {
-            let result = async {
+        let l = lang.get_untracked();
+        task.run(async move {
+            let outcome = async {
                 let db = ctx.db().await?;
                 db.remove::<company::Company>(&id).await?;
                 for c in crate::credentials::for_company(&db, &id).await? {
@@ -120,10 +119,8 @@ pub fn CompaniesPage() -> impl IntoView {
                 }
                 Ok::<_, store::StorageError>(())
             }
-            .await;
-            if let Err(e) = result {
-                ctx.storage_error.set(Some(e.to_string()));
-            }
+            .await
+            .or_problem(l);
             if ctx
                 .session
                 .with_untracked(|s| s.as_ref().is_some_and(|s| s.company_id == id))
@@ -131,6 +128,7 @@ pub fn CompaniesPage() -> impl IntoView {
                 ctx.session.set(None);
             }
             ctx.reload_companies();
+            outcome
         });
     };
 
@@ -199,6 +197,7 @@ pub fn CompaniesPage() -> impl IntoView {
                 </table>
             </Show>
             {move || saved.get().map(|m| view! { <p class="ok" role="status" data-testid="company-saved">{m}</p> })}
+            {move || problem_view(task.problem(), lang.get(), "company-error", None)}
         </section>
         <section class="card">
             <h2>

@@ -4,10 +4,13 @@
 
 use leptos::prelude::*;
 
+use crate::api::OrProblem;
+use crate::components::problem_view;
 use crate::drafts::{self, DraftRecord, SendState};
 use crate::i18n::Lang;
 use crate::i18n::tr;
 use crate::state::nav::{FORM_HASH, form_href, go_to_form};
+use crate::state::task::Task;
 
 /// The route of the list.
 pub const LIST_HASH: &str = "#/faktury";
@@ -42,7 +45,7 @@ pub fn InvoicesPage() -> impl IntoView {
             </p>
             {move || match records.get() {
                 None => view! { <p aria-busy="true">{tr(lang.get(), "Ładowanie…", "Loading…")}</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message(lang.get())}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
                     <p data-testid="no-invoices">{tr(lang.get(), "Nie ma jeszcze żadnej faktury.", "No invoices yet.")}</p>
                 }.into_any(),
@@ -101,16 +104,19 @@ fn row(
             <td>
                 {is_draft.then(|| {
                     let id = id.clone();
+                    let task = Task::new();
                     view! {
-                        <button type="button" class="link" on:click=move |_| {
-                            let id = id.clone();
-                            leptos::task::spawn_local(async move {
-                                if let Ok(db) = ctx.db().await {
-                                    let _ = drafts::delete_draft(&db, &id).await;
-                                }
+                        <button type="button" class="link" disabled=move || task.pending() on:click=move |_| {
+                            let (id, l) = (id.clone(), lang.get_untracked());
+                            task.run(async move {
+                                let outcome = async { drafts::delete_draft(&ctx.db().await?, &id).await }
+                                    .await
+                                    .or_problem(l);
                                 records.refetch();
+                                outcome
                             });
                         }>{move || tr(lang.get(), "Usuń szkic", "Delete draft")}</button>
+                        {move || problem_view(task.problem(), lang.get(), "delete-error", None)}
                     }
                 })}
             </td>

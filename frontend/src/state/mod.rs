@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod nav;
 pub mod sessions;
+pub mod task;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -67,7 +68,7 @@ pub struct AppCtx {
     /// `true` once the database has been read at start.
     pub loaded: RwSignal<bool>,
     /// A storage error to show, if any.
-    pub storage_error: RwSignal<Option<String>>,
+    pub storage_error: RwSignal<Option<StorageError>>,
     /// KSeF's public keys and the open online session, kept between sends (and sealed with
     /// the login across reloads, [`keep_session`]).
     pub send_cache: StoredValue<ksef_core::send::SendCache>,
@@ -196,7 +197,7 @@ impl AppCtx {
                     ctx.companies.set(list);
                     ctx.current.set(current);
                 }
-                Err(e) => ctx.storage_error.set(Some(e.to_string())),
+                Err(e) => ctx.storage_error.set(Some(e)),
             }
         });
     }

@@ -25,8 +25,9 @@ pub fn keep_session(ctx: AppCtx) {
             session::keep(&db, &vault, &s, online).await
         }
         .await;
-        if let Err(e) = result {
-            ctx.storage_error.set(Some(e.to_string()));
+        // A locked vault only means the login is not kept across a reload.
+        if let Err(session::KeepError::Storage(e)) = result {
+            ctx.storage_error.set(Some(e));
         }
     });
 }
@@ -79,7 +80,7 @@ pub fn restore_session(ctx: AppCtx) {
                 }
             }
             Ok(_) => {}
-            Err(session::KeepError::Storage(e)) => ctx.storage_error.set(Some(e.to_string())),
+            Err(session::KeepError::Storage(e)) => ctx.storage_error.set(Some(e)),
             // Sealed by another passphrase or damaged: it is useless, log in as usual.
             Err(session::KeepError::Vault(_)) => {}
         }

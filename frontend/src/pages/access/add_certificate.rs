@@ -1,11 +1,13 @@
 //! Importing a KSeF certificate and its private key (checked by the signer worker).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
+use crate::api::OrProblem;
+use crate::components::problem_view;
 use crate::credentials::{self, Credential, CredentialKind};
-use crate::i18n::{pick, tr};
+use crate::i18n::tr;
 use crate::state::AppCtx;
+use crate::state::task::Task;
 use crate::store::{self};
 
 #[component]
@@ -15,8 +17,7 @@ pub(super) fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -
     let label = RwSignal::new(String::new());
     let cert = RwSignal::new(String::new());
     let key = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let task = Task::new();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let l = lang.get_untracked();
@@ -26,29 +27,24 @@ pub(super) fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -
             key.get_untracked(),
         );
         if let Err(e) = credentials::check_certificate(&lbl, &pem, &key_pem) {
-            error.set(Some(e.user_message(l).into()));
-            return;
+            return task.fail(e.user_message(l).into());
         }
         let (Some(company_id), Some(vault)) =
             (ctx.current.get_untracked(), ctx.vault.get_untracked())
         else {
             return;
         };
-        busy.set(true);
-        spawn_local(async move {
-            let r = async {
+        task.run(async move {
+            let outcome = async {
                 // The worker checks that the key belongs to the certificate and that it is valid.
                 let summary = ctx
                     .signer
                     .get_value()
                     .check(&pem, &key_pem)
                     .await
-                    .map_err(|e| pick(l, &e))?;
-                let secret = vault
-                    .seal_str(&key_pem)
-                    .await
-                    .map_err(|e| pick(l, &e.to_string()))?;
-                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
+                    .or_problem(l)?;
+                let secret = vault.seal_str(&key_pem).await.or_problem(l)?;
+                let db = ctx.db().await.or_problem(l)?;
                 let cred = Credential {
                     id: store::new_id(),
                     company_id,
@@ -62,22 +58,16 @@ pub(super) fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -
                     status: None,
                     permissions: Vec::new(),
                 };
-                credentials::add(&db, cred)
-                    .await
-                    .map_err(|e| pick(l, &e.to_string()))
+                credentials::add(&db, cred).await.or_problem(l)
             }
             .await;
-            match r {
-                Ok(()) => {
-                    label.set(String::new());
-                    cert.set(String::new());
-                    key.set(String::new());
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e)),
+            if outcome.is_ok() {
+                label.set(String::new());
+                cert.set(String::new());
+                key.set(String::new());
             }
-            busy.set(false);
             reload();
+            outcome
         });
     };
     view! {
@@ -96,11 +86,11 @@ pub(super) fn AddCertificate(reload: impl Fn() + Copy + Send + Sync + 'static) -
                     {move || tr(lang.get(), "Klucz prywatny (PKCS#8 PEM)", "Private key (PKCS#8 PEM)")}
                     <textarea data-testid="cert-key" rows="4" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))></textarea>
                 </label>
-                <button type="submit" data-testid="cert-add" disabled=move || busy.get()>
+                <button type="submit" data-testid="cert-add" disabled=move || task.pending()>
                     {move || tr(lang.get(), "Importuj certyfikat", "Import certificate")}
                 </button>
             </form>
-            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="cert-error">{e}</div> })}
+            {move || problem_view(task.problem(), lang.get(), "cert-error", None)}
         </section>
     }
 }

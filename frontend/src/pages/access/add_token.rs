@@ -1,11 +1,13 @@
 //! Adding a KSeF token (sealed by the vault before it is stored).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
+use crate::api::OrProblem;
+use crate::components::problem_view;
 use crate::credentials::{self, Credential, CredentialKind};
-use crate::i18n::{pick, tr};
+use crate::i18n::tr;
 use crate::state::AppCtx;
+use crate::state::task::Task;
 use crate::store::{self};
 
 #[component]
@@ -14,30 +16,24 @@ pub(super) fn AddToken(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl
     let lang = ctx.lang;
     let label = RwSignal::new(String::new());
     let token = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let task = Task::new();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let l = lang.get_untracked();
         let (lbl, tok) = (label.get_untracked(), token.get_untracked());
         let reference = match credentials::check_token(&lbl, &tok) {
             Ok(r) => r,
-            Err(e) => {
-                error.set(Some(e.user_message(l).into()));
-                return;
-            }
+            Err(e) => return task.fail(e.user_message(l).into()),
         };
         let (Some(company_id), Some(vault)) =
             (ctx.current.get_untracked(), ctx.vault.get_untracked())
         else {
             return;
         };
-        spawn_local(async move {
-            let r = async {
-                let secret = vault
-                    .seal_str(tok.trim())
-                    .await
-                    .map_err(|e| pick(l, &e.to_string()))?;
-                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
+        task.run(async move {
+            let outcome = async {
+                let secret = vault.seal_str(tok.trim()).await.or_problem(l)?;
+                let db = ctx.db().await.or_problem(l)?;
                 let cred = Credential {
                     id: store::new_id(),
                     company_id,
@@ -51,20 +47,15 @@ pub(super) fn AddToken(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl
                     status: None,
                     permissions: Vec::new(),
                 };
-                credentials::add(&db, cred)
-                    .await
-                    .map_err(|e| pick(l, &e.to_string()))
+                credentials::add(&db, cred).await.or_problem(l)
             }
             .await;
-            match r {
-                Ok(()) => {
-                    label.set(String::new());
-                    token.set(String::new());
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e)),
+            if outcome.is_ok() {
+                label.set(String::new());
+                token.set(String::new());
             }
             reload();
+            outcome
         });
     };
     view! {
@@ -89,7 +80,7 @@ pub(super) fn AddToken(reload: impl Fn() + Copy + Send + Sync + 'static) -> impl
                     {move || tr(lang.get(), "Dodaj token", "Add token")}
                 </button>
             </form>
-            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="token-error">{e}</div> })}
+            {move || problem_view(task.problem(), lang.get(), "token-error", None)}
         </section>
     }
 }

@@ -1,12 +1,14 @@
 //! The company's KSeF tokens and certificates: status, permissions, default, removal.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
+use crate::api::{OrProblem, Problem};
+use crate::components::problem_view;
 use crate::credentials::{self, Credential, CredentialKind};
-use crate::i18n::{Lang, pick, tr};
+use crate::i18n::{Lang, tr};
 use crate::session::{self, permission_name};
 use crate::state::AppCtx;
+use crate::state::task::Task;
 
 #[component]
 pub(super) fn CredentialList(
@@ -15,69 +17,68 @@ pub(super) fn CredentialList(
 ) -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let lang = ctx.lang;
-    let error = RwSignal::new(None::<String>);
+    let task = Task::new();
     let make_default = move |id: String| {
         let Some(company_id) = ctx.current.get_untracked() else {
             return;
         };
-        spawn_local(async move {
-            let r = async {
+        let l = lang.get_untracked();
+        task.run(async move {
+            let outcome = async {
                 let db = ctx.db().await?;
                 credentials::set_default(&db, &company_id, &id).await
             }
             .await;
-            if let Err(e) = r {
-                ctx.storage_error.set(Some(e.to_string()));
-            }
             reload();
+            outcome.or_problem(l)
         });
     };
     let remove = move |id: String| {
-        spawn_local(async move {
-            let r = async {
+        let l = lang.get_untracked();
+        task.run(async move {
+            let outcome = async {
                 let db = ctx.db().await?;
                 db.remove::<Credential>(&id).await
             }
             .await;
-            if let Err(e) = r {
-                ctx.storage_error.set(Some(e.to_string()));
-            }
             reload();
+            outcome.or_problem(l)
         });
     };
     let check = move |id: String| {
         let l = lang.get_untracked();
         let Some(s) = ctx.current_session() else {
-            error.set(Some(
+            return task.fail(
                 tr(
                     l,
                     "Aby sprawdzić status i uprawnienia tokena, zaloguj się do KSeF.",
                     "Log in to KSeF to check the token's status and permissions.",
                 )
                 .into(),
-            ));
-            return;
+            );
         };
-        spawn_local(async move {
-            let r = async {
-                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
-                let mut c: Credential = db
-                    .load(&id)
-                    .await
-                    .map_err(|e| pick(l, &e.to_string()))?
-                    .ok_or_else(|| "?".to_owned())?;
-                let reference = c.reference_number.clone().ok_or_else(|| "?".to_owned())?;
+        task.run(async move {
+            let outcome = async {
+                let db = ctx.db().await.or_problem(l)?;
+                let gone = || {
+                    Problem::from(tr(
+                        l,
+                        "Tego tokena już nie ma w przeglądarce — odśwież stronę.",
+                        "This token is no longer in this browser: reload the page.",
+                    ))
+                };
+                let mut c: Credential = db.load(&id).await.or_problem(l)?.ok_or_else(gone)?;
+                let reference = c.reference_number.clone().ok_or_else(gone)?;
                 let st = session::token_status(s.env, &s.access.token, &reference)
                     .await
-                    .map_err(|e| e.user_message(l))?;
+                    .map_err(|e| e.problem(l))?;
                 c.status = Some(st.status);
                 c.permissions = st.requested_permissions;
-                db.save(&c).await.map_err(|e| pick(l, &e.to_string()))?;
-                Ok::<_, String>(())
+                db.save(&c).await.or_problem(l)
             }
             .await;
-            error.set(r.err());
             reload();
+            outcome
         });
     };
     view! {
@@ -147,7 +148,7 @@ pub(super) fn CredentialList(
                     </tbody>
                 </table>
             </Show>
-            {move || error.get().map(|e| view! { <div class="error" role="alert">{e}</div> })}
+            {move || problem_view(task.problem(), lang.get(), "credential-error", None)}
         </section>
     }
 }

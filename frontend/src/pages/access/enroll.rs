@@ -1,13 +1,15 @@
 //! Enrolling a new KSeF certificate in the current session (key generated in the worker).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
+use crate::api::{OrProblem, Problem};
+use crate::components::problem_view;
 use crate::credentials::{self, Credential, CredentialKind};
-use crate::i18n::{pick, tr};
+use crate::i18n::tr;
 use crate::login::api_base;
 use crate::signer::KeyAlgorithm;
 use crate::state::AppCtx;
+use crate::state::task::Task;
 use crate::store::{self};
 
 /// "Wygeneruj klucz i certyfikat KSeF": in a certificate session, a key is generated in the
@@ -23,8 +25,7 @@ pub(super) fn EnrollCertificate(
     let lang = ctx.lang;
     let name = RwSignal::new(String::from("Kwit"));
     let offline = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let task = Task::new();
     let done = RwSignal::new(None::<String>);
     // KSeF enrolls certificates only in sessions opened with a certificate or signature.
     let certificate_session = move || {
@@ -43,12 +44,11 @@ pub(super) fn EnrollCertificate(
         };
         let label = name.get_untracked().trim().to_owned();
         if label.is_empty() {
-            error.set(Some(
+            return task.fail(
                 credentials::CredentialError::EmptyLabel
                     .user_message(l)
                     .into(),
-            ));
-            return;
+            );
         }
         let kind = if offline.get_untracked() {
             "Offline"
@@ -57,22 +57,17 @@ pub(super) fn EnrollCertificate(
         };
         // EC P-256: what KSeF recommends, and fast to generate (RSA 2048 is in the protocol).
         let algorithm = KeyAlgorithm::EcP256;
-        busy.set(true);
-        error.set(None);
         done.set(None);
-        spawn_local(async move {
-            let r = async {
+        task.run(async move {
+            let outcome = async {
                 let (pem, key_pem, summary) = ctx
                     .signer
                     .get_value()
                     .enroll(api_base(s.env), &s.access.token, &label, kind, algorithm)
                     .await
-                    .map_err(|e| pick(l, &e))?;
-                let secret = vault
-                    .seal_str(&key_pem)
-                    .await
-                    .map_err(|e| pick(l, &e.to_string()))?;
-                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
+                    .or_problem(l)?;
+                let secret = vault.seal_str(&key_pem).await.or_problem(l)?;
+                let db = ctx.db().await.or_problem(l)?;
                 credentials::add(
                     &db,
                     Credential {
@@ -90,16 +85,13 @@ pub(super) fn EnrollCertificate(
                     },
                 )
                 .await
-                .map_err(|e| pick(l, &e.to_string()))?;
-                Ok::<_, String>(summary)
+                .or_problem(l)?;
+                Ok::<_, Problem>(summary)
             }
             .await;
-            match r {
-                Ok(summary) => done.set(Some(summary)),
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
             reload();
+            done.set(outcome.as_ref().ok().cloned());
+            outcome.map(|_| ())
         });
     };
     view! {
@@ -133,10 +125,10 @@ pub(super) fn EnrollCertificate(
                         <input type="checkbox" data-testid="enroll-offline" prop:checked=offline on:change=move |ev| offline.set(event_target_checked(&ev)) />
                         {move || tr(lang.get(), " Offline (do kodów QR faktur offline, nie do logowania)", " Offline (for offline invoice QR codes, not for login)")}
                     </label>
-                    <button type="submit" class="primary" data-testid="enroll" disabled=move || busy.get()>
+                    <button type="submit" class="primary" data-testid="enroll" disabled=move || task.pending()>
                         {move || tr(lang.get(), "Wygeneruj klucz i certyfikat KSeF", "Generate a key and a KSeF certificate")}
                     </button>
-                    <Show when=move || busy.get()>
+                    <Show when=move || task.pending()>
                         <span aria-busy="true">" " {move || tr(lang.get(), "Generowanie klucza i wniosek do KSeF…", "Generating the key and requesting the certificate…")}</span>
                     </Show>
                 </form>
@@ -146,7 +138,7 @@ pub(super) fn EnrollCertificate(
                     {tr(lang.get(), "Certyfikat KSeF wydany i zapisany: ", "KSeF certificate issued and saved: ")}{d}
                 </p>
             })}
-            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="enroll-error">{e}</div> })}
+            {move || problem_view(task.problem(), lang.get(), "enroll-error", None)}
         </section>
     }
 }

@@ -1,29 +1,29 @@
 //! The FAQ's checklist for "Nie mogę się zalogować do KSeF", ticked against this company.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::api::fetch_public_keys;
+use crate::components::problem_view;
 use crate::credentials::Credential;
 use crate::i18n::tr;
 use crate::state::AppCtx;
+use crate::state::task::Task;
 
 /// The FAQ checklists with the current answers filled in.
 #[component]
 pub(super) fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let lang = ctx.lang;
-    let keys = RwSignal::new(None::<Result<usize, String>>);
+    let keys = RwSignal::new(None::<usize>);
+    let task = Task::new();
     let fetch_keys = move |_| {
         let env = ctx.env();
         let l = lang.get_untracked();
-        spawn_local(async move {
-            keys.set(Some(
-                fetch_public_keys(env)
-                    .await
-                    .map(|k| k.len())
-                    .map_err(|e| e.user_message(l)),
-            ));
+        keys.set(None);
+        task.run(async move {
+            let found = fetch_public_keys(env).await.map_err(|e| e.problem(l))?;
+            keys.set(Some(found.len()));
+            Ok(())
         });
     };
     let mark = |ok: bool| if ok { "✓ " } else { "✗ " };
@@ -66,10 +66,8 @@ pub(super) fn LoginHelp(creds: RwSignal<Vec<Credential>>) -> impl IntoView {
                     <button data-testid="help-fetch-keys" on:click=fetch_keys>
                         {move || tr(lang.get(), "Sprawdź certyfikaty publiczne", "Check public certificates")}
                     </button>
-                    {move || keys.get().map(|r| match r {
-                        Ok(n) => view! { <span class="ok">{format!(" ✓ {n}")}</span> }.into_any(),
-                        Err(e) => view! { <span class="error">{e}</span> }.into_any(),
-                    })}
+                    {move || keys.get().map(|n| view! { <span class="ok">{format!(" ✓ {n}")}</span> })}
+                    {move || problem_view(task.problem(), lang.get(), "help-keys-error", None)}
                 </li>
                 <li data-testid="help-token">
                     {move || {

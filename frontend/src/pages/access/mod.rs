@@ -46,7 +46,7 @@ pub fn AccessPage() -> impl IntoView {
             .await;
             match result {
                 Ok(list) => creds.set(list),
-                Err(e) => ctx.storage_error.set(Some(e.to_string())),
+                Err(e) => ctx.storage_error.set(Some(e)),
             }
         });
     };

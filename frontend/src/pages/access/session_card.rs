@@ -1,15 +1,15 @@
 //! The KSeF session card: log in, refresh, log out, and what the session is.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::api::Problem;
 use crate::api::display_date;
+use crate::components::problem_view;
 use crate::credentials::{Credential, CredentialKind};
 use crate::i18n::tr;
 use crate::login::do_login;
 use crate::session::{self, permission_name};
 use crate::state::AppCtx;
+use crate::state::task::Task;
 
 #[component]
 pub(super) fn SessionCard(
@@ -18,52 +18,39 @@ pub(super) fn SessionCard(
 ) -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let lang = ctx.lang;
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<Problem>);
+    let task = Task::new();
     let login = move |_| {
-        busy.set(true);
-        error.set(None);
         let l = lang.get_untracked();
-        spawn_local(async move {
-            match do_login(ctx, l).await {
-                Ok((s, _)) => {
-                    ctx.session.set(Some(s));
-                    reload();
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
+        task.run(async move {
+            let (s, _) = do_login(ctx, l).await?;
+            ctx.session.set(Some(s));
+            reload();
+            Ok(())
         });
     };
     let logout = move |_| {
         let Some(s) = ctx.session.get_untracked() else {
             return;
         };
-        busy.set(true);
         let l = lang.get_untracked();
-        spawn_local(async move {
+        task.run(async move {
             // The session ends locally in any case; KSeF's answer only decides the message.
-            if let Err(e) = session::logout(s.env, &s.access.token).await {
-                error.set(Some(e.problem(l)));
-            }
+            let outcome = session::logout(s.env, &s.access.token).await;
             ctx.session.set(None);
-            busy.set(false);
+            outcome.map_err(|e| e.problem(l))
         });
     };
     let refresh_now = move |_| {
         let Some(s) = ctx.session.get_untracked() else {
             return;
         };
-        busy.set(true);
         let l = lang.get_untracked();
-        spawn_local(async move {
-            match session::refresh(s.env, &s.refresh.token).await {
-                Ok(access) => {
-                    crate::state::sessions::adopt_refreshed(ctx, &s.reference_number, access)
-                }
-                Err(e) => error.set(Some(e.problem(l))),
-            }
-            busy.set(false);
+        task.run(async move {
+            let access = session::refresh(s.env, &s.refresh.token)
+                .await
+                .map_err(|e| e.problem(l))?;
+            crate::state::sessions::adopt_refreshed(ctx, &s.reference_number, access);
+            Ok(())
         });
     };
     let default_label =
@@ -123,30 +110,24 @@ pub(super) fn SessionCard(
                 <Show
                     when=move || ctx.current_session().is_some()
                     fallback=move || view! {
-                        <button class="primary" data-testid="login" on:click=login disabled=move || busy.get()>
+                        <button class="primary" data-testid="login" on:click=login disabled=move || task.pending()>
                             {move || tr(lang.get(), "Zaloguj do KSeF", "Log in to KSeF")}
                         </button>
                     }
                 >
-                    <button data-testid="refresh" on:click=refresh_now disabled=move || busy.get()>
+                    <button data-testid="refresh" on:click=refresh_now disabled=move || task.pending()>
                         {move || tr(lang.get(), "Odśwież token dostępu", "Refresh access token")}
                     </button>
                     " "
-                    <button data-testid="logout" on:click=logout disabled=move || busy.get()>
+                    <button data-testid="logout" on:click=logout disabled=move || task.pending()>
                         {move || tr(lang.get(), "Wyloguj", "Log out")}
                     </button>
                 </Show>
-                <Show when=move || busy.get()>
+                <Show when=move || task.pending()>
                     <span aria-busy="true">" " {move || tr(lang.get(), "Łączenie z KSeF…", "Talking to KSeF…")}</span>
                 </Show>
             </p>
-            {move || error.get().map(|e| view! {
-                <div class="error" role="alert" data-testid="login-error">
-                    <p>{e.message}</p>
-                    {crate::components::details(e.details, lang.get())}
-                    <p>{tr(lang.get(), "Zobacz „Nie mogę się zalogować” poniżej.", "See “Can't log in” below.")}</p>
-                </div>
-            })}
+            {move || problem_view(task.problem(), lang.get(), "login-error", Some(("Zobacz „Nie mogę się zalogować” poniżej.", "See “Can't log in” below.")))}
         </section>
     }
 }

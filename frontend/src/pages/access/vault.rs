@@ -1,9 +1,11 @@
 //! The vault: the lock screen and setting the passphrase the first time.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::i18n::{pick, tr};
+use crate::api::OrProblem;
+use crate::components::problem_view;
+use crate::i18n::tr;
+use crate::state::task::Task;
 use crate::state::{AppCtx, VAULT_META_KEY};
 use crate::store::Store;
 use crate::vault::Vault;
@@ -14,26 +16,19 @@ pub fn UnlockForm() -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let lang = ctx.lang;
     let pass = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let task = Task::new();
     let unlock = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(meta) = ctx.vault_meta.get_untracked() else {
             return;
         };
-        let p = pass.get_untracked();
-        busy.set(true);
-        spawn_local(async move {
-            match Vault::unlock(&p, &meta).await {
-                Ok(v) => {
-                    error.set(None);
-                    pass.set(String::new());
-                    ctx.last_activity.set(js_sys::Date::now());
-                    ctx.vault.set(Some(v));
-                }
-                Err(e) => error.set(Some(pick(lang.get_untracked(), &e.to_string()))),
-            }
-            busy.set(false);
+        let (p, l) = (pass.get_untracked(), lang.get_untracked());
+        task.run(async move {
+            let vault = Vault::unlock(&p, &meta).await.or_problem(l)?;
+            pass.set(String::new());
+            ctx.last_activity.set(js_sys::Date::now());
+            ctx.vault.set(Some(vault));
+            Ok(())
         });
     };
     view! {
@@ -57,11 +52,11 @@ pub fn UnlockForm() -> impl IntoView {
                         on:input=move |ev| pass.set(event_target_value(&ev))
                     />
                 </label>
-                <button type="submit" class="primary" data-testid="unlock" disabled=move || busy.get()>
+                <button type="submit" class="primary" data-testid="unlock" disabled=move || task.pending()>
                     {move || tr(lang.get(), "Odblokuj", "Unlock")}
                 </button>
             </form>
-            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="unlock-error">{e}</div> })}
+            {move || problem_view(task.problem(), lang.get(), "unlock-error", None)}
         </section>
     }
 }
@@ -73,41 +68,24 @@ pub(super) fn VaultSetup() -> impl IntoView {
     let lang = ctx.lang;
     let pass = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let task = Task::new();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let l = lang.get_untracked();
         let p = pass.get_untracked();
         if p != again.get_untracked() {
-            error.set(Some(
-                tr(l, "Hasła się różnią.", "The passphrases differ.").into(),
-            ));
-            return;
+            return task.fail(tr(l, "Hasła się różnią.", "The passphrases differ.").into());
         }
-        busy.set(true);
-        spawn_local(async move {
-            let result = async {
-                let (vault, meta) = Vault::create(&p)
-                    .await
-                    .map_err(|e| pick(l, &e.to_string()))?;
-                let db = ctx.db().await.map_err(|e| pick(l, &e.to_string()))?;
-                db.put(Store::Settings, VAULT_META_KEY, &meta)
-                    .await
-                    .map_err(|e| pick(l, &e.to_string()))?;
-                Ok::<_, String>((vault, meta))
-            }
-            .await;
-            match result {
-                Ok((vault, meta)) => {
-                    error.set(None);
-                    ctx.last_activity.set(js_sys::Date::now());
-                    ctx.vault.set(Some(vault));
-                    ctx.vault_meta.set(Some(meta));
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
+        task.run(async move {
+            let (vault, meta) = Vault::create(&p).await.or_problem(l)?;
+            let db = ctx.db().await.or_problem(l)?;
+            db.put(Store::Settings, VAULT_META_KEY, &meta)
+                .await
+                .or_problem(l)?;
+            ctx.last_activity.set(js_sys::Date::now());
+            ctx.vault.set(Some(vault));
+            ctx.vault_meta.set(Some(meta));
+            Ok(())
         });
     };
     view! {
@@ -141,11 +119,11 @@ pub(super) fn VaultSetup() -> impl IntoView {
                         on:input=move |ev| again.set(event_target_value(&ev))
                     />
                 </label>
-                <button type="submit" class="primary" data-testid="vault-create" disabled=move || busy.get()>
+                <button type="submit" class="primary" data-testid="vault-create" disabled=move || task.pending()>
                     {move || tr(lang.get(), "Ustaw hasło", "Set passphrase")}
                 </button>
             </form>
-            {move || error.get().map(|e| view! { <div class="error" role="alert" data-testid="vault-error">{e}</div> })}
+            {move || problem_view(task.problem(), lang.get(), "vault-error", None)}
         </section>
     }
 }

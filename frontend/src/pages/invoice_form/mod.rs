@@ -6,12 +6,15 @@
 use ksef_core::invoice::{InvoiceDraft, SellerDraft, ValidationErrors};
 use leptos::prelude::*;
 
+use crate::api::OrProblem;
 use crate::company::Company;
+use crate::components::problem_view;
 use crate::drafts::{self, DraftRecord, SAVE_DELAY_MS, SendState};
 use crate::i18n::Lang;
 use crate::i18n::tr;
 use crate::state::clock::{now_ms, today};
 use crate::state::nav::{form_href, query_param, replace_url};
+use crate::state::task::Task;
 use fields::Fields;
 use kind::{kind_section, kind_select};
 use lines_section::lines_section;
@@ -247,23 +250,20 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
 
     // The number is taken from the company's series in IndexedDB (one transaction per number,
     // see `series.rs`); the draft is saved right after, like every change.
-    let number_error = RwSignal::new(None::<String>);
+    let numbering = Task::new();
     let assign_number = move |_| {
         let (nip, issue) = draft.with(|d| (d.seller.nip.clone(), d.issue_date.clone()));
         let company_id = series_company.clone();
-        leptos::task::spawn_local(async move {
-            let result = async {
+        let l = lang.get_untracked();
+        numbering.run(async move {
+            let number = async {
                 let db = ctx.db().await?;
                 crate::series::take_number(&db, &company_id, &nip, &issue).await
             }
-            .await;
-            match result {
-                Ok(number) => {
-                    number_error.set(None);
-                    draft.update(|d| d.number = number);
-                }
-                Err(e) => number_error.set(Some(e.to_string())),
-            }
+            .await
+            .or_problem(l)?;
+            draft.update(|d| d.number = number);
+            Ok(())
         });
     };
 
@@ -290,9 +290,7 @@ pub fn InvoiceForm(record: DraftRecord) -> impl IntoView {
                             {move || tr(lang.get(), "Nadaj kolejny numer", "Assign next number")}
                         </button>
                     </div>
-                    {move || number_error.get().map(|e| view! {
-                        <div class="error" role="alert" data-testid="number-error">{crate::i18n::pick(lang.get(), &e)}</div>
-                    })}
+                    {move || problem_view(numbering.problem(), lang.get(), "number-error", None)}
                     <div class="row">
                         {date_field("issue_date", ("Data wystawienia", "Issue date"), |d| d.issue_date.clone(), |d, v| d.issue_date = v)}
                         {date_field("sale_date", ("Data sprzedaży", "Sale date"), |d| d.sale_date.clone(), |d, v| d.sale_date = v)}
