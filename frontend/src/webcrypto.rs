@@ -1,11 +1,13 @@
 //! The browser's WebCrypto: the small helpers the vault and the KSeF encryption share, and
-//! [`WebCrypto`], ksef-core's [`Encrypter`] on `crypto.subtle`. RSA-OAEP runs natively in the
-//! browser, off the main thread's Rust code, and the pure-Rust RSA stays out of the first load.
+//! [`WebCrypto`], ksef-core's [`Encrypter`] on `crypto.subtle`. RSA-OAEP, AES-CBC and SHA-256
+//! run in the browser's own code, off the page's main thread and about six times faster than
+//! the pure-Rust ones on a 1 MB invoice (`./kwit bench`); the pure-Rust RSA stays out of the
+//! first load.
 
 use std::future::Future;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use ksef_core::crypto::Encrypter;
+use ksef_core::crypto::{Encrypter, SymmetricKey};
 use ksef_core::error::{Error, Result};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -91,6 +93,59 @@ impl Encrypter for WebCrypto {
             .await
             .map_err(|e| crypto_error(&error_name(&e)))?;
             Ok(Uint8Array::new(&sealed).to_vec())
+        }
+    }
+
+    fn aes256_cbc_encrypt(
+        &mut self,
+        key: &SymmetricKey,
+        plaintext: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>>> {
+        let (raw, iv) = (
+            Uint8Array::from(&key.key[..]),
+            Uint8Array::from(&key.iv[..]),
+        );
+        let plaintext = plaintext.to_vec();
+        async move {
+            let subtle = subtle().map_err(|e| crypto_error(&e))?;
+            let fail = |e: JsValue| crypto_error(&error_name(&e));
+            let aes: CryptoKey = JsFuture::from(
+                subtle
+                    .import_key_with_str("raw", &raw, "AES-CBC", false, &usages(&["encrypt"]))
+                    .map_err(fail)?,
+            )
+            .await
+            .map_err(fail)?
+            .unchecked_into();
+            // WebCrypto's AES-CBC pads with PKCS#7, as KSeF expects.
+            let params = obj(&[("name", "AES-CBC".into()), ("iv", iv.into())]);
+            let sealed = JsFuture::from(
+                subtle
+                    .encrypt_with_object_and_u8_array(&params, &aes, &plaintext)
+                    .map_err(fail)?,
+            )
+            .await
+            .map_err(fail)?;
+            Ok(Uint8Array::new(&sealed).to_vec())
+        }
+    }
+
+    fn sha256(&mut self, bytes: &[u8]) -> impl Future<Output = Result<[u8; 32]>> {
+        let bytes = bytes.to_vec();
+        async move {
+            let subtle = subtle().map_err(|e| crypto_error(&e))?;
+            let fail = |e: JsValue| crypto_error(&error_name(&e));
+            let digest = JsFuture::from(
+                subtle
+                    .digest_with_str_and_u8_array("SHA-256", &bytes)
+                    .map_err(fail)?,
+            )
+            .await
+            .map_err(fail)?;
+            Uint8Array::new(&digest)
+                .to_vec()
+                .try_into()
+                .map_err(|_| crypto_error("SHA-256"))
         }
     }
 }

@@ -80,3 +80,28 @@ async fn a_damaged_public_key_is_an_invalid_certificate() {
     let err = WebCrypto.rsa_oaep_sha256(&spki, b"x").await.unwrap_err();
     assert!(matches!(err, Error::InvalidCertificate(_)), "{err:?}");
 }
+
+#[wasm_bindgen_test]
+async fn aes_and_sha_through_webcrypto_match_the_guide_vectors() {
+    // ksef-guide vector B.4: key and IV 0..31 / 0..15, plaintext "<x/>".
+    let key = SymmetricKey {
+        key: std::array::from_fn(|i| i as u8),
+        iv: std::array::from_fn(|i| i as u8),
+    };
+    let sealed = WebCrypto.aes256_cbc_encrypt(&key, b"<x/>").await.unwrap();
+    assert_eq!(
+        ksef_core::crypto::base64_encode(&sealed),
+        "2VzOCIgw18VhNcMQyRT+nQ=="
+    );
+    let digest = WebCrypto.sha256(&sealed).await.unwrap();
+    assert_eq!(
+        ksef_core::crypto::base64_encode(&digest),
+        "K4I2hYRy0pOGGY2Fw+fP+gEHalAjPxrbgfwHH0CHXxA="
+    );
+    // A block-sized plaintext gets a whole block of padding, as the pure-Rust one does.
+    let block = WebCrypto
+        .aes256_cbc_encrypt(&key, b"0123456789abcdef")
+        .await
+        .unwrap();
+    assert_eq!(block, key.encrypt(b"0123456789abcdef"));
+}

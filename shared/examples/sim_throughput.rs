@@ -76,7 +76,7 @@ async fn session_round(
     let start = Instant::now();
     let sent: Vec<SentInvoice> = stream::iter(&xmls)
         .map(|xml| async move {
-            flow::send_invoice(client, access, session, xml)
+            flow::send_invoice(client, access, session, xml, &mut rng())
                 .await
                 .expect("invoice sent")
         })

@@ -241,6 +241,21 @@ pub trait Encrypter {
         spki_der: &[u8],
         message: &[u8],
     ) -> impl Future<Output = Result<Vec<u8>>>;
+
+    /// AES-256-CBC/PKCS#7 of `plaintext` (the invoice); pure Rust unless the implementer has
+    /// something faster (WebCrypto is ~6× faster on a 1 MB invoice, `./kwit bench`).
+    fn aes256_cbc_encrypt(
+        &mut self,
+        key: &SymmetricKey,
+        plaintext: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>>> {
+        std::future::ready(Ok(key.encrypt(plaintext)))
+    }
+
+    /// SHA-256 of `bytes`; pure Rust unless the implementer has something faster.
+    fn sha256(&mut self, bytes: &[u8]) -> impl Future<Output = Result<[u8; 32]>> {
+        std::future::ready(Ok(sha256(bytes)))
+    }
 }
 
 /// Any `rand_core` generator encrypts with the pure-Rust `rsa` crate.

@@ -342,7 +342,7 @@ impl<T: Transport, S: Sleep> Sender<'_, T, S> {
         let mut retried = false;
         loop {
             let session = self.online_session(rng).await?;
-            let request = flow::encrypt_invoice(&session, xml.as_bytes(), false);
+            let request = flow::encrypt_invoice(&session, xml.as_bytes(), false, rng).await?;
             let sending = SendState::Sending {
                 env: env.clone(),
                 session_reference: session.reference_number.clone(),

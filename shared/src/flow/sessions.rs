@@ -5,7 +5,7 @@ use crate::crypto::Encrypter;
 
 use super::{KsefClient, PublicKeys, ensure_public_keys, fetch_public_keys};
 use crate::api::{self, NoContent, RawDocument};
-use crate::crypto::{self, FileMetadata, KeyUsage, SymmetricKey};
+use crate::crypto::{self, KeyUsage, SymmetricKey};
 use crate::error::{Error, Result};
 use crate::transport::{Sleep, Transport};
 
@@ -54,25 +54,27 @@ pub async fn open_online_session<T: Transport, S: Sleep, R: Encrypter + ?Sized>(
     }
 }
 
-/// Builds the encrypted `send invoice` body for `invoice_xml` (hashes and sizes of both forms, §4.3).
-pub fn encrypt_invoice(
+/// Builds the encrypted `send invoice` body for `invoice_xml` (hashes and sizes of both forms, §4.3),
+/// hashing and encrypting through `crypto` (WebCrypto in the browser).
+pub async fn encrypt_invoice<E: Encrypter + ?Sized>(
     session: &OnlineSession,
     invoice_xml: &[u8],
     offline_mode: bool,
-) -> api::sessions::send_invoice::Request {
-    let plain = FileMetadata::of(invoice_xml);
-    let encrypted = session.key.encrypt(invoice_xml);
-    let enc_meta = FileMetadata::of(&encrypted);
-    api::sessions::send_invoice::Request {
+    crypto: &mut E,
+) -> Result<api::sessions::send_invoice::Request> {
+    let invoice_hash = crypto::base64_encode(&crypto.sha256(invoice_xml).await?);
+    let encrypted = crypto.aes256_cbc_encrypt(&session.key, invoice_xml).await?;
+    let encrypted_hash = crypto::base64_encode(&crypto.sha256(&encrypted).await?);
+    Ok(api::sessions::send_invoice::Request {
         session_reference_number: session.reference_number.clone(),
-        invoice_hash: plain.hash,
-        invoice_size: plain.size,
-        encrypted_invoice_hash: enc_meta.hash,
-        encrypted_invoice_size: enc_meta.size,
+        invoice_hash,
+        invoice_size: invoice_xml.len() as u64,
+        encrypted_invoice_hash: encrypted_hash,
+        encrypted_invoice_size: encrypted.len() as u64,
         encrypted_invoice_content: crypto::base64_encode(&encrypted),
         offline_mode,
         hash_of_corrected_invoice: None,
-    }
+    })
 }
 
 /// A sent invoice: where to poll for it.
@@ -87,18 +89,19 @@ pub struct SentInvoice {
 }
 
 /// Sends one invoice in `session` (§4.3).
-pub async fn send_invoice<T: Transport, S: Sleep>(
+pub async fn send_invoice<T: Transport, S: Sleep, R: Encrypter + ?Sized>(
     client: &KsefClient<T, S>,
     access_token: &str,
     session: &OnlineSession,
     invoice_xml: &[u8],
+    rng: &mut R,
 ) -> Result<SentInvoice> {
     if invoice_xml.is_empty() {
         return Err(Error::InvalidInput(
             "pusty plik faktury / empty invoice file".into(),
         ));
     }
-    let request = encrypt_invoice(session, invoice_xml, false);
+    let request = encrypt_invoice(session, invoice_xml, false, rng).await?;
     let invoice_hash = request.invoice_hash.clone();
     let r = client.execute(&request, Some(access_token)).await?;
     Ok(SentInvoice {
@@ -120,13 +123,13 @@ pub async fn send_invoice_reusing_session<T: Transport, S: Sleep, R: Encrypter +
     rng: &mut R,
 ) -> Result<SentInvoice> {
     if let Some(open) = session.as_ref() {
-        match send_invoice(client, access_token, open, invoice_xml).await {
+        match send_invoice(client, access_token, open, invoice_xml, rng).await {
             Err(Error::NoSession { .. }) => *session = None,
             other => return other,
         }
     }
     let fresh = open_online_session(client, keys, access_token, now_unix, rng).await?;
-    let sent = send_invoice(client, access_token, &fresh, invoice_xml).await;
+    let sent = send_invoice(client, access_token, &fresh, invoice_xml, rng).await;
     *session = Some(fresh);
     sent
 }
