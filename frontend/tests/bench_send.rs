@@ -99,7 +99,7 @@ async fn rsa_key() -> Vec<u8> {
 }
 
 /// Kwit's way: what `run_step` and ksef-core's send machine do, in order.
-async fn app_way(d: &InvoiceDraft, spki: &[u8]) -> (f64, f64, f64) {
+async fn app_way(d: &InvoiceDraft, spki: &[u8]) -> (f64, f64, OnlineSession, String) {
     let t0 = now_ms();
     let xml = xml_of(d);
     let t1 = now_ms();
@@ -115,13 +115,17 @@ async fn app_way(d: &InvoiceDraft, spki: &[u8]) -> (f64, f64, f64) {
         .unwrap();
     assert!(request.encrypted_invoice_size > xml.len() as u64);
     let t2 = now_ms();
-    let t3 = now_ms();
-    // The pure-Rust path ksef-core keeps for native code, for comparison.
-    let pure = encrypt_invoice(&session, xml.as_bytes(), false, &mut PureRust)
+    (t2 - t0, t2 - t1, session, request.encrypted_invoice_hash)
+}
+
+/// The pure-Rust hashing and AES ksef-core keeps for native code, on the same session.
+async fn pure_rust_way(session: &OnlineSession, xml: &[u8], expected_hash: &str) -> f64 {
+    let t0 = now_ms();
+    let pure = encrypt_invoice(session, xml, false, &mut PureRust)
         .await
         .unwrap();
-    assert_eq!(pure.encrypted_invoice_hash, request.encrypted_invoice_hash);
-    (t2 - t0, t2 - t1, now_ms() - t3)
+    assert_eq!(pure.encrypted_invoice_hash, expected_hash);
+    now_ms() - t0
 }
 
 /// ksef-core's default (pure-Rust) AES and SHA-256, with the browser's randomness.
@@ -187,6 +191,44 @@ async fn webcrypto_way(xml: &[u8], spki: &[u8]) -> f64 {
     now_ms() - t0
 }
 
+/// Resolves in a later task (a `setTimeout` of `ms`).
+async fn next_task(ms: i32) {
+    JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+        let g = js_sys::global();
+        let set_timeout: js_sys::Function = Reflect::get(&g, &"setTimeout".into())
+            .unwrap()
+            .unchecked_into();
+        let _ = set_timeout.call2(&g, &resolve, &ms.into());
+    }))
+    .await
+    .unwrap();
+}
+
+/// The longest main-thread task (PerformanceObserver `longtask`, over 50 ms) while the app's
+/// way runs once, or "none over 50 ms".
+async fn longest_task(d: &InvoiceDraft, spki: &[u8]) -> String {
+    // Start from a fresh task, so the one measured holds only the send.
+    next_task(0).await;
+    js_sys::eval(
+        "globalThis.__longest = 0; globalThis.__observer = new PerformanceObserver((list) => { \
+         for (const e of list.getEntries()) globalThis.__longest = Math.max(globalThis.__longest, e.duration); }); \
+         globalThis.__observer.observe({ type: 'longtask' });",
+    )
+    .unwrap();
+    app_way(d, spki).await;
+    // Long-task entries are delivered after the task; let the queue run.
+    next_task(100).await;
+    let ms = js_sys::eval("globalThis.__observer.disconnect(); globalThis.__longest")
+        .unwrap()
+        .as_f64()
+        .unwrap_or(0.0);
+    if ms > 0.0 {
+        format!("{ms:.0} ms")
+    } else {
+        "none over 50 ms".into()
+    }
+}
+
 #[wasm_bindgen_test]
 #[ignore = "benchmark: run by ./kwit bench"]
 async fn sending_beside_webcrypto() {
@@ -199,15 +241,16 @@ async fn sending_beside_webcrypto() {
         let (mut total, mut crypto, mut pure, mut web) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..RUNS {
-            let (t, c, p) = app_way(&d, &spki).await;
+            let (t, c, session, hash) = app_way(&d, &spki).await;
             total.push(t);
             crypto.push(c);
-            pure.push(p);
+            pure.push(pure_rust_way(&session, xml.as_bytes(), &hash).await);
             web.push(webcrypto_way(xml.as_bytes(), &spki).await);
         }
         let (t, c, p, w) = (median(total), median(crypto), median(pure), median(web));
+        let longest = longest_task(&d, &spki).await;
         console_log!(
-            "bench: send {name} ({} lines, {} B of XML): Kwit {t:.1} ms in all (validate + FA(3) + key + encrypt + hash), of which key + hash + AES + hash + Base64 {c:.1} ms; WebCrypto alone (key + hash + AES + hash + Base64) {w:.1} ms; crypto ratio {:.2}×, all-in ratio {:.2}×; ksef-core's pure-Rust hash + AES {p:.1} ms ({:.2}× WebCrypto) (median of {RUNS})",
+            "bench: send {name} ({} lines, {} B of XML): Kwit {t:.1} ms in all (validate + FA(3) + key + encrypt + hash), of which key + hash + AES + hash + Base64 {c:.1} ms; WebCrypto alone (key + hash + AES + hash + Base64) {w:.1} ms; crypto ratio {:.2}×, all-in ratio {:.2}×; ksef-core's pure-Rust hash + AES {p:.1} ms ({:.2}× WebCrypto) (median of {RUNS}); longest main-thread task while sending: {longest}",
             d.lines.len(),
             xml.len(),
             c / w,
