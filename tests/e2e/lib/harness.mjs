@@ -111,15 +111,17 @@ export async function screenshotOnFailure(t, page) {
 /**
  * The lifecycle every browser spec shares: one Chromium per file; per test a fresh simulator +
  * relay and a new page, handed to `onStart(stack, page)`; afterwards a screenshot unless the
- * test called `passed()` at its end, then both are stopped.
+ * test called `passed()` at its end, then both are stopped. The service worker is blocked
+ * unless `{ serviceWorkers: 'allow' }` (pwa.test.mjs): Playwright cannot see or route the
+ * requests a service worker makes, and the specs that count KSeF requests need to.
  */
-export function perTestStack(onStart) {
+export function perTestStack(onStart, { serviceWorkers = 'block' } = {}) {
   let browser, stack, page, failed;
   before(async () => { browser = await launchBrowser(); });
   after(async () => { await browser?.close(); });
   beforeEach(async () => {
     stack = await new Stack().start();
-    page = await browser.newPage();
+    page = await browser.newPage({ serviceWorkers });
     failed = true;
     onStart(stack, page);
   });
