@@ -35,6 +35,9 @@ pub struct TestPerson {
     pub is_bailiff: bool,
     pub is_deceased: bool,
     pub description: String,
+    /// When it was added (the `CourtBailiff` role's `startDate`).
+    #[serde(default = "util::now")]
+    pub created: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,6 +217,7 @@ async fn person_create(
             is_bailiff: req.is_bailiff,
             is_deceased: req.is_deceased,
             description: req.description,
+            created: util::now(),
         },
     );
     Ok(StatusCode::OK)
@@ -331,6 +335,7 @@ async fn permissions_grant(
                 subject_details: Value::Null,
                 start: now,
                 active_from: now,
+                unit: None,
             },
         );
     }

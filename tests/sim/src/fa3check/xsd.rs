@@ -51,6 +51,30 @@ fn auth_20_schema() -> String {
     )
 }
 
+/// v2.1 still anchors two patterns the .NET way (`TNipVatUE` ends in `$`, `TPeppolId` is
+/// `^…$`); in XSD regex, and so in libxml2, `^` and `$` are ordinary characters, so no real
+/// `NipVatUe` or `PeppolId` context would pass. XSD patterns always match the whole value,
+/// so the anchors are dropped.
+fn without_dotnet_anchors(xsd: &str) -> String {
+    let mut out = String::with_capacity(xsd.len());
+    let mut rest = xsd;
+    const OPEN: &str = "<xsd:pattern value=\"";
+    while let Some(i) = rest.find(OPEN) {
+        let start = i + OPEN.len();
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('"') else {
+            rest = &rest[start..];
+            break;
+        };
+        let pattern = &rest[start..start + len];
+        let pattern = pattern.strip_prefix('^').unwrap_or(pattern);
+        out.push_str(pattern.strip_suffix('$').unwrap_or(pattern));
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Writes the embedded schemas once per process into a temp dir (libxml2 resolves
 /// `xsd:import` against files), returning the main schema path.
 fn schema_path(kind: SchemaKind) -> Result<PathBuf, String> {
@@ -58,8 +82,12 @@ fn schema_path(kind: SchemaKind) -> Result<PathBuf, String> {
     let dir = DIR
         .get_or_init(|| {
             let dir = std::env::temp_dir().join(format!("ksef-sim-xsd-{}", std::process::id()));
-            let auth_20 = auth_20_schema();
-            let auth = [AUTH_21, (AUTH_20_NAME, auth_20.as_str())];
+            let auth_20 = without_dotnet_anchors(&auth_20_schema());
+            let auth_21 = without_dotnet_anchors(AUTH_21.1);
+            let auth = [
+                (AUTH_21.0, auth_21.as_str()),
+                (AUTH_20_NAME, auth_20.as_str()),
+            ];
             for (name, body) in FA3_FILES.iter().chain(&UPO_FILES).chain(&auth) {
                 let path = dir.join(name);
                 if let Some(parent) = path.parent() {

@@ -14,11 +14,11 @@ use crate::server::JsonBody;
 use crate::state::AppState;
 use crate::util;
 
-use super::{Grant, GrantKind, accepted, same, start_operation};
+use super::{Grant, GrantKind, UnitInfo, accepted, same, start_operation};
 
 // ---------------------------------------------------------------- validation
 
-fn check_description(d: &str) -> Result<(), ApiError> {
+pub(super) fn check_description(d: &str) -> Result<(), ApiError> {
     let n = d.chars().count();
     if (5..=256).contains(&n) {
         Ok(())
@@ -30,7 +30,7 @@ fn check_description(d: &str) -> Result<(), ApiError> {
 }
 
 /// `Nip` (10 digits), `Pesel` (11 digits), `Fingerprint` (SHA-256 hex, 64 characters).
-fn check_identifier(id: &SubjectId, allowed: &[&str]) -> Result<(), ApiError> {
+pub(super) fn check_identifier(id: &SubjectId, allowed: &[&str]) -> Result<(), ApiError> {
     if !allowed.contains(&id.kind.as_str()) {
         return Err(ApiError::validation(format!(
             "Typ identyfikatora {} nie jest tu dozwolony (dozwolone: {}).",
@@ -61,7 +61,7 @@ fn check_identifier(id: &SubjectId, allowed: &[&str]) -> Result<(), ApiError> {
     }
 }
 
-fn grantor_context(auth: &Auth) -> Result<(), ApiError> {
+pub(super) fn grantor_context(auth: &Auth) -> Result<(), ApiError> {
     if matches!(auth.context.kind.as_str(), "Nip" | "InternalId") {
         Ok(())
     } else {
@@ -73,30 +73,32 @@ fn grantor_context(auth: &Auth) -> Result<(), ApiError> {
     }
 }
 
-/// Adds grants (one per scope) made by `auth` in its context; returns the operation reference.
-#[allow(clippy::too_many_arguments)]
-fn add_grants(
-    state: &AppState,
-    auth: &Auth,
-    kind: GrantKind,
-    authorized: SubjectId,
-    target: Option<ContextId>,
-    scopes: Vec<(String, bool)>,
-    description: String,
-    subject_details: Value,
-) -> String {
+/// What one grant request adds: one grant per scope, all alike otherwise.
+pub(super) struct NewGrants {
+    pub kind: GrantKind,
+    pub authorized: SubjectId,
+    pub target: Option<ContextId>,
+    /// `(permission, canDelegate)`.
+    pub scopes: Vec<(String, bool)>,
+    pub description: String,
+    pub subject_details: Value,
+    pub unit: Option<UnitInfo>,
+}
+
+/// Adds grants made by `auth` in its context; returns the operation reference.
+pub(super) fn add_grants(state: &AppState, auth: &Auth, new: NewGrants) -> String {
     let now = util::now();
     let delay = crate::sessions::processing_delay(state);
     let mut st = state.lock();
     let reference = start_operation(&mut st, &auth.context, delay);
     let ready = st.permissions.operations[&reference].ready_at;
-    for (scope, can_delegate) in scopes {
+    for (scope, can_delegate) in new.scopes {
         // Granting the same permission again replaces the old grant (no duplicates).
         st.permissions.grants.retain(|_, g| {
-            !(g.kind == kind
+            !(g.kind == new.kind
                 && g.granted_in == auth.context
-                && same(&g.authorized, &authorized)
-                && g.target == target
+                && same(&g.authorized, &new.authorized)
+                && g.target == new.target
                 && g.scope == scope)
         });
         let id = util::uuid_v4();
@@ -104,17 +106,18 @@ fn add_grants(
             id.clone(),
             Grant {
                 id,
-                kind,
+                kind: new.kind,
                 granted_in: auth.context.clone(),
-                target: target.clone(),
-                authorized: authorized.clone(),
+                target: new.target.clone(),
+                authorized: new.authorized.clone(),
                 scope,
                 can_delegate,
-                description: description.clone(),
+                description: new.description.clone(),
                 author: auth.subject.clone(),
-                subject_details: subject_details.clone(),
+                subject_details: new.subject_details.clone(),
                 start: now,
                 active_from: ready,
+                unit: new.unit.clone(),
             },
         );
     }
@@ -142,7 +145,7 @@ const PERSON_SCOPES: [&str; 7] = [
     "EnforcementOperations",
 ];
 
-fn check_scopes(names: &[String], allowed: &[&str]) -> Result<(), ApiError> {
+pub(super) fn check_scopes(names: &[String], allowed: &[&str]) -> Result<(), ApiError> {
     if names.is_empty() {
         return Err(ApiError::validation(
             "Lista uprawnień nie może być pusta. / The permission list is empty.",
@@ -158,7 +161,7 @@ fn check_scopes(names: &[String], allowed: &[&str]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_details(details: &Value) -> Result<(), ApiError> {
+pub(super) fn check_details(details: &Value) -> Result<(), ApiError> {
     if details.is_object() {
         Ok(())
     } else {
@@ -196,12 +199,15 @@ async fn grant_persons(
     let reference = add_grants(
         &state,
         &auth,
-        GrantKind::Person,
-        req.subject_identifier,
-        None,
-        scopes,
-        req.description,
-        req.subject_details,
+        NewGrants {
+            kind: GrantKind::Person,
+            authorized: req.subject_identifier,
+            target: None,
+            scopes,
+            description: req.description,
+            subject_details: req.subject_details,
+            unit: None,
+        },
     );
     Ok(accepted(reference))
 }
@@ -250,12 +256,15 @@ async fn grant_entities(
     let reference = add_grants(
         &state,
         &auth,
-        GrantKind::Entity,
-        req.subject_identifier,
-        None,
-        scopes,
-        req.description,
-        req.subject_details,
+        NewGrants {
+            kind: GrantKind::Entity,
+            authorized: req.subject_identifier,
+            target: None,
+            scopes,
+            description: req.description,
+            subject_details: req.subject_details,
+            unit: None,
+        },
     );
     Ok(accepted(reference))
 }
@@ -337,12 +346,15 @@ async fn grant_indirect(
     let reference = add_grants(
         &state,
         &auth,
-        GrantKind::Indirect,
-        req.subject_identifier,
-        target,
-        scopes,
-        req.description,
-        req.subject_details,
+        NewGrants {
+            kind: GrantKind::Indirect,
+            authorized: req.subject_identifier,
+            target,
+            scopes,
+            description: req.description,
+            subject_details: req.subject_details,
+            unit: None,
+        },
     );
     Ok(accepted(reference))
 }
@@ -380,12 +392,15 @@ async fn grant_authorization(
     let reference = add_grants(
         &state,
         &auth,
-        GrantKind::Authorization,
-        req.subject_identifier,
-        None,
-        vec![(req.permission, false)],
-        req.description,
-        req.subject_details,
+        NewGrants {
+            kind: GrantKind::Authorization,
+            authorized: req.subject_identifier,
+            target: None,
+            scopes: vec![(req.permission, false)],
+            description: req.description,
+            subject_details: req.subject_details,
+            unit: None,
+        },
     );
     Ok(accepted(reference))
 }

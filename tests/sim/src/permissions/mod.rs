@@ -2,8 +2,10 @@
 //! (`/permissions/persons/grants`), to entities such as an accounting office
 //! (`/permissions/entities/grants`), indirect grants by an intermediary
 //! (`/permissions/indirect/grants`), entity authorizations (`/permissions/authorizations/grants`:
-//! SelfInvoicing, RRInvoicing, TaxRepresentative, PefInvoicing), revocation, the asynchronous
-//! operation status and the query endpoints.
+//! SelfInvoicing, RRInvoicing, TaxRepresentative, PefInvoicing), administrators of subunits
+//! (`/permissions/subunits/grants`, `subunits.rs`), administrators and representatives of EU
+//! entities (`/permissions/eu-entities/**`, `eu.rs`), entity roles (`roles.rs`), revocation,
+//! the asynchronous operation status and the query endpoints.
 //!
 //! Grants have an effect: [`effective`] is what a subject (NIP, PESEL or certificate
 //! fingerprint) may do in a context. A login of someone who is not the context's owner
@@ -12,7 +14,7 @@
 //! an accountant at once.
 //!
 //! This file holds the store, [`effective`] and the operations (`GET /permissions/operations/{ref}`);
-//! the endpoints are in `grants.rs`, `revoke.rs` and `queries.rs`.
+//! the endpoints are in `grants.rs`, `subunits.rs`, `eu.rs`, `revoke.rs`, `queries.rs` and `roles.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,9 +32,13 @@ use crate::error::ApiError;
 use crate::state::{AppState, SimState};
 use crate::util;
 
+mod details;
+mod eu;
 mod grants;
 mod queries;
 mod revoke;
+mod roles;
+mod subunits;
 
 /// Which grant endpoint made a grant (decides where it is listed and how it is revoked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +51,23 @@ pub enum GrantKind {
     Indirect,
     /// `/permissions/authorizations/grants` (entity authorizations; revoked separately).
     Authorization,
+    /// `/permissions/subunits/grants`: `CredentialsManage` in `target` (an `InternalId` or
+    /// the NIP of a subordinate entity), granted from the parent's context `granted_in`.
+    Subunit,
+    /// `/permissions/eu-entities/administration/grants`: VatUeManage, InvoiceWrite,
+    /// InvoiceRead, Introspection in `target` (`NipVatUe`), granted from the NIP context.
+    EuEntityAdmin,
+    /// `/permissions/eu-entities/grants`: InvoiceWrite/InvoiceRead in the `NipVatUe`
+    /// context `granted_in`, granted there by its administrator.
+    EuEntityRepresentative,
+}
+
+/// The unit a subunit or EU grant is about: `subunitName`, or `euEntityName` with
+/// `euEntityDetails` (`{fullName, address}`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UnitInfo {
+    pub name: Option<String>,
+    pub details: Option<Value>,
 }
 
 /// One granted permission (`permissionId` = `id`).
@@ -67,6 +90,9 @@ pub struct Grant {
     pub start: OffsetDateTime,
     /// When the grant operation completes (the grant works from then on).
     pub active_from: OffsetDateTime,
+    /// Subunit and EU grants: the unit's name and details (absent in older state files).
+    #[serde(default)]
+    pub unit: Option<UnitInfo>,
 }
 
 /// A grant or revoke operation (`GET /permissions/operations/{referenceNumber}`).
@@ -149,7 +175,10 @@ pub fn effective(
             continue;
         }
         let applies = match g.kind {
-            GrantKind::Person | GrantKind::Entity => &g.granted_in == context,
+            GrantKind::Person | GrantKind::Entity | GrantKind::EuEntityRepresentative => {
+                &g.granted_in == context
+            }
+            GrantKind::Subunit | GrantKind::EuEntityAdmin => g.target.as_ref() == Some(context),
             GrantKind::Indirect => match &g.target {
                 Some(t) => t == context,
                 // All partners: every client that gave the intermediary a delegable grant.
@@ -257,10 +286,13 @@ async fn operation_status(
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(grants::routes())
+        .merge(subunits::routes())
+        .merge(eu::routes())
         .merge(revoke::routes())
         .route(
             "/permissions/operations/{referenceNumber}",
             get(operation_status),
         )
         .merge(queries::routes())
+        .merge(roles::routes())
 }

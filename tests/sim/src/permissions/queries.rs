@@ -36,7 +36,9 @@ async fn attachment_status(
 // ---------------------------------------------------------------- queries
 
 /// A request body the spec makes optional: empty means all defaults.
-fn optional_json<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(super) fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    bytes: &[u8],
+) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -46,13 +48,13 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Resu
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PageQuery {
+pub(super) struct PageQuery {
     page_offset: Option<String>,
     page_size: Option<String>,
 }
 
 /// `pageOffset` (page number from 0) and `pageSize` (10..=100).
-fn page(q: &PageQuery) -> Result<(usize, usize), ApiError> {
+pub(super) fn page(q: &PageQuery) -> Result<(usize, usize), ApiError> {
     let offset = match q.page_offset.as_deref() {
         None => 0,
         Some(s) => s
@@ -70,14 +72,14 @@ fn page(q: &PageQuery) -> Result<(usize, usize), ApiError> {
     Ok((offset, size))
 }
 
-fn paged(items: Vec<Value>, (offset, size): (usize, usize)) -> Value {
+pub(super) fn paged(items: Vec<Value>, (offset, size): (usize, usize)) -> Value {
     let total = items.len();
     let start = offset.saturating_mul(size);
     let page: Vec<Value> = items.into_iter().skip(start).take(size).collect();
     json!({"permissions": page, "hasMore": start.saturating_add(size) < total})
 }
 
-fn id_json(id: &SubjectId) -> Value {
+pub(super) fn id_json(id: &SubjectId) -> Value {
     if id.value.is_empty() {
         // `System` (grants made through /testdata) has no value.
         json!({"type": id.kind, "value": null})
@@ -86,7 +88,7 @@ fn id_json(id: &SubjectId) -> Value {
     }
 }
 
-fn person_details(g: &Grant) -> (Value, Value) {
+pub(super) fn person_details(g: &Grant) -> (Value, Value) {
     let d = &g.subject_details;
     let person = d
         .get("personById")
@@ -125,6 +127,14 @@ fn person_details(g: &Grant) -> (Value, Value) {
     (person_json, entity_json)
 }
 
+/// The context a grant is valid in as the person queries show it (`contextIdentifier`).
+fn shown_context(g: &Grant) -> &ContextId {
+    match (&g.kind, &g.target) {
+        (GrantKind::Subunit, Some(t)) => t,
+        _ => &g.granted_in,
+    }
+}
+
 fn state_of(g: &Grant, now: OffsetDateTime) -> &'static str {
     if g.active_from <= now {
         "Active"
@@ -154,6 +164,12 @@ fn person_json(g: &Grant, now: OffsetDateTime) -> Value {
                 None => json!({"type": "AllPartners"}),
             };
         }
+        // A subunit administrator's permission is valid in the subunit.
+        GrantKind::Subunit => {
+            if let Some(t) = &g.target {
+                v["contextIdentifier"] = json!({"type": t.kind, "value": t.value});
+            }
+        }
         _ => {
             v["contextIdentifier"] =
                 json!({"type": g.granted_in.kind, "value": g.granted_in.value});
@@ -169,22 +185,22 @@ fn person_json(g: &Grant, now: OffsetDateTime) -> Value {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct IdFilter {
+pub(super) struct IdFilter {
     #[serde(rename = "type")]
-    kind: String,
+    pub(super) kind: String,
     #[serde(default)]
-    value: Option<String>,
+    pub(super) value: Option<String>,
 }
 
 impl IdFilter {
-    fn matches(&self, id: &SubjectId) -> bool {
+    pub(super) fn matches(&self, id: &SubjectId) -> bool {
         self.kind.eq_ignore_ascii_case(&id.kind)
             && self
                 .value
                 .as_ref()
                 .is_none_or(|v| v.eq_ignore_ascii_case(&id.value))
     }
-    fn matches_context(&self, c: &ContextId) -> bool {
+    pub(super) fn matches_context(&self, c: &ContextId) -> bool {
         self.kind == c.kind && self.value.as_ref().is_none_or(|v| v == &c.value)
     }
 }
@@ -216,7 +232,7 @@ fn check_state_filter(s: &Option<String>) -> Result<(), ApiError> {
     }
 }
 
-fn sorted(mut grants: Vec<&Grant>) -> Vec<&Grant> {
+pub(super) fn sorted(mut grants: Vec<&Grant>) -> Vec<&Grant> {
     grants.sort_by(|a, b| b.start.cmp(&a.start).then(a.id.cmp(&b.id)));
     grants
 }
@@ -257,7 +273,14 @@ async fn query_persons(
                     g.granted_in == auth.context
                         || (!granted_here && g.target.as_ref() == Some(&auth.context))
                 }
-                GrantKind::Authorization => false,
+                GrantKind::Subunit => {
+                    g.granted_in == auth.context
+                        || (!granted_here && g.target.as_ref() == Some(&auth.context))
+                }
+                // Listed by their own queries (subunits.rs, eu.rs, authorizations below).
+                GrantKind::Authorization
+                | GrantKind::EuEntityAdmin
+                | GrantKind::EuEntityRepresentative => false,
             })
             .filter(|g| {
                 !granted_here || same(&g.author, &auth.subject) || g.granted_in == auth.context
@@ -275,7 +298,7 @@ async fn query_persons(
             .filter(|g| {
                 q.context_identifier
                     .as_ref()
-                    .is_none_or(|f| f.matches_context(&g.granted_in))
+                    .is_none_or(|f| f.matches_context(shown_context(g)))
             })
             .filter(|g| {
                 q.target_identifier
@@ -338,14 +361,22 @@ async fn query_personal(
         st.permissions
             .grants
             .values()
-            .filter(|g| g.kind != GrantKind::Authorization)
+            .filter(|g| {
+                // EU grants live in NipVatUe contexts, which `PersonalPermission` cannot name.
+                !matches!(
+                    g.kind,
+                    GrantKind::Authorization
+                        | GrantKind::EuEntityAdmin
+                        | GrantKind::EuEntityRepresentative
+                )
+            })
             .filter(|g| {
                 same(&g.authorized, &auth.subject) || (owner && same(&g.authorized, &entity))
             })
             .filter(|g| {
                 q.context_identifier
                     .as_ref()
-                    .is_none_or(|f| f.matches_context(&g.granted_in))
+                    .is_none_or(|f| f.matches_context(shown_context(g)))
             })
             .filter(|g| {
                 q.target_identifier

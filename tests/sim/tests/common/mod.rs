@@ -364,3 +364,23 @@ pub async fn fault(sim: &impl SimUrl, rule: Value) {
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
 }
+
+/// Polls a permission operation until it is final; returns its status code.
+pub async fn wait_permission_operation(sim: &impl SimUrl, access: &str, reference: &str) -> u64 {
+    for _ in 0..100 {
+        let r = get(
+            sim,
+            "/permissions/operations/{referenceNumber}",
+            &format!("/permissions/operations/{reference}"),
+            Some(access),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let code = r.body["status"]["code"].as_u64().unwrap();
+        if code != 100 {
+            return code;
+        }
+        tokio::time::sleep(Duration::from_millis(110)).await;
+    }
+    panic!("operation {reference} never finished");
+}

@@ -322,3 +322,52 @@ pub async fn certificate_access(sim: &RunningSim, dir: &Path) -> String {
 pub fn detail(body: &Value) -> String {
     body["exception"]["exceptionDetailList"][0]["details"].to_string()
 }
+
+/// [`template`] for another context type (`InternalId`, `NipVatUe`…) and
+/// `SubjectIdentifierType` (`certificateSubject` or `certificateFingerprint`).
+pub fn template_in(
+    challenge: &str,
+    context_kind: &str,
+    context_value: &str,
+    subject_type: &str,
+) -> String {
+    template(challenge, "0000000000", RSA_SHA256)
+        .replace(
+            "<Nip>0000000000</Nip>",
+            &format!("<{context_kind}>{context_value}</{context_kind}>"),
+        )
+        .replace(
+            "<SubjectIdentifierType>certificateSubject<",
+            &format!("<SubjectIdentifierType>{subject_type}<"),
+        )
+}
+
+/// The certificate fingerprint KSeF grants to: SHA-256 of the DER, upper-case hex.
+pub fn fingerprint(crt: &Path) -> String {
+    use sha2::Digest;
+    let der = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(crt)
+        .output()
+        .unwrap()
+        .stdout;
+    hex::encode_upper(sha2::Sha256::digest(&der))
+}
+
+/// A XAdES login (RSA key) in `context_kind`/`context_value` → `(final status, authenticationToken)`.
+pub async fn xades_login_in(
+    sim: &RunningSim,
+    dir: &Path,
+    (key, crt): (&Path, &Path),
+    (context_kind, context_value): (&str, &str),
+    subject_type: &str,
+) -> (Value, String) {
+    let xml = template_in(
+        &challenge(sim).await,
+        context_kind,
+        context_value,
+        subject_type,
+    );
+    let signed = xmlsec_sign(dir, &xml, key, crt);
+    xades_login(sim, &signed).await
+}
