@@ -301,6 +301,31 @@ pub mod query {
         pub request_date: String,
     }
 
+    /// How many days before `validTo` the app warns and offers renewal.
+    pub const RENEWAL_WARNING_DAYS: i64 = 30;
+
+    impl Certificate {
+        /// Whole days from `now_unix` until `validTo` (negative once expired); `None` if
+        /// KSeF's date does not parse.
+        pub fn days_left(&self, now_unix: i64) -> Option<i64> {
+            let valid_to = time::OffsetDateTime::parse(
+                &self.valid_to,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()?;
+            Some((valid_to.unix_timestamp() - now_unix).div_euclid(86_400))
+        }
+
+        /// Whether to warn and offer renewal: an active certificate within
+        /// [`RENEWAL_WARNING_DAYS`] of its end.
+        pub fn needs_renewal(&self, now_unix: i64) -> bool {
+            self.status == CertificateStatus::Active
+                && self
+                    .days_left(now_unix)
+                    .is_some_and(|d| d < RENEWAL_WARNING_DAYS)
+        }
+    }
+
     /// One page (`QueryCertificatesResponse`).
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "camelCase")]

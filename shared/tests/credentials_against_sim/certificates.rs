@@ -1,6 +1,6 @@
 //! KSeF certificates over their life: both types enrolled, listed and filtered, the limits,
-//! a revocation (then 25009 again, 25008 for an unknown serial), and a revoked certificate's
-//! login refused.
+//! one shortened until it is due for renewal, a revocation (then 25009 again, 25008 for an
+//! unknown serial), and a revoked certificate's login refused.
 
 use ksef_core::access::{self, Action, Credential, DeniedCode, LoginMethod};
 use ksef_core::api::certificates::{
@@ -59,6 +59,43 @@ async fn sim_certificates_query_limits_and_revoke() {
         offline[0].certificate_serial_number,
         issued[1].0.certificate_serial_number
     );
+
+    // KSeF 2.7's test-data endpoint shortens the Offline certificate to 10 days: due for renewal.
+    let ten_days = time::OffsetDateTime::now_utc() + time::Duration::days(10);
+    let response = reqwest::Client::new()
+        .put(format!(
+            "{}/v2/testdata/certificates/{}",
+            sim.base_url, offline[0].certificate_serial_number
+        ))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::to_vec(&serde_json::json!({"validTo": ten_days
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()}))
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(
+        !offline[0].needs_renewal(now),
+        "a fresh certificate is not due"
+    );
+    let shortened = flow::query_certificates(
+        &client,
+        access,
+        &Filter {
+            certificate_type: Some(CertificateType::Offline),
+            ..Filter::default()
+        },
+        5,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(shortened[0].days_left(now), Some(9 | 10)));
+    assert!(shortened[0].needs_renewal(now));
 
     let (auth_cert, auth_key) = &issued[0];
     let serial = &auth_cert.certificate_serial_number;

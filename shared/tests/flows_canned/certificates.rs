@@ -134,3 +134,21 @@ async fn revoke_posts_the_reason_and_maps_25009() {
     assert!(matches!(err, Error::Ksef { code: 25009, .. }), "{err:?}");
     assert_eq!(log.borrow()[0].2.as_deref(), Some("Bearer access"));
 }
+
+#[test]
+fn a_certificate_is_due_for_renewal_a_month_before_it_ends() {
+    let cert: ksef_core::api::certificates::query::Certificate =
+        serde_json::from_value(certificate("0123456789ABCDEF", "Active")).unwrap();
+    // validTo 2027-01-01T00:00:00Z = 1798761600.
+    let day = 86_400;
+    assert_eq!(cert.days_left(1_798_761_600 - 31 * day), Some(31));
+    assert!(!cert.needs_renewal(1_798_761_600 - 31 * day));
+    assert!(cert.needs_renewal(1_798_761_600 - 29 * day));
+    assert_eq!(cert.days_left(1_798_761_600 + 1), Some(-1), "expired");
+    let revoked: ksef_core::api::certificates::query::Certificate =
+        serde_json::from_value(certificate("0123456789ABCDEF", "Revoked")).unwrap();
+    assert!(
+        !revoked.needs_renewal(1_798_761_600 - day),
+        "nothing to renew"
+    );
+}
