@@ -13,6 +13,7 @@ use crate::transport::HttpResponse;
 pub mod auth;
 pub mod certificates;
 pub mod invoices;
+pub mod permissions;
 pub mod security;
 pub mod sessions;
 pub mod tokens;
@@ -111,6 +112,39 @@ impl ContextIdentifier {
             kind: "Nip".into(),
             value: nip.into(),
         }
+    }
+}
+
+/// `{type, value}` identifier of a person, entity or certificate (`Nip`, `Pesel`,
+/// `Fingerprint`, …) as the credential endpoints use it; `value` is absent for `System`
+/// (grants KSeF made itself) and `AllPartners`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identifier {
+    /// Identifier type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Identifier value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Identifier {
+    /// `{type, value}`.
+    pub fn new(kind: &str, value: &str) -> Self {
+        Self {
+            kind: kind.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    /// A NIP.
+    pub fn nip(nip: &str) -> Self {
+        Self::new("Nip", nip)
+    }
+
+    /// A PESEL.
+    pub fn pesel(pesel: &str) -> Self {
+        Self::new("Pesel", pesel)
     }
 }
 

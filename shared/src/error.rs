@@ -349,6 +349,10 @@ fn ksef_message(lang: Language, code: i64, description: &str, details: &[String]
             "data początkowa jest późniejsza niż znacznik HWM — zmień zakres dat",
             "the start date is after the HWM: change the date range",
         ),
+        21115 => (
+            "certyfikat jest nieprawidłowy, unieważniony lub wygasł — użyj innego certyfikatu lub zawnioskuj o nowy certyfikat KSeF",
+            "the certificate is invalid, revoked or expired: use another certificate or enroll a new KSeF certificate",
+        ),
         21405 | 21401 => (
             "popraw dane zgodnie ze szczegółami",
             "fix the data as described in the details",

@@ -2,6 +2,7 @@
 //! protocol flows behind a `Transport` trait. No I/O, no clock, no global RNG,
 //! so everything here runs in native `cargo test` and in the browser alike.
 
+pub mod access;
 pub mod api;
 pub mod crypto;
 #[cfg(feature = "native-crypto")]

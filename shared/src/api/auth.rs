@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{StatusInfo, TokenInfo};
 
+pub mod sessions;
+
 /// `202` body of `POST /auth/ksef-token` and `POST /auth/xades-signature`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

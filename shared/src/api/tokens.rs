@@ -2,7 +2,49 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One token as listed by KSeF (the secret itself is never listed).
+/// A token's status (`AuthenticationTokenStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TokenState {
+    /// Created, not usable yet (permissions being attached).
+    Pending,
+    /// Usable for login.
+    Active,
+    /// Being revoked; no longer usable.
+    Revoking,
+    /// Revoked.
+    Revoked,
+    /// Activation failed: generate a new one.
+    Failed,
+}
+
+impl TokenState {
+    /// The KSeF name (`Active`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Active => "Active",
+            Self::Revoking => "Revoking",
+            Self::Revoked => "Revoked",
+            Self::Failed => "Failed",
+        }
+    }
+
+    /// The state named `name`, if known.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Active,
+            Self::Revoking,
+            Self::Revoked,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+/// One token as listed by KSeF (`QueryTokensResponseItem`, `TokenStatusResponse`; the secret
+/// itself is never listed). KSeF 2.6 reports no expiry for tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenStatus {
@@ -12,7 +54,7 @@ pub struct TokenStatus {
     pub description: String,
     /// Permissions fixed at creation.
     pub requested_permissions: Vec<String>,
-    /// `Pending`, `Active`, `Revoking`, `Revoked`, `Failed`.
+    /// `Pending`, `Active`, `Revoking`, `Revoked`, `Failed` (see [`state`](Self::state)).
     pub status: String,
     /// Creation date.
     #[serde(default)]
@@ -20,6 +62,30 @@ pub struct TokenStatus {
     /// Last use.
     #[serde(default)]
     pub last_use_date: Option<String>,
+    /// Who generated it (`Nip`, `Pesel` or `Fingerprint`).
+    #[serde(default)]
+    pub author_identifier: Option<crate::api::Identifier>,
+    /// The context it logs into.
+    #[serde(default)]
+    pub context_identifier: Option<crate::api::Identifier>,
+    /// Why it failed, when it did.
+    #[serde(default)]
+    pub status_details: Option<Vec<String>>,
+}
+
+impl TokenStatus {
+    /// The status, if this version knows its name.
+    pub fn state(&self) -> Option<TokenState> {
+        TokenState::parse(&self.status)
+    }
+
+    /// Its permissions this version knows (unknown names are left out).
+    pub fn permissions(&self) -> Vec<crate::api::permissions::Permission> {
+        self.requested_permissions
+            .iter()
+            .filter_map(|p| crate::api::permissions::Permission::parse(p))
+            .collect()
+    }
 }
 
 /// `POST /tokens` — generate a KSeF token (`202`; the secret is shown once).
@@ -62,21 +128,30 @@ pub mod create {
     }
 }
 
-/// `GET /tokens?pageSize` + `x-continuation-token` — list tokens.
+/// `GET /tokens?status&description&authorIdentifier&authorIdentifierType&pageSize` +
+/// `x-continuation-token` — list tokens, newest first.
 pub mod list {
     use http::Method;
     use serde::{Deserialize, Serialize};
 
-    use super::TokenStatus;
-    use crate::api::{Endpoint, json_response};
+    use super::{TokenState, TokenStatus};
+    use crate::api::{Endpoint, encode, json_response};
 
-    /// Request.
+    /// Request; empty filters do not filter.
     #[derive(Debug, Clone, Default)]
     pub struct Request {
         /// Page size 10..=100.
         pub page_size: u32,
         /// From the previous page.
         pub continuation_token: Option<String>,
+        /// Only tokens in these states (any of them).
+        pub statuses: Vec<TokenState>,
+        /// Description contains this (case-insensitive, ≥ 3 characters).
+        pub description: Option<String>,
+        /// Author's identifier contains this (≥ 3 characters).
+        pub author_identifier: Option<String>,
+        /// `Nip`, `Pesel` or `Fingerprint`: where `author_identifier` is looked for.
+        pub author_identifier_type: Option<String>,
     }
 
     /// One page.
@@ -94,7 +169,22 @@ pub mod list {
         type Response = Response;
         const METHOD: Method = Method::GET;
         fn path(&self) -> String {
-            format!("/tokens?pageSize={}", self.page_size.clamp(10, 100))
+            let mut path = format!("/tokens?pageSize={}", self.page_size.clamp(10, 100));
+            for status in &self.statuses {
+                path.push_str("&status=");
+                path.push_str(status.as_str());
+            }
+            let texts = [
+                ("description", &self.description),
+                ("authorIdentifier", &self.author_identifier),
+                ("authorIdentifierType", &self.author_identifier_type),
+            ];
+            for (name, value) in texts {
+                if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                    path.push_str(&format!("&{name}={}", encode(v)));
+                }
+            }
+            path
         }
         fn headers(&self) -> Vec<(http::HeaderName, String)> {
             self.continuation_token

@@ -1,4 +1,5 @@
-//! KSeF certificates (guide §10.2 end): enrollment data, and enrollment from a CSR until issued.
+//! KSeF certificates (guide §10.2 end): enrollment data, enrollment from a CSR until issued,
+//! and over their life: every certificate of the subject, the limits, revocation.
 
 use super::KsefClient;
 use crate::api;
@@ -72,4 +73,61 @@ pub async fn enroll_certificate<T: Transport, S: Sleep>(
     certs.pop().ok_or_else(|| {
         Error::Decode("KSeF nie zwrócił certyfikatu / KSeF returned no certificate".into())
     })
+}
+
+/// Every certificate of the logged-in subject matching `filter`, newest request first
+/// (at most `max_pages` pages of 50).
+pub async fn query_certificates<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    filter: &api::certificates::query::Filter,
+    max_pages: u32,
+) -> Result<Vec<api::certificates::query::Certificate>> {
+    let mut all = Vec::new();
+    for page_offset in 0..max_pages.max(1) {
+        let page = client
+            .execute(
+                &api::certificates::query::Request {
+                    filter: filter.clone(),
+                    page_size: 50,
+                    page_offset,
+                },
+                Some(access_token),
+            )
+            .await?;
+        all.extend(page.certificates);
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// The subject's certificate limits (whether a new enrollment would be accepted).
+pub async fn certificate_limits<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+) -> Result<api::certificates::limits::Response> {
+    client
+        .execute(&api::certificates::limits::Request, Some(access_token))
+        .await
+}
+
+/// Revokes a certificate (not possible after a KSeF token login).
+pub async fn revoke_certificate<T: Transport, S: Sleep>(
+    client: &KsefClient<T, S>,
+    access_token: &str,
+    serial_number: &str,
+    reason: Option<api::certificates::RevocationReason>,
+) -> Result<()> {
+    client
+        .execute(
+            &api::certificates::revoke::Request {
+                certificate_serial_number: serial_number.to_owned(),
+                revocation_reason: reason,
+            },
+            Some(access_token),
+        )
+        .await
+        .map(|api::NoContent| ())
 }

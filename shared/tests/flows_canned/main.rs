@@ -14,9 +14,12 @@ use ksef_core::transport::{HttpRequest, HttpResponse};
 use serde_json::{Value, json};
 
 mod auth;
+mod auth_sessions;
+mod certificates;
 mod client;
 mod invoices;
 mod keys;
+mod permissions;
 mod sessions;
 mod tokens;
 
