@@ -31,6 +31,8 @@ pub(crate) enum Tree {
     Api,
     /// SAS storage links (`/storage/...`): UPO, batch parts, export parts.
     Storage,
+    /// KSeF's availability service (`/latarnia/{env}/status|messages`), on its own host.
+    Latarnia,
 }
 
 impl Tree {
@@ -38,6 +40,7 @@ impl Tree {
         match self {
             Self::Api => "v2",
             Self::Storage => "storage",
+            Self::Latarnia => "",
         }
     }
 }
@@ -51,8 +54,24 @@ pub(crate) struct Target<'a> {
     pub(crate) rest: &'a str,
 }
 
-/// Splits and validates `/ksef/{env}/{v2|storage}/{rest}` from the raw path.
+/// The only two things Latarnia answers.
+const LATARNIA_PATHS: [&str; 2] = ["status", "messages"];
+
+/// Splits and validates `/ksef/{env}/{v2|storage}/{rest}` or `/latarnia/{env}/{status|messages}`
+/// from the raw path.
 pub(crate) fn parse_target(raw_path: &str) -> Result<Target<'_>, RelayError> {
+    if let Some(after) = raw_path.strip_prefix("/latarnia/") {
+        let (env_seg, rest) = after.split_once('/').ok_or(RelayError::UnknownRoute)?;
+        let env = Environment::from_segment(env_seg).ok_or(RelayError::UnknownRoute)?;
+        if !LATARNIA_PATHS.contains(&rest) {
+            return Err(RelayError::UnknownRoute);
+        }
+        return Ok(Target {
+            env,
+            tree: Tree::Latarnia,
+            rest,
+        });
+    }
     if raw_path.len() > MAX_PATH_LEN + "/ksef/storage/storage/".len() {
         return Err(RelayError::UriTooLong);
     }
@@ -129,6 +148,32 @@ mod tests {
                 .ok(),
             Some((Environment::Sim, Tree::Storage))
         );
+    }
+
+    #[test]
+    fn latarnia_takes_only_status_and_messages() {
+        assert_eq!(
+            parse_target("/latarnia/prod/status").ok(),
+            Some(Target {
+                env: Environment::Prod,
+                tree: Tree::Latarnia,
+                rest: "status"
+            })
+        );
+        assert!(parse_target("/latarnia/test/messages").is_ok());
+        for path in [
+            "/latarnia/prod/",
+            "/latarnia/prod/status/x",
+            "/latarnia/prod/../v2/auth/challenge",
+            "/latarnia/prod/%73tatus",
+            "/latarnia/elsewhere/status",
+            "/latarnia/status",
+        ] {
+            assert!(
+                matches!(parse_target(path), Err(RelayError::UnknownRoute)),
+                "{path}"
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub const TEST_HOST: &str = "https://api-test.ksef.mf.gov.pl";
 pub const DEMO_HOST: &str = "https://api-demo.ksef.mf.gov.pl";
 /// Production host.
 pub const PROD_HOST: &str = "https://api.ksef.mf.gov.pl";
+/// KSeF's availability service ("Latarnia") for TEST; it has no DEMO.
+pub const LATARNIA_TEST_HOST: &str = "https://api-latarnia-test.ksef.mf.gov.pl";
+/// KSeF's availability service ("Latarnia") for production.
+pub const LATARNIA_PROD_HOST: &str = "https://api-latarnia.ksef.mf.gov.pl";
 
 /// A KSeF environment the relay may forward to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
@@ -261,6 +265,20 @@ impl Config {
             Environment::Test => Some(TEST_HOST),
             Environment::Demo => Some(DEMO_HOST),
             Environment::Prod => Some(PROD_HOST),
+        }
+    }
+
+    /// Latarnia's base URL for an enabled environment, and the path its API is under there:
+    /// MF's fixed hosts serve it at the root, the simulator under `/latarnia`. DEMO has none.
+    pub fn latarnia_upstream(&self, env: Environment) -> Option<(&str, &'static str)> {
+        if !self.enabled_environments().contains(&env) {
+            return None;
+        }
+        match env {
+            Environment::Sim => self.sim_url.as_deref().map(|url| (url, "/latarnia")),
+            Environment::Test => Some((LATARNIA_TEST_HOST, "")),
+            Environment::Demo => None,
+            Environment::Prod => Some((LATARNIA_PROD_HOST, "")),
         }
     }
 

@@ -107,6 +107,8 @@ impl Relay {
             .route("/ksef", any(ksef_route))
             .route("/ksef/", any(ksef_route))
             .route("/ksef/{*rest}", any(ksef_route))
+            // KSeF's availability service: two fixed read-only paths, forwarded the same way.
+            .route("/latarnia/{*rest}", any(ksef_route))
             .with_state(Arc::clone(&state));
         Self { router, state }
     }

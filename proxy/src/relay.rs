@@ -14,7 +14,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::uri::PathAndQuery;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{LengthLimitError, Limited};
 
@@ -86,41 +86,55 @@ pub(crate) struct Upstream {
     origin: Uri,
     /// The `Host` header sent.
     host: HeaderValue,
+    /// The path the service is under on that host (the simulator's Latarnia: `/latarnia`).
+    prefix: &'static str,
 }
 
 /// Upstreams by environment; `None` when the environment is not enabled.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Upstreams {
     by_env: [Option<Upstream>; 4],
+    /// Latarnia (KSeF availability) per environment: another host (none for DEMO).
+    latarnia: [Option<Upstream>; 4],
 }
 
 impl Upstreams {
     pub(crate) fn new(config: &Config) -> Self {
         let mut by_env: [Option<Upstream>; 4] = Default::default();
+        let mut latarnia: [Option<Upstream>; 4] = Default::default();
         for env in config.enabled_environments() {
-            let parsed = config
+            by_env[env_index(env)] = config
                 .upstream(env)
-                .and_then(|base| base.parse::<Uri>().ok())
-                .and_then(|uri| {
-                    let parts = uri.into_parts();
-                    let authority = parts.authority?;
-                    Some(Upstream {
-                        host: HeaderValue::from_str(authority.as_str()).ok()?,
-                        origin: Uri::builder()
-                            .scheme(parts.scheme?)
-                            .authority(authority)
-                            .path_and_query("/")
-                            .build()
-                            .ok()?,
-                    })
-                });
-            by_env[env_index(env)] = parsed;
+                .and_then(|base| Upstream::parse(base, ""));
+            latarnia[env_index(env)] = config
+                .latarnia_upstream(env)
+                .and_then(|(base, prefix)| Upstream::parse(base, prefix));
         }
-        Self { by_env }
+        Self { by_env, latarnia }
     }
 
-    fn get(&self, env: Environment) -> Option<&Upstream> {
-        self.by_env[env_index(env)].as_ref()
+    fn get(&self, env: Environment, tree: Tree) -> Option<&Upstream> {
+        match tree {
+            Tree::Latarnia => self.latarnia[env_index(env)].as_ref(),
+            Tree::Api | Tree::Storage => self.by_env[env_index(env)].as_ref(),
+        }
+    }
+}
+
+impl Upstream {
+    fn parse(base: &str, prefix: &'static str) -> Option<Self> {
+        let parts = base.parse::<Uri>().ok()?.into_parts();
+        let authority = parts.authority?;
+        Some(Upstream {
+            host: HeaderValue::from_str(authority.as_str()).ok()?,
+            origin: Uri::builder()
+                .scheme(parts.scheme?)
+                .authority(authority)
+                .path_and_query("/")
+                .build()
+                .ok()?,
+            prefix,
+        })
     }
 }
 
@@ -210,11 +224,12 @@ fn prepare<'a>(
     label.route = match target.tree {
         Tree::Api => "/ksef/{env}/v2/{*path}",
         Tree::Storage => "/ksef/{env}/storage/{*path}",
+        Tree::Latarnia => "/latarnia/{env}/{status|messages}",
     };
     label.env = Some(target.env);
     let upstream = state
         .upstreams
-        .get(target.env)
+        .get(target.env, target.tree)
         .ok_or_else(|| RelayError::EnvironmentDisabled(target.env.as_str().to_owned()))?;
 
     let query = req.uri().query();
@@ -225,7 +240,8 @@ fn prepare<'a>(
         return Err(RelayError::ForbiddenOrigin);
     }
     let method = req.method().clone();
-    if !FORWARDED_METHODS.contains(&method) {
+    let read_only = target.tree != Tree::Latarnia || matches!(method, Method::GET | Method::HEAD);
+    if !FORWARDED_METHODS.contains(&method) || !read_only {
         return Err(RelayError::MethodNotAllowed);
     }
     let client = limit::client_ip(req.headers(), peer, state.config.trust_forwarded_for);
@@ -246,13 +262,21 @@ fn prepare<'a>(
         });
     }
 
-    let (tree, key) = (target.tree, env_index(target.env));
+    let tree = target.tree;
+    // Latarnia's hosts get connections of their own in the pool.
+    let key = env_index(target.env) + if tree == Tree::Latarnia { 4 } else { 0 };
     let mut path = String::with_capacity(
-        target.rest.len() + query.map_or(0, |q| q.len() + 1) + "/storage/".len(),
+        upstream.prefix.len()
+            + target.rest.len()
+            + query.map_or(0, |q| q.len() + 1)
+            + "/storage/".len(),
     );
+    path.push_str(upstream.prefix);
     path.push('/');
-    path.push_str(tree.segment());
-    path.push('/');
+    if tree != Tree::Latarnia {
+        path.push_str(tree.segment());
+        path.push('/');
+    }
     path.push_str(target.rest);
     if let Some(q) = query {
         path.push('?');
@@ -267,9 +291,10 @@ fn prepare<'a>(
     // few) instead of a lookup per allowed name.
     let mut headers = HeaderMap::with_capacity(UPSTREAM_HEADER_ROOM);
     for (name, value) in &parts.headers {
-        // Storage links are pre-signed: the bearer token must never travel there.
+        // Storage links are pre-signed and Latarnia is public: the bearer token must never
+        // travel there.
         if is_forwarded_request_header(name)
-            && !(tree == Tree::Storage && name == header::AUTHORIZATION)
+            && !(tree != Tree::Api && name == header::AUTHORIZATION)
         {
             headers.append(name.clone(), value.clone());
         }

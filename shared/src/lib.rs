@@ -12,6 +12,7 @@ pub mod fa3;
 pub mod flow;
 pub mod invoice;
 pub mod ksef_number;
+pub mod latarnia;
 pub mod money;
 pub mod nip;
 pub mod qr;

@@ -44,6 +44,7 @@ pub fn mock_ksef() -> Router {
     Router::new()
         .route("/v2/echo/{*rest}", any(echo))
         .route("/storage/{*rest}", any(echo))
+        .route("/latarnia/{*rest}", any(echo))
         .route(
             "/v2/slow",
             get(|| async {

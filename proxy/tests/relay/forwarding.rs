@@ -153,3 +153,36 @@ async fn too_many_requests_passes_through_with_retry_after() {
     let body = body_json(response).await;
     assert_eq!(body["status"]["code"], 429);
 }
+
+/// Latarnia (KSeF availability) goes to its own service — the simulator's under
+/// `/latarnia` — read-only, and never with the bearer token.
+#[tokio::test]
+async fn latarnia_is_read_only_and_gets_no_token() {
+    let relay = relay_to_mock(&[]).await;
+    let request = Request::get("/latarnia/sim/status")
+        .header("authorization", "Bearer access-token")
+        .header("accept", "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let response = relay.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let echo = body_json(response).await;
+    assert_eq!(echo["method"], "GET");
+    assert_eq!(echo["path"], "/latarnia/status");
+    assert!(echo["headers"].get("authorization").is_none(), "{echo}");
+
+    let post = Request::post("/latarnia/sim/messages")
+        .body(Body::empty())
+        .unwrap();
+    let response = relay.clone().oneshot(post).await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    for path in ["/latarnia/sim/status/x", "/latarnia/sim/v2/auth/challenge"] {
+        let response = relay
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}

@@ -15,6 +15,7 @@ pub mod invoices;
 pub mod jwt;
 pub mod keys;
 pub mod ksef_number;
+pub mod latarnia;
 pub mod limits;
 pub mod permissions;
 pub mod persist;

@@ -146,6 +146,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control::routes())
         .merge(crate::invoices::control_routes())
         .merge(crate::testdata::control_routes())
+        .merge(crate::latarnia::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), mark_dirty))

@@ -55,6 +55,8 @@ pub struct SimState {
     pub testdata: crate::testdata::TestDataStore,
     /// Part uploads of open batch sessions (batch.rs).
     pub batch: crate::batch::BatchStore,
+    /// What KSeF's availability service reports (latarnia.rs).
+    pub latarnia: crate::latarnia::LatarniaStore,
 }
 
 /// Cheap-to-clone handle given to every handler (`State<AppState>`).
