@@ -6,7 +6,7 @@ const VERSION = '__KWIT_VERSION__';
 const CACHE = `kwit-${VERSION}`;
 const PRECACHE = [/* __KWIT_PRECACHE__ */];
 /** Paths that are never answered from (or put into) a cache. */
-const NEVER = ['/ksef/', '/relay/', '/sim/', '/healthz', '/tunnel/'];
+const NEVER = ['/ksef/', '/latarnia/', '/relay/', '/sim/', '/healthz', '/tunnel/'];
 
 self.addEventListener('install', (event) => {
   // `cache: 'reload'` skips the HTTP cache, so the cache holds exactly this build's files.

@@ -149,6 +149,7 @@ pub fn App() -> impl IntoView {
                 .collect_view()}
         </nav>
         <main>
+            <crate::components::availability::AvailabilityBanner />
             {move || ctx.storage_error.get().map(|e| view! { <div class="error" role="alert">{e.message(ctx.lang.get())}</div> })}
             {move || match shown.get() {
                 None => view! { <pages::access::UnlockForm /> }.into_any(),

@@ -1,6 +1,7 @@
 //! Small view helpers shared by the invoice pages: bilingual text, form fields that show
 //! their validation message right next to the input, and status badges.
 
+pub mod availability;
 pub mod public_keys;
 
 use ksef_core::invoice::{InvoiceDraft, ValidationErrors};
