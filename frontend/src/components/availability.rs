@@ -2,7 +2,7 @@
 //! `/latarnia/{env}`) says about the current company's environment — planned maintenance,
 //! maintenance now, a failure — with Kwit's advice beside MF's own words. Checked at start,
 //! when the company or its environment changes, every 10 minutes and when the network comes
-//! back. DEMO has no Latarnia; nothing is shown while all is well. Latarnia not answering is
+//! back (never while offline). DEMO has no Latarnia; nothing is shown while all is well. Latarnia not answering is
 //! told apart from KSeF being down (ksef-core's `latarnia::notice`).
 
 use ksef_core::latarnia::{self, Availability, Level, NoticeKind};
@@ -26,6 +26,10 @@ fn kind_slug(kind: NoticeKind) -> &'static str {
     }
 }
 
+fn browser_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
 #[component]
 pub fn AvailabilityBanner() -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
@@ -36,9 +40,17 @@ pub fn AvailabilityBanner() -> impl IntoView {
             found.set(None);
             return;
         }
+        // Without a network nothing can be learnt, and "Latarnia does not answer" would be
+        // wrong: the last answer stays until the network is back (the `online` check below).
+        if !browser_online() {
+            return;
+        }
         spawn_local(async move {
             let base = format!("/latarnia/{}", env.slug());
             let availability = latarnia::check(&FetchTransport, &base).await;
+            if matches!(availability, Availability::Unreachable(_)) && !browser_online() {
+                return;
+            }
             found.set(Some((env, availability)));
         });
     };

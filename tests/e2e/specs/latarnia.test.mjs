@@ -78,3 +78,17 @@ test('the banner checks again when the network comes back', async () => {
   assert.match(await page.getByTestId('availability-advice').innerText(), /trybie offline/);
   passed();
 });
+
+test('offline, the periodic check says nothing about Latarnia', async () => {
+  await page.clock.install();
+  await open();
+  await page.waitForLoadState('networkidle');
+  await page.context().setOffline(true);
+  const checks = [];
+  page.on('request', (r) => { if (r.url().includes('/latarnia/')) checks.push(r.url()); });
+  await page.clock.runFor(11 * 60 * 1000);
+  await page.waitForTimeout(500);
+  assert.deepEqual(checks, [], 'no check is made without a network');
+  assert.equal(await banner().count(), 0, 'no "Latarnia does not answer" while offline');
+  passed();
+});
