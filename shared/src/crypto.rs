@@ -16,9 +16,11 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use x509_cert::der::{Decode, Encode};
+use x509_cert::der::Decode;
 
 use crate::error::{Error, Result};
+
+mod der;
 
 /// SHA-256 of `bytes`, standard Base64 (the KSeF `invoiceHash`, `publicKeyId`, …).
 pub fn sha256_base64(bytes: &[u8]) -> String {
@@ -144,10 +146,10 @@ pub struct ParsedCertificate {
     pub serial_hex: String,
     /// Serial number as a decimal string (XAdES `X509SerialNumber`).
     pub serial_decimal: String,
-    /// Issuer DN in RFC 4514 form (XAdES `X509IssuerName`).
-    pub issuer: String,
-    /// Subject DN in RFC 4514 form.
-    pub subject: String,
+    /// The issuer `Name` as DER (see [`Self::issuer`]).
+    pub issuer_der: Vec<u8>,
+    /// The subject `Name` as DER (see [`Self::subject`]).
+    pub subject_der: Vec<u8>,
     /// notBefore as Unix seconds.
     pub not_before_unix: u64,
     /// notAfter as Unix seconds.
@@ -155,29 +157,36 @@ pub struct ParsedCertificate {
 }
 
 impl ParsedCertificate {
-    /// Parses a DER certificate.
+    /// Parses a DER certificate. Names stay DER until [`Self::issuer`] or [`Self::subject`]
+    /// asks for them, so code that only encrypts with a KSeF key never links the X.509 name
+    /// decoder (the browser's first load).
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let cert = x509_cert::Certificate::from_der(der)
-            .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
-        let tbs = cert.tbs_certificate();
-        let spki_der = tbs
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
-        let serial = tbs.serial_number().as_bytes();
-        let serial_hex: String = serial.iter().map(|b| format!("{b:02X}")).collect();
+        let facts = der::read_certificate(der).map_err(Error::InvalidCertificate)?;
+        let seconds = |t: i64| {
+            u64::try_from(t).map_err(|_| Error::InvalidCertificate("validity before 1970".into()))
+        };
         Ok(Self {
             der: der.to_vec(),
-            public_key_id: sha256_base64(&spki_der),
+            public_key_id: sha256_base64(facts.spki),
             certificate_id: sha256_base64(der),
-            serial_hex,
-            serial_decimal: bytes_to_decimal(serial),
-            issuer: tbs.issuer().to_string(),
-            subject: tbs.subject().to_string(),
-            not_before_unix: tbs.validity().not_before.to_unix_duration().as_secs(),
-            not_after_unix: tbs.validity().not_after.to_unix_duration().as_secs(),
-            spki_der,
+            serial_hex: facts.serial.iter().map(|b| format!("{b:02X}")).collect(),
+            serial_decimal: bytes_to_decimal(facts.serial),
+            issuer_der: facts.issuer.to_vec(),
+            subject_der: facts.subject.to_vec(),
+            not_before_unix: seconds(facts.not_before)?,
+            not_after_unix: seconds(facts.not_after)?,
+            spki_der: facts.spki.to_vec(),
         })
+    }
+
+    /// Issuer DN in RFC 4514 form (XAdES `X509IssuerName`).
+    pub fn issuer(&self) -> String {
+        rfc4514(&self.issuer_der)
+    }
+
+    /// Subject DN in RFC 4514 form.
+    pub fn subject(&self) -> String {
+        rfc4514(&self.subject_der)
     }
 
     /// Parses Base64 DER (KSeF's `certificate` field; PEM armour is tolerated).
@@ -205,6 +214,14 @@ impl ParsedCertificate {
     pub fn is_valid_at(&self, now_unix: u64) -> bool {
         self.not_before_unix <= now_unix && now_unix <= self.not_after_unix
     }
+}
+
+/// A DER `Name` in RFC 4514 form; the bytes came out of a parsed certificate, so a
+/// failure here is one `x509-cert` finds in a name the short reader let through.
+fn rfc4514(name_der: &[u8]) -> String {
+    x509_cert::name::Name::from_der(name_der)
+        .map(|n| n.to_string())
+        .unwrap_or_default()
 }
 
 /// Big-endian unsigned bytes to a decimal string (no bignum crate needed).
@@ -398,7 +415,7 @@ mod tests {
             ParsedCertificate::from_base64(include_str!("../tests/fixtures/kod2-test-cert.b64"))
                 .unwrap();
         assert_eq!(cert.serial_hex, "01F20A5D352AE590");
-        assert!(cert.subject.contains("5265877635"), "{}", cert.subject);
+        assert!(cert.subject().contains("5265877635"), "{}", cert.subject());
         assert_eq!(
             cert.rsa_public_key()
                 .map(|k| rsa::traits::PublicKeyParts::size(&k))

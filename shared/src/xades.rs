@@ -243,7 +243,7 @@ pub fn sign_enveloped(
         "<xades:SignedSignatureProperties><xades:SigningTime>{}</xades:SigningTime><xades:SigningCertificate><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm=\"{SHA256}\"/><ds:DigestValue>{}</ds:DigestValue></xades:CertDigest><xades:IssuerSerial><ds:X509IssuerName>{}</ds:X509IssuerName><ds:X509SerialNumber>{}</ds:X509SerialNumber></xades:IssuerSerial></xades:Cert></xades:SigningCertificate></xades:SignedSignatureProperties>",
         escape(signing_time),
         cert.certificate_id,
-        escape(&cert.issuer),
+        escape(&cert.issuer()),
         cert.serial_decimal,
     );
     // Exclusive C14N only renders visibly used namespaces, so canonicalising the

@@ -224,3 +224,117 @@ fn openssl_verifies_our_kod2_rsa_pss_signature() {
     let cert = ParsedCertificate::from_der(&std::fs::read(&cert_path).unwrap()).unwrap();
     ksef_core::qr::verify_certificate_url(&url, &cert.spki_der).unwrap();
 }
+
+/// The short DER reader behind `ParsedCertificate` gives the same facts as `x509-cert` and
+/// OpenSSL for certificates unlike each other: RSA and P-256 keys, a serial with its high bit
+/// set (a leading zero octet), a validity past 2049 (GeneralizedTime), names with Polish letters
+/// and KSeF's organizationIdentifier, and the MF test certificate.
+#[test]
+fn certificate_facts_match_x509_cert_and_openssl() {
+    use x509_cert::der::{Decode, Encode};
+    let mut ders = vec![(
+        "mf-test",
+        ParsedCertificate::from_base64(include_str!("fixtures/kod2-test-cert.b64"))
+            .unwrap()
+            .der,
+    )];
+    let cases: [(&str, &str, &str, &str); 3] = [
+        (
+            "rsa-short",
+            "rsa:2048",
+            "0x7F",
+            "/CN=Łódź Żółć/O=Firma ąę/C=PL",
+        ),
+        (
+            "ec-long",
+            "ec",
+            "0x80FF00",
+            "/CN=Jan/2.5.4.97=VATPL-5265877635/serialNumber=TINPL-5265877635",
+        ),
+        ("rsa-2051", "rsa:2048", "0x00AB", "/CN=Daleko/C=PL"),
+    ];
+    for (name, kind, serial, subj) in cases {
+        let key = tmp(&format!("facts-{name}.key"));
+        let cert = tmp(&format!("facts-{name}.der"));
+        let days = if name == "rsa-2051" { "9300" } else { "30" };
+        let mut args = vec!["req", "-x509", "-nodes", "-utf8", "-keyout", p(&key)];
+        if kind == "ec" {
+            args.extend(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+        } else {
+            args.extend(["-newkey", kind]);
+        }
+        args.extend([
+            "-outform",
+            "DER",
+            "-out",
+            p(&cert),
+            "-days",
+            days,
+            "-subj",
+            subj,
+            "-set_serial",
+            serial,
+        ]);
+        openssl(&args);
+        ders.push((name, std::fs::read(&cert).unwrap()));
+    }
+    for (name, der) in ders {
+        let ours = ParsedCertificate::from_der(&der).unwrap();
+        let theirs = x509_cert::Certificate::from_der(&der).unwrap();
+        let tbs = theirs.tbs_certificate();
+        let serial = tbs.serial_number().as_bytes();
+        let hex: String = serial.iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(ours.serial_hex, hex, "{name}");
+        assert_eq!(ours.issuer(), tbs.issuer().to_string(), "{name}");
+        assert_eq!(ours.subject(), tbs.subject().to_string(), "{name}");
+        assert_eq!(
+            ours.spki_der,
+            tbs.subject_public_key_info().to_der().unwrap(),
+            "{name}"
+        );
+        let validity = tbs.validity();
+        assert_eq!(
+            ours.not_before_unix,
+            validity.not_before.to_unix_duration().as_secs(),
+            "{name}"
+        );
+        assert_eq!(
+            ours.not_after_unix,
+            validity.not_after.to_unix_duration().as_secs(),
+            "{name}"
+        );
+        // OpenSSL's own reading of the serial and the end date.
+        let file = tmp(&format!("facts-{name}-check.der"));
+        std::fs::write(&file, &der).unwrap();
+        let text = String::from_utf8(openssl(&[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            p(&file),
+            "-noout",
+            "-serial",
+            "-enddate",
+        ]))
+        .unwrap();
+        let openssl_serial = text
+            .lines()
+            .find_map(|l| l.strip_prefix("serial="))
+            .unwrap();
+        assert_eq!(
+            ours.serial_hex.trim_start_matches('0'),
+            openssl_serial.trim_start_matches('0'),
+            "{name}: {text}"
+        );
+        if name == "rsa-2051" {
+            assert!(
+                ours.not_after_unix > 2_524_608_000,
+                "{name}: past 2050 ({text})"
+            );
+        }
+    }
+    assert!(
+        ParsedCertificate::from_der(&[0x30, 0x03, 0x02, 0x01]).is_err(),
+        "truncated"
+    );
+}

@@ -325,7 +325,7 @@ async fn certificate_loop(new_key: SigningKey, name: &str) {
         new_key.public_key_der().unwrap(),
         "the certificate certifies our key"
     );
-    assert!(cert.subject.contains(&nip), "{}", cert.subject);
+    assert!(cert.subject().contains(&nip), "{}", cert.subject());
     let signer = XadesSigner::new(&cert.der, new_key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
     let second = login_xades(&client, &signer, &nip)
         .await

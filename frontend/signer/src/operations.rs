@@ -177,10 +177,10 @@ pub fn load(
         return Err(SignerError::NotYetValid(date(cert.not_before_unix)));
     }
     let facts = CertificateFacts {
-        subject: cert.subject.clone(),
+        subject: cert.subject(),
         valid_from: date(cert.not_before_unix),
         valid_to: date(cert.not_after_unix),
-        subject_nip: subject_nip(&cert.subject),
+        subject_nip: subject_nip(&cert.subject()),
         key_type: match key {
             SigningKey::Rsa(_) => "RSA",
             SigningKey::EcdsaP256(_) => "EC P-256",
