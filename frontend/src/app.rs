@@ -167,5 +167,6 @@ fn page_view(page: Page) -> AnyView {
         Page::Access => view! { <pages::access::AccessPage /> }.into_any(),
         Page::Invoicing => view! { <pages::invoice_form::InvoiceFormPage /> }.into_any(),
         Page::Invoices => view! { <pages::invoices::InvoicesPage /> }.into_any(),
+        Page::KsefInvoices => view! { <pages::ksef_invoices::KsefInvoicesPage /> }.into_any(),
     }
 }

@@ -6,8 +6,8 @@
 //! - [`pages`]: a folder (or file) per page, a component per section;
 //! - [`state`]: [`state::AppCtx`] (signals, the database handle, the login, caches), navigation,
 //!   the clock, keeping the login across reloads; never imports a page;
-//! - services: [`send`], [`session`], [`drafts`], [`series`], [`company`], [`credentials`],
-//!   [`ownership`], [`signer`], [`vault`], [`webcrypto`], [`store`], [`net`], [`api`],
+//! - services: [`send`], [`received`], [`session`], [`drafts`], [`series`], [`company`], [`credentials`],
+//!   [`ownership`], [`signer`], [`sync_worker`], [`vault`], [`webcrypto`], [`store`], [`net`], [`api`],
 //!   [`i18n`];
 //! - [`components`]: small shared views.
 
@@ -22,12 +22,14 @@ pub mod login;
 pub mod net;
 pub mod ownership;
 pub mod pages;
+pub mod received;
 pub mod send;
 pub mod series;
 pub mod session;
 pub mod signer;
 pub mod state;
 pub mod store;
+pub mod sync_worker;
 pub mod vault;
 pub mod webcrypto;
 

@@ -28,6 +28,8 @@
 //!   invoices with their send state)
 //! - v3: + `series` (invoice numbering counters per company), `sessions` (the KSeF login and
 //!   online sessions per company, sealed by the vault, so a reload does not need a new login)
+//! - v4: + `ksef_invoices` (invoices fetched from KSeF, key `{nip}|{ksefNumber}`), `ksef_sync`
+//!   (the sync cursor per company and perspective, sealed: it holds an export's AES key)
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
@@ -41,7 +43,7 @@ use wasm_bindgen::JsValue;
 pub const DB_NAME: &str = "kwit";
 
 /// The schema version this build of Kwit writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The object stores of the current schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,11 +62,15 @@ pub enum Store {
     Series,
     /// KSeF sessions per company (tokens and keys sealed by the vault).
     Sessions,
+    /// Invoices fetched from KSeF ("Faktury KSeF"), per company.
+    KsefInvoices,
+    /// The KSeF sync cursors, per company and perspective (sealed by the vault).
+    KsefSync,
 }
 
 impl Store {
     /// Every store of the current schema.
-    pub const ALL: [Store; 7] = [
+    pub const ALL: [Store; 9] = [
         Store::Companies,
         Store::Credentials,
         Store::Drafts,
@@ -72,6 +78,8 @@ impl Store {
         Store::Settings,
         Store::Series,
         Store::Sessions,
+        Store::KsefInvoices,
+        Store::KsefSync,
     ];
 
     /// The IndexedDB object store name.
@@ -84,6 +92,8 @@ impl Store {
             Self::Settings => "settings",
             Self::Series => "series",
             Self::Sessions => "sessions",
+            Self::KsefInvoices => "ksef_invoices",
+            Self::KsefSync => "ksef_sync",
         }
     }
 
@@ -93,6 +103,7 @@ impl Store {
             Self::Companies | Self::Drafts | Self::Settings => 1,
             Self::Credentials | Self::Invoices => 2,
             Self::Series | Self::Sessions => 3,
+            Self::KsefInvoices | Self::KsefSync => 4,
         }
     }
 }
@@ -230,6 +241,47 @@ impl Db {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Inserts or replaces every `(id, value)` in ONE transaction (a sync's package of
+    /// thousands of invoices is one write, not thousands).
+    pub async fn put_many<T: Serialize>(
+        &self,
+        store: Store,
+        items: &[(String, T)],
+    ) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(store.name())
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        {
+            let os = tx.object_store(store.name())?;
+            for (id, value) in items {
+                os.put(value.serialise_to_js()?)
+                    .with_key(id.clone())
+                    .primitive()?
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// For each id, whether the store holds it (one read transaction for all).
+    pub async fn has_keys(
+        &self,
+        store: Store,
+        ids: impl IntoIterator<Item = String>,
+    ) -> Result<Vec<bool>, StorageError> {
+        let tx = self.db.transaction(store.name()).build()?;
+        let os = tx.object_store(store.name())?;
+        let mut out = Vec::new();
+        for id in ids {
+            let count = os.count().with_query(id).primitive()?.await?;
+            out.push(count > 0);
+        }
+        Ok(out)
     }
 
     /// The value under `id`, if any.

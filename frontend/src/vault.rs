@@ -183,6 +183,12 @@ impl Vault {
         }
     }
 
+    /// The key itself, for the sync worker (structured-cloned, still non-extractable), which
+    /// seals the sync cursor the same way.
+    pub fn key(&self) -> &CryptoKey {
+        &self.key
+    }
+
     /// Encrypts `plain` with a fresh IV.
     pub async fn seal(&self, plain: &[u8]) -> Result<Sealed, VaultError> {
         let iv = random_bytes::<12>()?;

@@ -45,6 +45,8 @@ async fn put_get_list_delete_round_trip() {
             "credentials",
             "drafts",
             "invoices",
+            "ksef_invoices",
+            "ksef_sync",
             "series",
             "sessions",
             "settings"
@@ -140,6 +142,8 @@ async fn version_1_database_upgrades_and_keeps_its_data() {
             "credentials",
             "drafts",
             "invoices",
+            "ksef_invoices",
+            "ksef_sync",
             "series",
             "sessions",
             "settings"
@@ -187,7 +191,7 @@ async fn version_2_database_upgrades_to_3_and_keeps_its_data() {
     v2.close();
 
     let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
-    assert_eq!(db.version(), 3);
+    assert_eq!(db.version(), SCHEMA_VERSION);
     let mut names = db.store_names();
     names.sort();
     assert_eq!(
@@ -197,6 +201,8 @@ async fn version_2_database_upgrades_to_3_and_keeps_its_data() {
             "credentials",
             "drafts",
             "invoices",
+            "ksef_invoices",
+            "ksef_sync",
             "series",
             "sessions",
             "settings"
@@ -223,6 +229,61 @@ async fn version_2_database_upgrades_to_3_and_keeps_its_data() {
         .unwrap();
     assert_eq!(db.list::<Item>(Store::Series).await.unwrap().len(), 1);
     assert_eq!(db.list::<Item>(Store::Sessions).await.unwrap().len(), 1);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn version_3_database_upgrades_to_4_keeps_its_data_and_batches_writes() {
+    let name = "kwit-test-upgrade-v3";
+    store::delete_database(name).await.unwrap();
+    let v3 = store::open_named(name, 3).await.unwrap();
+    assert!(
+        !v3.store_names().iter().any(|n| n.starts_with("ksef_")),
+        "v3 had no KSeF copy"
+    );
+    v3.put(Store::Sessions, "c1", &item("c1", "sealed"))
+        .await
+        .unwrap();
+    v3.put(Store::Series, "c1", &item("c1", "FV"))
+        .await
+        .unwrap();
+    v3.close();
+
+    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    assert_eq!(db.version(), 4);
+    assert_eq!(
+        db.get::<Item>(Store::Sessions, "c1").await.unwrap(),
+        Some(item("c1", "sealed"))
+    );
+    assert_eq!(
+        db.get::<Item>(Store::Series, "c1").await.unwrap(),
+        Some(item("c1", "FV"))
+    );
+    let many: Vec<(String, Item)> = (0..500)
+        .map(|i| {
+            (
+                format!("5265877635|K{i:04}"),
+                item(&format!("K{i:04}"), "faktura"),
+            )
+        })
+        .collect();
+    db.put_many(Store::KsefInvoices, &many).await.unwrap();
+    assert_eq!(
+        db.list::<Item>(Store::KsefInvoices).await.unwrap().len(),
+        500
+    );
+    let known = db
+        .has_keys(
+            Store::KsefInvoices,
+            ["5265877635|K0007".to_owned(), "5265877635|K9999".to_owned()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(known, [true, false]);
+    db.put(Store::KsefSync, "5265877635|Subject2", &item("c", "sealed"))
+        .await
+        .unwrap();
+    assert_eq!(db.list::<Item>(Store::KsefSync).await.unwrap().len(), 1);
     db.close();
 }
 

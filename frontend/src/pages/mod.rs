@@ -4,4 +4,5 @@ pub mod access;
 pub mod companies;
 pub mod invoice_form;
 pub mod invoices;
+pub mod ksef_invoices;
 pub mod start;

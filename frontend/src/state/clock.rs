@@ -20,3 +20,14 @@ pub fn today_string() -> String {
 pub fn today() -> time::Date {
     ksef_core::invoice::draft::parse_form_date(&today_string()).unwrap_or(time::Date::MIN)
 }
+
+/// The browser-local time of `unix_ms` as `HH:MM:SS` (when a paused sync continues).
+pub fn local_hhmm(unix_ms: u64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+    format!(
+        "{:02}:{:02}:{:02}",
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds()
+    )
+}

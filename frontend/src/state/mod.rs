@@ -76,6 +76,8 @@ pub struct AppCtx {
     pub refreshing: StoredValue<bool>,
     /// The certificate signer worker, started on first use.
     pub signer: StoredValue<signer::Signer, LocalStorage>,
+    /// The sync worker (Faktury KSeF), started on the first sync.
+    pub sync_worker: StoredValue<crate::sync_worker::SyncWorker, LocalStorage>,
     /// The app's one database connection, opened on first use ([`AppCtx::db`]).
     pub database: StoredValue<Option<Db>, LocalStorage>,
 }
@@ -97,6 +99,7 @@ impl AppCtx {
             send_cache: StoredValue::new(Default::default()),
             refreshing: StoredValue::new(false),
             signer: StoredValue::new_local(signer::Signer::default()),
+            sync_worker: StoredValue::new_local(Default::default()),
             database: StoredValue::new_local(None),
         }
     }

@@ -16,6 +16,8 @@ pub enum Page {
     Invoicing,
     /// Invoices issued in Kwit and their KSeF state.
     Invoices,
+    /// Faktury KSeF: the invoices KSeF holds for the company, synced and searched locally.
+    KsefInvoices,
 }
 
 impl Page {
@@ -26,6 +28,7 @@ impl Page {
         Page::Access,
         Page::Invoicing,
         Page::Invoices,
+        Page::KsefInvoices,
     ];
 
     /// The hash slug.
@@ -36,6 +39,7 @@ impl Page {
             Self::Access => "access",
             Self::Invoicing => "fakturowanie",
             Self::Invoices => "faktury",
+            Self::KsefInvoices => "faktury-ksef",
         }
     }
 
@@ -52,6 +56,8 @@ impl Page {
             (Self::Invoicing, Lang::En) => "Invoicing",
             (Self::Invoices, Lang::Pl) => "Wystawione faktury",
             (Self::Invoices, Lang::En) => "Issued invoices",
+            (Self::KsefInvoices, Lang::Pl) => "Faktury KSeF",
+            (Self::KsefInvoices, Lang::En) => "KSeF invoices",
         }
     }
 

@@ -17,6 +17,7 @@ mod archive;
 mod machine;
 mod memory;
 mod package;
+mod search;
 mod state;
 mod store;
 
@@ -24,5 +25,6 @@ pub use archive::{Compression, Entry, crc32, gunzip, unpack, untar, unzip};
 pub use machine::{Step, SyncPolicy, SyncRun, Trigger};
 pub use memory::MemoryStore;
 pub use package::{FetchedInvoice, parse_package};
+pub use search::{EmptyCause, EmptyFacts, Filter, Row};
 pub use state::{Phase, Progress, StoredKey, SubjectType, SyncCursor, SyncKey, Wait, WaitReason};
 pub use store::{SyncError, SyncStore};

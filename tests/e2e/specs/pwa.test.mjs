@@ -70,6 +70,7 @@ test('the app opens offline from the cache of its build, and KSeF answers are ne
   for (const file of built) assert.ok(paths.includes(`/${file}`), `${file} is precached`);
   assert.ok(paths.includes('/'), 'the page itself is precached');
   assert.ok(built.some((f) => f.startsWith('kwit-signer')), 'the signer worker is part of the build');
+  assert.ok(built.some((f) => f.startsWith('kwit-sync')), 'the sync worker is part of the build');
   assert.deepEqual(paths.filter((p) => /^\/(ksef|relay|sim)\//.test(p)), [], 'no KSeF or relay answer is cached');
 
   await page.context().setOffline(true);

@@ -1,0 +1,304 @@
+//! The worker's side: ksef-core's [`SyncRun`] with fetch through the relay, IndexedDB as its
+//! store (the cursor sealed with the vault's key) and pure-Rust crypto (RSA-OAEP for the
+//! export key, AES-CBC for the parts), one [`Update`] posted per step.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use js_sys::{Object, Reflect, Uint8Array};
+use ksef_core::sync::{
+    FetchedInvoice, Row, Step, SyncCursor, SyncError, SyncKey, SyncPolicy, SyncRun, SyncStore,
+    Trigger,
+};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto, WorkerGlobalScope};
+
+use crate::{Failure, Job, Kept, Update, cursor_key, done_key, invoice_key};
+
+const INVOICES: &str = "ksef_invoices";
+const SYNC: &str = "ksef_sync";
+
+/// AES-GCM box, as the app's vault writes it.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    iv: String,
+    data: String,
+}
+
+fn subtle() -> Result<SubtleCrypto, String> {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    Ok(scope.crypto().map_err(|_| "no WebCrypto")?.subtle())
+}
+
+fn gcm(iv: &[u8]) -> Object {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"name".into(), &"AES-GCM".into());
+    let _ = Reflect::set(&o, &"iv".into(), &Uint8Array::from(iv).into());
+    o
+}
+
+fn js(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| Reflect::get(&e, &"name".into()).ok()?.as_string())
+        .unwrap_or_else(|| "WebCrypto".into())
+}
+
+async fn seal(key: &CryptoKey, plain: &[u8]) -> Result<Sealed, String> {
+    let mut iv = [0u8; 12];
+    getrandom::fill(&mut iv).map_err(|e| e.to_string())?;
+    let promise = subtle()?
+        .encrypt_with_object_and_u8_array(&gcm(&iv), key, plain)
+        .map_err(js)?;
+    let out = JsFuture::from(promise).await.map_err(js)?;
+    Ok(Sealed {
+        iv: B64.encode(iv),
+        data: B64.encode(Uint8Array::new(&out).to_vec()),
+    })
+}
+
+async fn open(key: &CryptoKey, sealed: &Sealed) -> Result<Vec<u8>, String> {
+    let bad = |_| "sealed record damaged".to_owned();
+    let iv = B64.decode(&sealed.iv).map_err(bad)?;
+    let data = B64.decode(&sealed.data).map_err(bad)?;
+    let promise = subtle()?
+        .decrypt_with_object_and_u8_array(&gcm(&iv), key, &data)
+        .map_err(js)?;
+    let out = JsFuture::from(promise)
+        .await
+        .map_err(|_| "another passphrase sealed this record".to_owned())?;
+    Ok(Uint8Array::new(&out).to_vec())
+}
+
+/// IndexedDB (the app's `kwit` database, opened at its current version) as the sync's store.
+struct Store {
+    db: Database,
+    key: CryptoKey,
+}
+
+fn io<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+impl Store {
+    async fn put<T: Serialize>(&self, store: &str, items: &[(String, T)]) -> Result<(), String> {
+        let tx = self
+            .db
+            .transaction(store)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(io)?;
+        {
+            let os = tx.object_store(store).map_err(io)?;
+            for (id, value) in items {
+                os.put(value)
+                    .with_key(id.clone())
+                    .serde()
+                    .map_err(io)?
+                    .await
+                    .map_err(io)?;
+            }
+        }
+        tx.commit().await.map_err(io)
+    }
+}
+
+impl SyncStore for Store {
+    type Error = String;
+
+    async fn load_cursor(&self, key: &SyncKey) -> Result<Option<SyncCursor>, String> {
+        let tx = self.db.transaction(SYNC).build().map_err(io)?;
+        let os = tx.object_store(SYNC).map_err(io)?;
+        let sealed: Option<Sealed> = os
+            .get(cursor_key(&key.company_nip, key.subject))
+            .serde()
+            .map_err(io)?
+            .await
+            .map_err(io)?;
+        drop(os);
+        drop(tx);
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let plain = open(&self.key, &sealed).await?;
+        serde_json::from_slice(&plain).map(Some).map_err(io)
+    }
+
+    async fn save_cursor(&self, cursor: &SyncCursor) -> Result<(), String> {
+        let plain = serde_json::to_vec(cursor).map_err(io)?;
+        let sealed = seal(&self.key, &plain).await?;
+        let id = cursor_key(&cursor.key.company_nip, cursor.key.subject);
+        self.put(SYNC, &[(id, sealed)]).await
+    }
+
+    async fn known(&self, nip: &str, numbers: &[String]) -> Result<Vec<bool>, String> {
+        let tx = self.db.transaction(INVOICES).build().map_err(io)?;
+        let os = tx.object_store(INVOICES).map_err(io)?;
+        let mut out = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            let count = os
+                .count()
+                .with_query(invoice_key(nip, n))
+                .primitive()
+                .map_err(io)?
+                .await
+                .map_err(io)?;
+            out.push(count > 0);
+        }
+        Ok(out)
+    }
+
+    async fn insert(&self, nip: &str, invoices: Vec<FetchedInvoice>) -> Result<(), String> {
+        let mut items = Vec::with_capacity(invoices.len());
+        for invoice in invoices {
+            let kept = Kept {
+                company_nip: nip.to_owned(),
+                row: Row::of(&invoice),
+                json: serde_json::to_string(&invoice).map_err(io)?,
+            };
+            items.push((invoice_key(nip, &invoice.ksef_number), kept));
+        }
+        self.put(INVOICES, &items).await
+    }
+}
+
+fn failure(e: &SyncError) -> Failure {
+    use ksef_core::error::Language;
+    match e {
+        SyncError::Ksef(k) => Failure {
+            pl: k.message(Language::Pl),
+            en: k.message(Language::En),
+            details: match k {
+                ksef_core::error::Error::Ksef {
+                    code,
+                    description,
+                    details,
+                } => Some(format!("KSeF {code}: {description} {}", details.join("; "))),
+                ksef_core::error::Error::Http { status, .. } => Some(format!("HTTP {status}")),
+                _ => None,
+            },
+        },
+        SyncError::Store(s) => {
+            let text = e.to_string();
+            let (pl, en) = text.split_once(" / ").unwrap_or((&text, &text));
+            Failure {
+                pl: pl.trim().to_owned(),
+                en: en.trim().to_owned(),
+                details: Some(s.clone()),
+            }
+        }
+    }
+}
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Runs the job in `message` (`{job: JSON, key: CryptoKey}`), calling `post` with each
+/// [`Update`] as JSON; the last one has `finished`.
+pub async fn handle(message: JsValue, post: impl Fn(String)) {
+    let send = |u: &Update| post(serde_json::to_string(u).unwrap_or_default());
+    let outcome = run(&message, &send).await;
+    let mut last = outcome.unwrap_or_else(|f| Update {
+        failure: Some(f),
+        ..Update::default()
+    });
+    last.finished = true;
+    send(&last);
+}
+
+async fn run(message: &JsValue, send: &impl Fn(&Update)) -> Result<Update, Failure> {
+    let local = |pl: &str, en: &str| Failure {
+        pl: pl.into(),
+        en: en.into(),
+        details: None,
+    };
+    let job: Job = Reflect::get(message, &"job".into())
+        .ok()
+        .and_then(|j| j.as_string())
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .ok_or_else(|| local("Błędne zlecenie synchronizacji.", "A malformed sync job."))?;
+    let key: CryptoKey = Reflect::get(message, &"key".into())
+        .ok()
+        .and_then(|k| k.dyn_into().ok())
+        .ok_or_else(|| {
+            local(
+                "Odblokuj sejf i spróbuj ponownie.",
+                "Unlock the vault and try again.",
+            )
+        })?;
+    let db = Database::open("kwit").await.map_err(|e| {
+        local(
+            &format!("Nie można otworzyć bazy przeglądarki ({e}) — odśwież stronę."),
+            &format!("The browser database cannot be opened ({e}); reload the page."),
+        )
+    })?;
+    let store = Store { db, key };
+    let key = SyncKey {
+        company_nip: job.nip.clone(),
+        subject: job.subject,
+    };
+    let client = kwit_signer::remote::client(job.base_url.clone())
+        .with_storage_base(job.storage_base.clone());
+    let fail = |e: SyncError| failure(&e);
+    let mut run = SyncRun::open(
+        client,
+        store,
+        key,
+        job.first_from.clone(),
+        SyncPolicy::default(),
+    )
+    .await
+    .map_err(fail)?;
+    let trigger = if job.manual {
+        Trigger::Manual
+    } else {
+        Trigger::Automatic
+    };
+    let mut step = run.begin(trigger, now()).await.map_err(fail)?;
+    let mut keys = ksef_core::flow::PublicKeys::default();
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    loop {
+        let update = Update {
+            progress: run.progress().clone(),
+            waiting: match step {
+                Step::WaitUntil { until_ms, reason } => Some((until_ms, reason)),
+                _ => None,
+            },
+            done: matches!(step, Step::Done { .. }),
+            deferred_until: match step {
+                Step::Deferred { next_allowed_ms } => Some(next_allowed_ms),
+                _ => None,
+            },
+            ..Update::default()
+        };
+        match step {
+            Step::Done { .. } => {
+                let marker = [(done_key(&job.nip, job.subject), now() as f64)];
+                run.store()
+                    .put(SYNC, &marker)
+                    .await
+                    .map_err(|e| fail(SyncError::Store(e)))?;
+                return Ok(update);
+            }
+            Step::Deferred { .. } => return Ok(update),
+            Step::WaitUntil { until_ms, .. } => {
+                send(&update);
+                ksef_core::transport::Sleep::sleep(
+                    &kwit_signer::remote::Timer,
+                    until_ms.saturating_sub(now()),
+                )
+                .await;
+            }
+            Step::Continue => send(&update),
+        }
+        step = run
+            .step(&mut keys, &job.access_token, now(), &mut rng)
+            .await
+            .map_err(fail)?;
+    }
+}
