@@ -49,7 +49,7 @@ impl SyncWorker {
             self.settle(&JsValue::TRUE);
             return;
         }
-        let Ok(update) = serde_json::from_str::<Update>(&text) else {
+        let Some(update) = parse_update(&text) else {
             return;
         };
         let finished = update.finished;
@@ -146,4 +146,55 @@ impl SyncWorker {
         self.0.borrow_mut().on_update = None;
         Ok(())
     }
+}
+
+/// An [`Update`] read with `JSON.parse` and field access: a serde deserializer for it would
+/// cost the first load kilobytes (the worker writes it with serde).
+fn parse_update(text: &str) -> Option<Update> {
+    let v = js_sys::JSON::parse(text).ok()?;
+    let get = |at: &JsValue, key: &str| {
+        Reflect::get(at, &key.into())
+            .ok()
+            .filter(|x| !x.is_null() && !x.is_undefined())
+    };
+    let num = |at: &JsValue, key: &str| get(at, key).and_then(|x| x.as_f64()).unwrap_or(0.0) as u64;
+    let p = get(&v, "progress")?;
+    let progress = ksef_core::sync::Progress {
+        parts_total: num(&p, "partsTotal") as u32,
+        parts_done: num(&p, "partsDone") as u32,
+        invoices_announced: num(&p, "invoicesAnnounced"),
+        invoices_received: num(&p, "invoicesReceived"),
+        invoices_new: num(&p, "invoicesNew"),
+        duplicates: num(&p, "duplicates"),
+        ..Default::default()
+    };
+    let waiting = get(&v, "waiting").and_then(|w| {
+        let until = Reflect::get(&w, &0.into()).ok()?.as_f64()? as u64;
+        let reason = match Reflect::get(&w, &1.into()).ok()?.as_string()?.as_str() {
+            "RateLimited" => ksef_core::sync::WaitReason::RateLimited,
+            _ => ksef_core::sync::WaitReason::ExportProcessing,
+        };
+        Some((until, reason))
+    });
+    let failure = get(&v, "failure").map(|f| Failure {
+        pl: get(&f, "pl")
+            .and_then(|x| x.as_string())
+            .unwrap_or_default(),
+        en: get(&f, "en")
+            .and_then(|x| x.as_string())
+            .unwrap_or_default(),
+        details: get(&f, "details").and_then(|x| x.as_string()),
+    });
+    Some(Update {
+        progress,
+        waiting,
+        done: get(&v, "done").and_then(|x| x.as_bool()).unwrap_or(false),
+        deferred_until: get(&v, "deferredUntil")
+            .and_then(|x| x.as_f64())
+            .map(|x| x as u64),
+        finished: get(&v, "finished")
+            .and_then(|x| x.as_bool())
+            .unwrap_or(false),
+        failure,
+    })
 }
