@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::transport::HttpResponse;
 
 pub mod auth;
+pub mod batch;
 pub mod certificates;
 pub mod invoices;
 pub mod permissions;

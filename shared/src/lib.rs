@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod api;
+pub mod batch;
 pub mod crypto;
 #[cfg(feature = "native-crypto")]
 pub mod csr;

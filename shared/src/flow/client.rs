@@ -29,7 +29,8 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
-    fn delay(&self, attempt: u32) -> u64 {
+    /// The wait before poll `attempt` (0-based), in milliseconds.
+    pub fn delay(&self, attempt: u32) -> u64 {
         let factor = 1u64 << attempt.min(10);
         (self.initial_delay_ms.saturating_mul(factor)).min(self.max_delay_ms)
     }
@@ -175,6 +176,28 @@ impl<T: Transport, S: Sleep> KsefClient<T, S> {
         builder
             .body(body)
             .map_err(|e| Error::InvalidInput(format!("URL: {e}")))
+    }
+
+    /// Uploads `body` to a presigned storage link (a batch part) without authorization: the
+    /// link is the key, KSeF's access token never goes with it.
+    pub async fn put_storage(
+        &self,
+        url: &str,
+        headers: Vec<(http::HeaderName, String)>,
+        body: Vec<u8>,
+    ) -> Result<()> {
+        let mut builder = http::Request::put(self.storage_url(url));
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let request = builder
+            .body(body)
+            .map_err(|e| Error::InvalidInput(format!("URL: {e}")))?;
+        let response = self.send_raw(request).await?;
+        if !response.status().is_success() {
+            return Err(api::error_from_response(&response));
+        }
+        Ok(())
     }
 
     /// GETs a storage link (UPO, export part) without authorization.
