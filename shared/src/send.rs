@@ -408,6 +408,16 @@ impl<T: Transport, S: Sleep> Sender<'_, T, S> {
         )
         .await?;
         let state = match found {
+            // In a batch session (`…-SB-…`) an invoice is listed only once the package is
+            // processed: until then it stays on its way (the batch carries on, `batch.rs`).
+            None if session_reference.contains("-SB-") => {
+                return Ok(SendState::Sending {
+                    env,
+                    session_reference,
+                    invoice_hash,
+                    xml,
+                });
+            }
             Some(invoice) => SendState::Sent {
                 env,
                 session_reference,

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use ksef_core::api::ContextIdentifier;
 use ksef_core::batch::{BatchSend, BatchSender, BatchStage, BatchStore, crc32, zip_stored};
 use ksef_core::flow::{self, KsefClient, PublicKeys};
-use ksef_core::send::SendState;
+use ksef_core::send::{Login, SendCache, SendState, SendStore, Sender, Step};
 use ksef_core::transport::{HttpRequest, HttpResponse, Transport};
 use ksef_sim::{RunningSim, SimConfig};
 
@@ -73,6 +73,43 @@ impl BatchStore for Stored {
         self.saves.push(batch.stage);
         Ok(())
     }
+}
+
+struct NoStore;
+
+impl SendStore for NoStore {
+    async fn save(&mut self, _: &SendState) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// One step of the online send machine on `state` (what the invoice's form runs).
+async fn online_step(
+    sim: &RunningSim,
+    transport: &Counting,
+    token: &str,
+    state: SendState,
+    step: Step,
+) -> SendState {
+    let mut cache = SendCache::default();
+    Sender {
+        client: client(sim, transport.clone()),
+        cache: cache.for_env("sim"),
+        login: Login {
+            reference: "login",
+            access_token: token,
+        },
+        now_unix: now(),
+    }
+    .advance(
+        &mut NoStore,
+        state,
+        step,
+        Some("<never/>".into()),
+        &mut rng(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn login(sim: &RunningSim, client: &Client, keys: &mut PublicKeys) -> String {
@@ -238,6 +275,12 @@ async fn a_batch_cut_off_after_opening_resumes_in_the_same_session_sending_nothi
     assert_eq!(resumed.stage, BatchStage::Open);
     assert_eq!(resumed.parts_progress(), (1, parts));
     let reference = resumed.session_reference.clone().unwrap();
+    // Meanwhile the invoice's own page resumes it as an online send would: KSeF does not
+    // list it yet, so it stays on its way; it never goes back to a draft or out again online.
+    let one = resumed.state_of("draft-3").unwrap();
+    assert_eq!(one.key(), "sending");
+    let online = online_step(&sim, &transport, &token, one.clone(), Step::Send).await;
+    assert_eq!(online, one);
     *transport.allow_puts.borrow_mut() = None;
     let second = client(&sim, transport.clone());
     let mut keys = PublicKeys::default();
@@ -270,6 +313,12 @@ async fn a_batch_cut_off_after_opening_resumes_in_the_same_session_sending_nothi
     hashes.sort();
     hashes.dedup();
     assert_eq!(hashes.len(), 12);
+    // Once processed, the online machine finds it too, with the batch's KSeF number.
+    let found = online_step(&sim, &transport, &token, one, Step::Poll).await;
+    assert_eq!(
+        found.ksef_number(),
+        resumed.state_of("draft-3").unwrap().ksef_number()
+    );
     // Resuming a finished batch asks nothing and changes nothing.
     let done = resumed.clone();
     BatchSender {
