@@ -391,21 +391,14 @@ impl<T: Transport, S: Sleep> BatchSender<'_, T, S> {
                 ));
             }
             let upload = &batch.uploads[i];
-            let headers = upload
-                .headers
-                .iter()
-                .filter_map(|(name, value)| {
-                    let name = if name.eq_ignore_ascii_case("content-type") {
-                        http::header::CONTENT_TYPE
-                    } else if name.eq_ignore_ascii_case("x-ms-blob-type") {
-                        BLOB_TYPE
-                    } else {
-                        // By constant name only (see `api::Endpoint::headers`).
-                        return None;
-                    };
-                    Some((name, value.clone()?))
-                })
-                .collect();
+            let h = &upload.headers;
+            let headers = [
+                (http::header::CONTENT_TYPE, &h.content_type),
+                (BLOB_TYPE, &h.blob_type),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value.clone()?)))
+            .collect();
             self.client.put_storage(&upload.url, headers, part).await?;
             batch.uploaded[i] = true;
             let _ = store.save(batch).await;

@@ -5,8 +5,6 @@
 
 /// `POST /sessions/batch` — open a batch session declaring the package and its parts (`201`).
 pub mod open_batch {
-    use std::collections::BTreeMap;
-
     use http::Method;
     use serde::{Deserialize, Serialize};
 
@@ -64,7 +62,19 @@ pub mod open_batch {
         pub url: String,
         /// Headers to send with the part.
         #[serde(default)]
-        pub headers: BTreeMap<String, Option<String>>,
+        pub headers: PartHeaders,
+    }
+
+    /// The headers KSeF's storage asks for with a part (open-api: a string map; the two it
+    /// gives are read by name, so the browser's wasm holds no map of them).
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PartHeaders {
+        /// `Content-Type`.
+        #[serde(rename = "Content-Type", alias = "content-type", default)]
+        pub content_type: Option<String>,
+        /// `x-ms-blob-type` (`BlockBlob`).
+        #[serde(rename = "x-ms-blob-type", default)]
+        pub blob_type: Option<String>,
     }
 
     /// Session handle (open-api `OpenBatchSessionResponse`).
