@@ -6,13 +6,14 @@
 //! - [`pages`]: a folder (or file) per page, a component per section;
 //! - [`state`]: [`state::AppCtx`] (signals, the database handle, the login, caches), navigation,
 //!   the clock, keeping the login across reloads; never imports a page;
-//! - services: [`send`], [`received`], [`session`], [`drafts`], [`series`], [`company`], [`credentials`],
+//! - services: [`send`], [`batch`], [`received`], [`session`], [`drafts`], [`series`], [`company`], [`credentials`],
 //!   [`ownership`], [`signer`], [`sync_worker`], [`vault`], [`webcrypto`], [`store`], [`net`], [`api`],
 //!   [`i18n`];
 //! - [`components`]: small shared views.
 
 pub mod api;
 pub mod app;
+pub mod batch;
 pub mod company;
 pub mod components;
 pub mod credentials;

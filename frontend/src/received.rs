@@ -61,19 +61,14 @@ pub async fn run(
     status: RwSignal<Status>,
     lang: Lang,
 ) -> Result<(), Problem> {
-    let locked = || Problem {
-        message: crate::i18n::tr(
-            lang,
-            "Odblokuj sejf i spróbuj ponownie.",
-            "Unlock the vault and try again.",
-        )
-        .into(),
-        details: None,
-    };
-    let vault = ctx.vault.get_untracked().ok_or_else(locked)?;
+    let vault = ctx
+        .vault
+        .get_untracked()
+        .ok_or_else(|| crate::sync_worker::locked(lang))?;
+    let (base_url, storage_base) = crate::sync_worker::relay_paths(env);
     let job = Job {
-        base_url: format!("/ksef/{}/v2", env.slug()),
-        storage_base: format!("/ksef/{}/storage", env.slug()),
+        base_url,
+        storage_base,
         nip,
         subject,
         access_token,
@@ -88,15 +83,8 @@ pub async fn run(
             status.set(u);
         })
         .await;
-    let failure = outcome.err().or_else(|| last.get_untracked().failure);
-    match failure {
+    match outcome.err().or_else(|| last.get_untracked().failure) {
         None => Ok(()),
-        Some(f) => Err(Problem {
-            message: match lang {
-                Lang::Pl => f.pl,
-                Lang::En => f.en,
-            },
-            details: f.details,
-        }),
+        Some(f) => Err(crate::sync_worker::problem(f, lang)),
     }
 }

@@ -8,7 +8,6 @@
 //! a reload, lost connection or crash is resumed by asking KSeF, never by sending again.
 
 use ksef_core::error::Error as KsefError;
-use ksef_core::fa3::write_fa3;
 use ksef_core::invoice::ValidationErrors;
 pub use ksef_core::send::{SendState, Step};
 use ksef_core::send::{SendStore, Sender};
@@ -20,6 +19,13 @@ use crate::drafts::{self, DraftRecord};
 use crate::i18n::Lang;
 use crate::session::Session;
 use crate::store::Db;
+
+thread_local! {
+    /// The worker instance that writes each invoice's FA(3) XML (see
+    /// [`kwit_sync::FA3_FIELD`]), started on the first send; its own, so a send never waits
+    /// for a sync or a batch.
+    static FA3: crate::sync_worker::SyncWorker = Default::default();
+}
 
 /// Something that went wrong while sending, with the user's way out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,13 +194,27 @@ pub async fn run_step(
     // (once) if KSeF turns out never to have received it.
     let may_send = record.send.editable() || matches!(record.send, SendState::Sending { .. });
     let xml = if step == Step::Send && may_send {
-        let invoice = record
+        record
             .draft
             .validate_on(crate::state::clock::today())
             .map_err(SendProblem::Invalid)?;
-        let now = time::OffsetDateTime::from_unix_timestamp(now_unix() as i64)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        Some(write_fa3(&invoice, now))
+        let xml = FA3
+            .with(Clone::clone)
+            .write_fa3(
+                &record.draft,
+                &crate::state::clock::today_string(),
+                now_unix(),
+            )
+            .await
+            .map_err(|f| SendProblem::Failed {
+                message: Bilingual { pl: f.pl, en: f.en },
+                details: f.details.map(|d| Bilingual {
+                    pl: d.clone(),
+                    en: d,
+                }),
+                advice: Advice::None,
+            })?;
+        Some(xml)
     } else {
         None
     };

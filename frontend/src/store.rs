@@ -268,20 +268,9 @@ impl Db {
         Ok(())
     }
 
-    /// For each id, whether the store holds it (one read transaction for all).
-    pub async fn has_keys(
-        &self,
-        store: Store,
-        ids: impl IntoIterator<Item = String>,
-    ) -> Result<Vec<bool>, StorageError> {
-        let tx = self.db.transaction(store.name()).build()?;
-        let os = tx.object_store(store.name())?;
-        let mut out = Vec::new();
-        for id in ids {
-            let count = os.count().with_query(id).primitive()?.await?;
-            out.push(count > 0);
-        }
-        Ok(out)
+    /// Whether the store holds `id` (its value is not decoded).
+    pub async fn has(&self, store: Store, id: &str) -> Result<bool, StorageError> {
+        Ok(self.get_js(store, id).await?.is_some())
     }
 
     /// The value under `id`, if any.

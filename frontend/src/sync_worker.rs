@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use kwit_sync::{Failure, Job, Update};
+use kwit_sync::{BatchJob, Failure, Job, Update};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -37,6 +37,35 @@ fn unavailable(why: &str) -> Failure {
         ),
         details: None,
     }
+}
+
+/// A job's failure as the page shows it.
+pub fn problem(f: Failure, lang: crate::i18n::Lang) -> crate::api::Problem {
+    crate::api::Problem {
+        message: match lang {
+            crate::i18n::Lang::Pl => f.pl,
+            crate::i18n::Lang::En => f.en,
+        },
+        details: f.details,
+    }
+}
+
+/// The job needs the vault's key: it is locked.
+pub fn locked(lang: crate::i18n::Lang) -> crate::api::Problem {
+    crate::i18n::tr(
+        lang,
+        "Odblokuj sejf i spróbuj ponownie.",
+        "Unlock the vault and try again.",
+    )
+    .into()
+}
+
+/// The relay's paths to `env`'s KSeF API and storage host, as the worker calls them.
+pub fn relay_paths(env: crate::api::Env) -> (String, String) {
+    (
+        format!("/ksef/{}/v2", env.slug()),
+        format!("/ksef/{}/storage", env.slug()),
+    )
 }
 
 impl SyncWorker {
@@ -132,13 +161,78 @@ impl SyncWorker {
         key: &web_sys::CryptoKey,
         on_update: impl Fn(Update) + 'static,
     ) -> Result<(), Failure> {
-        let worker = self.worker().await?;
         let text = serde_json::to_string(job).map_err(|e| unavailable(&e.to_string()))?;
-        let message = Object::new();
-        let _ = Reflect::set(&message, &"job".into(), &text.into());
-        let _ = Reflect::set(&message, &"key".into(), key);
+        self.post(message("job", &text.into(), Some(key)), Rc::new(on_update))
+            .await
+    }
+
+    /// Runs the batch send `job` in the worker, like [`SyncWorker::run`]. Written with
+    /// `JSON.stringify` (the worker reads it with serde): a serializer for it would cost the
+    /// first load.
+    pub async fn run_batch(
+        &self,
+        job: &BatchJob,
+        key: &web_sys::CryptoKey,
+        on_update: impl Fn(Update) + 'static,
+    ) -> Result<(), Failure> {
+        let o = Object::new();
+        let set = |k: &str, v: &JsValue| {
+            let _ = Reflect::set(&o, &k.into(), v);
+        };
+        set("baseUrl", &job.base_url.as_str().into());
+        set("storageBase", &job.storage_base.as_str().into());
+        set("env", &job.env.as_str().into());
+        set("accessToken", &job.access_token.as_str().into());
+        set("nip", &job.nip.as_str().into());
+        set("today", &job.today.as_str().into());
+        let ids = js_sys::Array::new();
+        for id in &job.ids {
+            ids.push(&id.as_str().into());
+        }
+        set("ids", &ids);
+        let text = js_sys::JSON::stringify(&o)
+            .ok()
+            .and_then(|t| t.as_string())
+            .ok_or_else(|| unavailable("JSON"))?;
+        self.post(
+            message("batch", &text.into(), Some(key)),
+            Rc::new(on_update),
+        )
+        .await
+    }
+
+    /// The FA(3) XML of `draft` (see [`kwit_sync::FA3_FIELD`]), validated on `today`'s date
+    /// rules and stamped with `now_unix`.
+    pub async fn write_fa3(
+        &self,
+        draft: &ksef_core::invoice::InvoiceDraft,
+        today: &str,
+        now_unix: u64,
+    ) -> Result<String, Failure> {
+        use indexed_db_futures::SerialiseToJs as _;
+        let draft = draft
+            .serialise_to_js()
+            .map_err(|e| unavailable(&e.to_string()))?;
+        let m = message(kwit_sync::FA3_FIELD, &draft, None);
+        let _ = Reflect::set(&m, &"today".into(), &today.into());
+        let _ = Reflect::set(&m, &"now".into(), &(now_unix as f64).into());
+        let answer = Rc::new(RefCell::new(None));
+        let to = answer.clone();
+        self.post(m, Rc::new(move |u: Update| *to.borrow_mut() = Some(u)))
+            .await?;
+        let last = answer.take().unwrap_or_default();
+        match (last.xml, last.failure) {
+            (Some(xml), _) => Ok(xml),
+            (None, f) => Err(f.unwrap_or_else(|| unavailable("fa3"))),
+        }
+    }
+
+    /// Posts one job and waits for its end; not generic, so every kind shares one copy of
+    /// this code.
+    async fn post(&self, message: Object, on_update: Rc<dyn Fn(Update)>) -> Result<(), Failure> {
+        let worker = self.worker().await?;
         let end = self.next();
-        self.0.borrow_mut().on_update = Some(Rc::new(on_update));
+        self.0.borrow_mut().on_update = Some(on_update);
         worker
             .post_message(&message)
             .map_err(|_| unavailable("postMessage"))?;
@@ -146,6 +240,16 @@ impl SyncWorker {
         self.0.borrow_mut().on_update = None;
         Ok(())
     }
+}
+
+/// A job message: its kind's field holding `body`, and the vault's key if it needs one.
+fn message(field: &str, body: &JsValue, key: Option<&web_sys::CryptoKey>) -> Object {
+    let m = Object::new();
+    let _ = Reflect::set(&m, &field.into(), body);
+    if let Some(key) = key {
+        let _ = Reflect::set(&m, &"key".into(), key);
+    }
+    m
 }
 
 /// An [`Update`] read with `JSON.parse` and field access: a serde deserializer for it would
@@ -185,7 +289,18 @@ fn parse_update(text: &str) -> Option<Update> {
             .unwrap_or_default(),
         details: get(&f, "details").and_then(|x| x.as_string()),
     });
+    let batch = get(&v, "batch").map(|b| {
+        let at = |i: u32| {
+            Reflect::get(&b, &i.into())
+                .ok()
+                .and_then(|x| x.as_f64())
+                .unwrap_or(0.0) as usize
+        };
+        [at(0), at(1), at(2), at(3)]
+    });
     Some(Update {
+        batch,
+        xml: get(&v, "xml").and_then(|x| x.as_string()),
         progress,
         waiting,
         done: get(&v, "done").and_then(|x| x.as_bool()).unwrap_or(false),

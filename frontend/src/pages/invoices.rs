@@ -29,6 +29,34 @@ pub fn InvoicesPage() -> impl IntoView {
             }
         }
     });
+    let progress = RwSignal::new((0, 0, 0, 0));
+    let batch = Task::new();
+    // `ids` from a click (empty: nothing ticked), `None` from the resume on login.
+    let send_batch = move |ids: Option<Vec<String>>| {
+        let l = lang.get_untracked();
+        // The selected drafts as the list holds them (their owner is checked on these).
+        let picked: Vec<DraftRecord> = records
+            .get_untracked()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| ids.as_ref().is_some_and(|ids| ids.contains(&r.id)))
+            .collect();
+        let clicked = ids.is_some();
+        batch.run(async move {
+            let outcome = crate::batch::run(ctx, picked, clicked, progress, l).await;
+            records.refetch();
+            outcome
+        });
+    };
+    // A batch cut off by a reload carries on (never a second session) once logged in.
+    Effect::new(move |was: Option<bool>| {
+        let logged_in = ctx.session.with(Option::is_some);
+        if logged_in && was != Some(true) {
+            send_batch(None);
+        }
+        logged_in
+    });
     view! {
         <section class="card" aria-labelledby="invoices-title">
             <h2 id="invoices-title">{move || tr(lang.get(), "Wystawione faktury", "Issued invoices")}</h2>
@@ -43,6 +71,18 @@ pub fn InvoicesPage() -> impl IntoView {
                     {move || tr(lang.get(), "Nowa faktura", "New invoice")}
                 </a>
             </p>
+            <p>
+                <button type="button" data-testid="send-batch"
+                    disabled=move || batch.pending()
+                    on:click=move |_| send_batch(Some(checked_ids()))>
+                    {move || tr(lang.get(), "Wyślij zaznaczone (sesja wsadowa)", "Send selected (batch session)")}
+                </button>
+            </p>
+            <p data-testid="batch-progress">{move || {
+                let (p, pn, i, n) = progress.get();
+                (n > 0).then(|| format!("{} {p}/{pn} · {} {i}/{n}", tr(lang.get(), "części:", "parts:"), tr(lang.get(), "faktury:", "invoices:")))
+            }}</p>
+            {move || problem_view(batch.problem(), lang.get(), "batch-error", None)}
             {move || match records.get() {
                 None => view! { <p aria-busy="true">{tr(lang.get(), "Ładowanie…", "Loading…")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e.message(lang.get())}</p> }.into_any(),
@@ -58,6 +98,7 @@ pub fn InvoicesPage() -> impl IntoView {
                                 <th>{move || tr(lang.get(), "Brutto", "Gross")}</th>
                                 <th>{move || tr(lang.get(), "Stan", "State")}</th>
                                 <th>{move || tr(lang.get(), "KSeF", "KSeF")}</th>
+                                <th></th>
                                 <th></th>
                             </tr>
                         </thead>
@@ -88,11 +129,18 @@ fn row(
     let key = state.key();
     let is_draft = state == SendState::Draft;
     let id = r.id.clone();
+    let ready = is_draft && r.draft.validate_on(crate::state::clock::today()).is_ok();
     let open_id = r.id.clone();
     let title = r.clone();
     view! {
         <tr data-testid="invoice-row" data-state=key data-id=r.id.clone()>
             <td>
+                {ready.then(|| view! {
+                    <input type="checkbox" data-testid="batch-select" value=id.clone()
+                        aria-label=move || tr(lang.get(), "Zaznacz do wysyłki", "Select for sending") />
+                })}
+            </td>
+            <td data-testid="invoice-title">
                 <a href=href on:click=move |ev| { ev.prevent_default(); go_to_form(Some(&open_id)); }>
                     {move || title.title(lang.get())}
                 </a>
@@ -122,4 +170,20 @@ fn row(
             </td>
         </tr>
     }
+}
+
+/// The ids of the drafts whose box is ticked (read when "send selected" is clicked: no signal
+/// per row to keep in step with the list).
+fn checked_ids() -> Vec<String> {
+    use wasm_bindgen::JsCast as _;
+    let Some(list) = web_sys::window().and_then(|w| w.document()).and_then(|d| {
+        d.query_selector_all(r#"input[data-testid="batch-select"]:checked"#)
+            .ok()
+    }) else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|input| input.value())
+        .collect()
 }

@@ -78,6 +78,9 @@ pub struct AppCtx {
     pub signer: StoredValue<signer::Signer, LocalStorage>,
     /// The sync worker (Faktury KSeF), started on the first sync.
     pub sync_worker: StoredValue<crate::sync_worker::SyncWorker, LocalStorage>,
+    /// A second instance of the same worker module for batch sends, so a send never waits
+    /// for a sync (or the reverse).
+    pub batch_worker: StoredValue<crate::sync_worker::SyncWorker, LocalStorage>,
     /// The app's one database connection, opened on first use ([`AppCtx::db`]).
     pub database: StoredValue<Option<Db>, LocalStorage>,
 }
@@ -100,6 +103,7 @@ impl AppCtx {
             refreshing: StoredValue::new(false),
             signer: StoredValue::new_local(signer::Signer::default()),
             sync_worker: StoredValue::new_local(Default::default()),
+            batch_worker: StoredValue::new_local(Default::default()),
             database: StoredValue::new_local(None),
         }
     }

@@ -12,6 +12,8 @@ use ksef_core::sync::{Progress, Row, SubjectType, WaitReason};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "worker")]
+mod batch;
+#[cfg(feature = "worker")]
 mod worker;
 #[cfg(feature = "worker")]
 pub use worker::handle;
@@ -35,6 +37,42 @@ pub struct Job {
     /// Where a never-synced perspective starts (RFC 3339).
     pub first_from: String,
 }
+
+/// A batch send (issued invoices in one KSeF batch session), run by the same worker module
+/// in its own instance: ksef-core's batch machine with its ZIP, hashing and encryption is
+/// ~20 KB brotli the first load cannot carry, and a package of large invoices is seconds of
+/// work the page must not wait on. The batch is kept (sealed with the vault's key) in
+/// `settings/batch` ([`BATCH_KEY`]) from before its session opens until every invoice has its
+/// outcome, so a reload resumes it; the worker writes each invoice's state into its draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchJob {
+    /// The KSeF API on the relay, e.g. `/ksef/sim/v2`.
+    pub base_url: String,
+    /// The relay's route for KSeF's storage links (part uploads).
+    pub storage_base: String,
+    /// Environment name (`sim`, `test`...), recorded in each invoice's state.
+    pub env: String,
+    /// Access token of the company's login. Secret: in memory only.
+    pub access_token: String,
+    /// The company (the login's context): every invoice's seller.
+    pub nip: String,
+    /// The user's date (`YYYY-MM-DD`), for the invoices' date rules.
+    pub today: String,
+    /// The drafts (`drafts` store ids) of a new batch, their owner checked by the app; the
+    /// worker validates them and writes their FA(3). Empty: carry on the stored batch.
+    pub ids: Vec<String>,
+}
+
+/// A `fa3` request: the invoice's FA(3) XML, written here because its writer (quick-xml and
+/// the FA(3) schema's types, ~15 KB brotli) would otherwise be in the first load, and a
+/// 1 MB invoice is a long task the page must not run. The message is
+/// `{fa3: InvoiceDraft (structured clone), today: "YYYY-MM-DD", now: unix seconds}`; the
+/// answer's [`Update::xml`] holds the XML, or its failure says why there is none.
+pub const FA3_FIELD: &str = "fa3";
+
+/// `settings` key of the batch being sent (sealed).
+pub const BATCH_KEY: &str = "batch";
 
 /// A failure in both languages, with KSeF's codes behind "Szczegóły".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +101,12 @@ pub struct Update {
     pub finished: bool,
     /// Why it failed, if it did.
     pub failure: Option<Failure>,
+    /// A batch send's parts uploaded, parts, invoices with an outcome, invoices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<[usize; 4]>,
+    /// The FA(3) XML a `fa3` request asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xml: Option<String>,
 }
 
 /// A fetched invoice as kept in `ksef_invoices`: the company, the list's row (what the app

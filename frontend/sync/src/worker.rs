@@ -25,7 +25,7 @@ const SYNC: &str = "ksef_sync";
 
 /// AES-GCM box, as the app's vault writes it.
 #[derive(Serialize, Deserialize)]
-struct Sealed {
+pub(crate) struct Sealed {
     iv: String,
     data: String,
 }
@@ -48,7 +48,7 @@ fn js(e: JsValue) -> String {
         .unwrap_or_else(|| "WebCrypto".into())
 }
 
-async fn seal(key: &CryptoKey, plain: &[u8]) -> Result<Sealed, String> {
+pub(crate) async fn seal(key: &CryptoKey, plain: &[u8]) -> Result<Sealed, String> {
     let mut iv = [0u8; 12];
     getrandom::fill(&mut iv).map_err(|e| e.to_string())?;
     let promise = subtle()?
@@ -61,7 +61,7 @@ async fn seal(key: &CryptoKey, plain: &[u8]) -> Result<Sealed, String> {
     })
 }
 
-async fn open(key: &CryptoKey, sealed: &Sealed) -> Result<Vec<u8>, String> {
+pub(crate) async fn open(key: &CryptoKey, sealed: &Sealed) -> Result<Vec<u8>, String> {
     let bad = |_| "sealed record damaged".to_owned();
     let iv = B64.decode(&sealed.iv).map_err(bad)?;
     let data = B64.decode(&sealed.data).map_err(bad)?;
@@ -80,7 +80,7 @@ struct Store {
     key: CryptoKey,
 }
 
-fn io<E: std::fmt::Display>(e: E) -> String {
+pub(crate) fn io<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
@@ -166,22 +166,27 @@ impl SyncStore for Store {
     }
 }
 
-fn failure(e: &SyncError) -> Failure {
+/// KSeF's refusal or the network's failure in both languages, KSeF's codes as details.
+pub(crate) fn ksef_failure(k: &ksef_core::error::Error) -> Failure {
     use ksef_core::error::Language;
-    match e {
-        SyncError::Ksef(k) => Failure {
-            pl: k.message(Language::Pl),
-            en: k.message(Language::En),
-            details: match k {
-                ksef_core::error::Error::Ksef {
-                    code,
-                    description,
-                    details,
-                } => Some(format!("KSeF {code}: {description} {}", details.join("; "))),
-                ksef_core::error::Error::Http { status, .. } => Some(format!("HTTP {status}")),
-                _ => None,
-            },
+    Failure {
+        pl: k.message(Language::Pl),
+        en: k.message(Language::En),
+        details: match k {
+            ksef_core::error::Error::Ksef {
+                code,
+                description,
+                details,
+            } => Some(format!("KSeF {code}: {description} {}", details.join("; "))),
+            ksef_core::error::Error::Http { status, .. } => Some(format!("HTTP {status}")),
+            _ => None,
         },
+    }
+}
+
+fn failure(e: &SyncError) -> Failure {
+    match e {
+        SyncError::Ksef(k) => ksef_failure(k),
         SyncError::Store(s) => {
             let text = e.to_string();
             let (pl, en) = text.split_once(" / ").unwrap_or((&text, &text));
@@ -202,7 +207,17 @@ fn now() -> u64 {
 /// [`Update`] as JSON; the last one has `finished`.
 pub async fn handle(message: JsValue, post: impl Fn(String)) {
     let send = |u: &Update| post(serde_json::to_string(u).unwrap_or_default());
-    let outcome = run(&message, &send).await;
+    let batch = Reflect::get(&message, &"batch".into())
+        .ok()
+        .and_then(|j| j.as_string());
+    let fa3 = Reflect::get(&message, &crate::FA3_FIELD.into())
+        .ok()
+        .filter(JsValue::is_object);
+    let outcome = match (fa3, batch) {
+        (Some(draft), _) => write_fa3(draft, &message),
+        (None, Some(job)) => crate::batch::run(&job, &message, &send).await,
+        (None, None) => run(&message, &send).await,
+    };
     let mut last = outcome.unwrap_or_else(|f| Update {
         failure: Some(f),
         ..Update::default()
@@ -211,18 +226,45 @@ pub async fn handle(message: JsValue, post: impl Fn(String)) {
     send(&last);
 }
 
-async fn run(message: &JsValue, send: &impl Fn(&Update)) -> Result<Update, Failure> {
-    let local = |pl: &str, en: &str| Failure {
+/// The FA(3) XML of the draft in a `fa3` message (validated again on its date rules).
+fn write_fa3(draft: JsValue, message: &JsValue) -> Result<Update, Failure> {
+    use indexed_db_futures::DeserialiseFromJs as _;
+    let field = |k: &str| Reflect::get(message, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let today = field("today")
+        .as_string()
+        .and_then(|t| ksef_core::invoice::draft::parse_form_date(&t))
+        .ok_or_else(|| local("Błędna data dzisiejsza.", "A malformed date of today."))?;
+    let now =
+        time::OffsetDateTime::from_unix_timestamp(field("now").as_f64().unwrap_or(0.0) as i64)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let draft =
+        ksef_core::invoice::InvoiceDraft::deserialise_from_js(draft).map_err(|e| Failure {
+            details: Some(e.to_string()),
+            ..local("Błędny szkic faktury.", "A malformed invoice draft.")
+        })?;
+    let invoice = draft.validate_on(today).map_err(|_| {
+        local(
+            "Faktura ma błędy — popraw pola oznaczone w formularzu.",
+            "The invoice has errors: fix the fields marked in the form.",
+        )
+    })?;
+    Ok(Update {
+        xml: Some(ksef_core::fa3::write_fa3(&invoice, now)),
+        ..Update::default()
+    })
+}
+
+pub(crate) fn local(pl: &str, en: &str) -> Failure {
+    Failure {
         pl: pl.into(),
         en: en.into(),
         details: None,
-    };
-    let job: Job = Reflect::get(message, &"job".into())
-        .ok()
-        .and_then(|j| j.as_string())
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .ok_or_else(|| local("Błędne zlecenie synchronizacji.", "A malformed sync job."))?;
-    let key: CryptoKey = Reflect::get(message, &"key".into())
+    }
+}
+
+/// The vault's key the app posted beside the job.
+pub(crate) fn vault_key(message: &JsValue) -> Result<CryptoKey, Failure> {
+    Reflect::get(message, &"key".into())
         .ok()
         .and_then(|k| k.dyn_into().ok())
         .ok_or_else(|| {
@@ -230,13 +272,27 @@ async fn run(message: &JsValue, send: &impl Fn(&Update)) -> Result<Update, Failu
                 "Odblokuj sejf i spróbuj ponownie.",
                 "Unlock the vault and try again.",
             )
-        })?;
-    let db = Database::open("kwit").await.map_err(|e| {
+        })
+}
+
+/// The app's database at its current version (the app opened and upgraded it first).
+pub(crate) async fn open_db() -> Result<Database, Failure> {
+    Database::open("kwit").await.map_err(|e| {
         local(
             &format!("Nie można otworzyć bazy przeglądarki ({e}) — odśwież stronę."),
             &format!("The browser database cannot be opened ({e}); reload the page."),
         )
-    })?;
+    })
+}
+
+async fn run(message: &JsValue, send: &impl Fn(&Update)) -> Result<Update, Failure> {
+    let job: Job = Reflect::get(message, &"job".into())
+        .ok()
+        .and_then(|j| j.as_string())
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .ok_or_else(|| local("Błędne zlecenie synchronizacji.", "A malformed sync job."))?;
+    let key = vault_key(message)?;
+    let db = open_db().await?;
     let store = Store { db, key };
     let key = SyncKey {
         company_nip: job.nip.clone(),

@@ -71,7 +71,7 @@ async function listedNumbers() {
   await page.getByTestId('nav-faktury').click();
   await page.locator('[data-testid="invoice-list"], [data-testid="no-invoices"]').first()
     .waitFor({ timeout: 30000 });
-  return page.getByTestId('invoice-row').locator('td:first-child').allInnerTexts();
+  return page.getByTestId('invoice-row').getByTestId('invoice-title').allInnerTexts();
 }
 
 test('two companies: each lists and opens only its own drafts; another company\'s draft address is refused', async () => {
