@@ -1,5 +1,5 @@
 //! Benchmark (not a test): how many invoices per second the KSeF simulator accepts in one
-//! online session, through ksef-core's own flows over real HTTP (reqwest, as in
+//! online session and in one batch session, through ksef-core's own flows over real HTTP (reqwest, as in
 //! `tests/flows_against_sim.rs`), beside a baseline measured in the same run: plain
 //! `GET /v2/security/public-key-certificates` requests through the same client. The machine
 //! may be shared and noisy, so every figure is the median of `ROUNDS` interleaved rounds and
@@ -13,6 +13,7 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use futures_util::stream;
 use ksef_core::api::ContextIdentifier;
+use ksef_core::batch::{BatchSend, BatchSender, BatchStage, BatchStore, MAX_PART_BYTES};
 use ksef_core::flow::{self, KsefClient, PublicKeys, SentInvoice};
 use ksef_sim::SimConfig;
 use ksef_sim::limits::RateProfile;
@@ -21,6 +22,8 @@ use ksef_sim::limits::RateProfile;
 const ROUNDS: usize = 5;
 /// Requests of a baseline round; invoices of a session round.
 const N: usize = 200;
+/// Invoices of a batch-session round (one ZIP, split into parts of at most 100 MB).
+const BATCH_N: usize = 1000;
 /// Requests in flight in the concurrent variant.
 const IN_FLIGHT: usize = 8;
 
@@ -103,6 +106,62 @@ async fn session_round(
     (N as f64 / sending, N as f64 / until_accepted)
 }
 
+/// The batch kept in memory (the app seals it into IndexedDB at every save).
+struct Kept(usize);
+
+impl BatchStore for Kept {
+    async fn save(&mut self, batch: &BatchSend) -> Result<(), String> {
+        self.0 += serde_json::to_vec(batch).map_err(|e| e.to_string())?.len();
+        Ok(())
+    }
+}
+
+/// `BATCH_N` distinct invoices through ksef-core's batch machine, as the app sends ticked
+/// drafts: ZIP, encrypt, open, upload, close, wait for every invoice's outcome. Returns
+/// invoices accepted per second from the ZIP's preparation to the last outcome.
+async fn batch_round(
+    client: &Client,
+    access: &str,
+    keys: &mut PublicKeys,
+    nip: &str,
+    tag: &str,
+) -> f64 {
+    let invoices: Vec<(String, String)> = (0..BATCH_N)
+        .map(|i| {
+            let number = format!("FV/BATCH/{tag}/{i}");
+            let xml = String::from_utf8(invoice_for(nip, &number)).expect("UTF-8 XML");
+            (number, xml)
+        })
+        .collect();
+    let start = Instant::now();
+    let mut batch = BatchSend::prepare("sim", invoices, MAX_PART_BYTES, &mut rng())
+        .await
+        .expect("batch prepared");
+    BatchSender {
+        client,
+        keys,
+        access_token: access,
+        now_unix: now(),
+    }
+    .advance(&mut Kept(0), &mut batch, &mut rng())
+    .await
+    .expect("batch sent");
+    let elapsed = start.elapsed().as_secs_f64();
+    assert_eq!(batch.stage, BatchStage::Done);
+    let accepted = batch
+        .items
+        .iter()
+        .filter(|i| {
+            matches!(
+                batch.state_of(&i.id),
+                Some(ksef_core::send::SendState::Accepted { .. })
+            )
+        })
+        .count();
+    assert_eq!(accepted, BATCH_N, "every invoice of the batch accepted");
+    BATCH_N as f64 / elapsed
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let sim = ksef_sim::spawn(SimConfig {
@@ -134,8 +193,8 @@ async fn main() {
     .expect("demo token logs in");
     let access = tokens.access_token.token.clone();
 
-    let (mut base, mut seq_send, mut seq_acc, mut par_send, mut par_acc) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut base, mut seq_send, mut seq_acc, mut par_send, mut par_acc, mut batch) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for r in 0..ROUNDS {
         // Interleaved, so a burst of other load on the machine hits all measurements alike.
         base.push(baseline_round(&client).await);
@@ -153,13 +212,15 @@ async fn main() {
         .await;
         par_send.push(s);
         par_acc.push(a);
+        batch.push(batch_round(&client, &access, &mut keys, &nip, &format!("B{r}")).await);
     }
     sim.shutdown().await;
 
     let (b, b_lo, b_hi) = stats(&base);
     println!(
         "in-process ksef-sim, rate limits off (RateProfile::Off), {N} invoices per online \
-         session, {ROUNDS} rounds; accepted = first send until the last has a KSeF number"
+         session, {BATCH_N} per batch session, {ROUNDS} rounds; accepted = first send until the \
+         last has a KSeF number"
     );
     println!(
         "  baseline GET public-key-certificates: {b:.1} req/s (median of {ROUNDS}; min {b_lo:.1}, max {b_hi:.1})"
@@ -179,5 +240,9 @@ async fn main() {
     println!(
         "  sim online session, {IN_FLIGHT} in flight: {}",
         line(&par_send, "sends/s", b)
+    );
+    println!(
+        "  sim batch session, {BATCH_N} invoices (ZIP to the last outcome): {}",
+        line(&batch, "invoices/s accepted", b)
     );
 }
