@@ -30,6 +30,9 @@
 //!   online sessions per company, sealed by the vault, so a reload does not need a new login)
 //! - v4: + `ksef_invoices` (invoices fetched from KSeF, key `{nip}|{ksefNumber}`), `ksef_sync`
 //!   (the sync cursor per company and perspective, sealed: it holds an export's AES key)
+//! - v5: + `ksef_documents` (each fetched invoice as KSeF gave it, metadata and XML, under
+//!   its `ksef_invoices` key), so the list reads only rows: 10,000 rows with their XML inline
+//!   were tens of MB cloned on the main thread. Records of v4 keep their inline copy.
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
@@ -43,7 +46,7 @@ use wasm_bindgen::JsValue;
 pub const DB_NAME: &str = "kwit";
 
 /// The schema version this build of Kwit writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The object stores of the current schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,11 +69,13 @@ pub enum Store {
     KsefInvoices,
     /// The KSeF sync cursors, per company and perspective (sealed by the vault).
     KsefSync,
+    /// Each fetched invoice as KSeF gave it (JSON), beside its row in [`Store::KsefInvoices`].
+    KsefDocuments,
 }
 
 impl Store {
     /// Every store of the current schema.
-    pub const ALL: [Store; 9] = [
+    pub const ALL: [Store; 10] = [
         Store::Companies,
         Store::Credentials,
         Store::Drafts,
@@ -80,6 +85,7 @@ impl Store {
         Store::Sessions,
         Store::KsefInvoices,
         Store::KsefSync,
+        Store::KsefDocuments,
     ];
 
     /// The IndexedDB object store name.
@@ -94,6 +100,7 @@ impl Store {
             Self::Sessions => "sessions",
             Self::KsefInvoices => "ksef_invoices",
             Self::KsefSync => "ksef_sync",
+            Self::KsefDocuments => kwit_sync::DOCUMENTS_STORE,
         }
     }
 
@@ -104,6 +111,7 @@ impl Store {
             Self::Credentials | Self::Invoices => 2,
             Self::Series | Self::Sessions => 3,
             Self::KsefInvoices | Self::KsefSync => 4,
+            Self::KsefDocuments => 5,
         }
     }
 }

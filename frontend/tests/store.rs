@@ -45,6 +45,7 @@ async fn put_get_list_delete_round_trip() {
             "credentials",
             "drafts",
             "invoices",
+            "ksef_documents",
             "ksef_invoices",
             "ksef_sync",
             "series",
@@ -142,6 +143,7 @@ async fn version_1_database_upgrades_and_keeps_its_data() {
             "credentials",
             "drafts",
             "invoices",
+            "ksef_documents",
             "ksef_invoices",
             "ksef_sync",
             "series",
@@ -201,6 +203,7 @@ async fn version_2_database_upgrades_to_3_and_keeps_its_data() {
             "credentials",
             "drafts",
             "invoices",
+            "ksef_documents",
             "ksef_invoices",
             "ksef_sync",
             "series",
@@ -249,7 +252,7 @@ async fn version_3_database_upgrades_to_4_keeps_its_data_and_batches_writes() {
         .unwrap();
     v3.close();
 
-    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    let db = store::open_named(name, 4).await.unwrap();
     assert_eq!(db.version(), 4);
     assert_eq!(
         db.get::<Item>(Store::Sessions, "c1").await.unwrap(),
@@ -319,4 +322,37 @@ fn new_ids_are_unique_uuids() {
     assert_ne!(a, b);
     assert_eq!(a.len(), 36);
     assert_eq!(&a[14..15], "4");
+}
+
+#[wasm_bindgen_test]
+async fn version_4_database_upgrades_to_5_keeps_fetched_invoices_and_adds_their_documents() {
+    let name = "kwit-test-upgrade-v4";
+    store::delete_database(name).await.unwrap();
+    let v4 = store::open_named(name, 4).await.unwrap();
+    assert!(!v4.store_names().iter().any(|n| n == "ksef_documents"));
+    // A v4 record: the row with the invoice inline.
+    v4.put(
+        Store::KsefInvoices,
+        "5265877635|K1",
+        &item("K1", "{\"ksefNumber\":\"K1\"}"),
+    )
+    .await
+    .unwrap();
+    v4.close();
+
+    let db = store::open_named(name, SCHEMA_VERSION).await.unwrap();
+    assert_eq!(db.version(), 5);
+    assert_eq!(
+        db.get::<Item>(Store::KsefInvoices, "5265877635|K1")
+            .await
+            .unwrap(),
+        Some(item("K1", "{\"ksefNumber\":\"K1\"}")),
+        "the v4 record is kept as it was"
+    );
+    db.put(Store::KsefDocuments, "5265877635|K2", &"{}".to_owned())
+        .await
+        .unwrap();
+    assert!(db.has(Store::KsefDocuments, "5265877635|K2").await.unwrap());
+    assert!(!db.has(Store::KsefDocuments, "5265877635|K1").await.unwrap());
+    db.close();
 }

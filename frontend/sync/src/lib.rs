@@ -109,8 +109,10 @@ pub struct Update {
     pub xml: Option<String>,
 }
 
-/// A fetched invoice as kept in `ksef_invoices`: the company, the list's row (what the app
-/// reads) and the invoice as KSeF gave it (metadata and XML, JSON).
+/// A fetched invoice as kept in `ksef_invoices`: the company and the list's row. The invoice
+/// as KSeF gave it (metadata and XML) is in [`DOCUMENTS_STORE`] under the same key, so the
+/// list reads small records (records written before that store existed still carry it inline
+/// as `json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Kept {
@@ -118,10 +120,11 @@ pub struct Kept {
     pub company_nip: String,
     /// The list's line.
     pub row: Row,
-    /// `FetchedInvoice` as JSON; absent in what the app lists.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub json: String,
 }
+
+/// The object store of the fetched invoices as KSeF gave them: `FetchedInvoice` as JSON, keyed
+/// by [`invoice_key`] (app database v5).
+pub const DOCUMENTS_STORE: &str = "ksef_documents";
 
 /// The row the app reads (the same record without its heavy `json`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -152,17 +152,40 @@ impl SyncStore for Store {
         Ok(out)
     }
 
+    /// Each invoice's row and its document, in one transaction over both stores.
     async fn insert(&self, nip: &str, invoices: Vec<FetchedInvoice>) -> Result<(), String> {
-        let mut items = Vec::with_capacity(invoices.len());
-        for invoice in invoices {
-            let kept = Kept {
-                company_nip: nip.to_owned(),
-                row: Row::of(&invoice),
-                json: serde_json::to_string(&invoice).map_err(io)?,
-            };
-            items.push((invoice_key(nip, &invoice.ksef_number), kept));
+        let tx = self
+            .db
+            .transaction([INVOICES, crate::DOCUMENTS_STORE])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(io)?;
+        {
+            let rows = tx.object_store(INVOICES).map_err(io)?;
+            let documents = tx.object_store(crate::DOCUMENTS_STORE).map_err(io)?;
+            for invoice in invoices {
+                let key = invoice_key(nip, &invoice.ksef_number);
+                let kept = Kept {
+                    company_nip: nip.to_owned(),
+                    row: Row::of(&invoice),
+                };
+                let json = serde_json::to_string(&invoice).map_err(io)?;
+                rows.put(&kept)
+                    .with_key(key.clone())
+                    .serde()
+                    .map_err(io)?
+                    .await
+                    .map_err(io)?;
+                documents
+                    .put(json)
+                    .with_key(key)
+                    .primitive()
+                    .map_err(io)?
+                    .await
+                    .map_err(io)?;
+            }
         }
-        self.put(INVOICES, &items).await
+        tx.commit().await.map_err(io)
     }
 }
 
