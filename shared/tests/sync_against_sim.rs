@@ -37,7 +37,13 @@ async fn seed(base: &str, nip: &str, count: usize, arriving_now: bool) -> Vec<St
 
 #[tokio::test]
 async fn sim_buyer_sync_of_3000_invoices_then_only_the_new_ones() {
-    let sim = ksef_sim::spawn(SimConfig::for_tests()).await.unwrap();
+    let sim = ksef_sim::spawn(SimConfig {
+        // Small parts, so the package of 3,000 comes in several (KSeF's are 50 MB).
+        export_part_size: 64 * 1024,
+        ..SimConfig::for_tests()
+    })
+    .await
+    .unwrap();
     let nip = sim.demo.nip.clone();
     let client = KsefClient::new(
         Reqwest::default(),

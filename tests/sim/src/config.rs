@@ -38,6 +38,9 @@ pub struct SimConfig {
     /// How far `permanentStorageHwmDate` trails the present (storage is asynchronous in
     /// KSeF; `pobieranie-faktur/hwm.md`).
     pub hwm_lag: Duration,
+    /// Export parts before encryption: KSeF's 50 MB by default (a 10,000-invoice package is one
+    /// part, as on KSeF); tests that need a multi-part package set it small.
+    pub export_part_size: usize,
     /// How long a finished export package (and its part links) can be downloaded
     /// (`packageExpirationDate`); then status 210, and 410 after `export_retention`.
     pub export_package_ttl: Duration,
@@ -72,6 +75,7 @@ impl Default for SimConfig {
             enrollment_retention: Duration::from_secs(30 * 24 * 3600),
             storage_link_ttl: Duration::from_secs(3600),
             hwm_lag: Duration::from_secs(5),
+            export_part_size: crate::export::MAX_PART_SIZE,
             export_package_ttl: Duration::from_secs(24 * 3600),
             key_rotation: false,
             rate_profile: RateProfile::Production,

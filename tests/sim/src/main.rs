@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use ksef_sim::SimConfig;
 
 fn usage() -> &'static str {
-    "Użycie / usage: ksef-sim [--listen ADDR] [--public-url URL] [--state-file PATH] [--rate-limits production|generous|off] [--key-rotation]\n  --public-url: base of storage links (UPO, export parts), http or https, e.g. https://kwit.example.com/ksef/sim (the relay's route)\n  --rate-limits: production (default; KSeF PRD values, also TEST's since 2.5.0), generous (10x), off"
+    "Użycie / usage: ksef-sim [--listen ADDR] [--public-url URL] [--state-file PATH] [--rate-limits production|generous|off] [--key-rotation] [--export-part-size BYTES]\n  --public-url: base of storage links (UPO, export parts), http or https, e.g. https://kwit.example.com/ksef/sim (the relay's route)\n  --rate-limits: production (default; KSeF PRD values, also TEST's since 2.5.0), generous (10x), off\n  --export-part-size: export parts before encryption, at most 50000000 (KSeF's size, the default)"
 }
 
 fn parse_args() -> Result<SimConfig, String> {
@@ -43,6 +43,16 @@ fn parse_args() -> Result<SimConfig, String> {
                     .map_err(|_| format!("Nieznany profil / unknown profile: {v}"))?;
             }
             "--key-rotation" => config.key_rotation = true,
+            "--export-part-size" => {
+                let v = value("--export-part-size")?;
+                config.export_part_size = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=ksef_sim::export::MAX_PART_SIZE).contains(n))
+                    .ok_or(format!(
+                        "Nieprawidłowy rozmiar części / invalid part size: {v}"
+                    ))?;
+            }
             "-h" | "--help" => return Err(usage().into()),
             other => {
                 return Err(format!(

@@ -21,9 +21,6 @@ use crate::util::{self, rfc3339};
 
 use super::{READ, hwm, query_error, visible};
 
-/// Export parts before encryption (real KSeF: 50 MB; small here so multi-part shows up).
-const EXPORT_PART_SIZE: usize = 64 * 1024;
-
 /// One export job.
 pub struct ExportJob {
     pub context_nip: String,
@@ -119,7 +116,7 @@ async fn start_export(
                 req.only_metadata,
                 &k,
                 &iv,
-                EXPORT_PART_SIZE,
+                state.config.export_part_size,
             )
             .map(|package| ExportResult {
                 package,
